@@ -1,0 +1,4 @@
+//! keygate's domain: no I/O, no clock, no async. Time is always an argument.
+#![forbid(unsafe_code)]
+
+pub mod model;
