@@ -1,1 +1,5 @@
+//! What a client of keygate needs: log in, manage the public key, sign requests, decrypt fields.
+//! The `keygate client` commands, the tests and the benchmarks all go through this crate.
 #![forbid(unsafe_code)]
+
+pub mod http;

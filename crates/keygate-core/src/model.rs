@@ -100,3 +100,38 @@ mod tests {
         assert_eq!(record(10, Some(5)).status(11), KeyStatus::Revoked);
     }
 }
+
+/// A client or API key alias: 1 to 64 letters, digits, `_` or `-` (DESIGN.md §9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alias(String);
+
+impl Alias {
+    pub fn parse(text: &str) -> Result<Alias, String> {
+        let ok = (1..=64).contains(&text.len())
+            && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if ok {
+            Ok(Alias(text.to_string()))
+        } else {
+            Err(format!(
+                "`{text}` is not a valid alias: use 1 to 64 letters, digits, `_` or `-`"
+            ))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod alias_tests {
+    use super::Alias;
+
+    #[test]
+    fn aliases() {
+        assert!(Alias::parse("acme-bank_1").is_ok());
+        assert!(Alias::parse("").is_err());
+        assert!(Alias::parse("has space").is_err());
+        assert!(Alias::parse(&"a".repeat(65)).is_err());
+        assert!(Alias::parse("ünï").is_err());
+    }
+}

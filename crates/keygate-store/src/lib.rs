@@ -1,1 +1,2 @@
 #![forbid(unsafe_code)]
+// Placeholder API until the store branch lands (matches its agreed shape).

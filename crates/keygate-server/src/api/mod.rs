@@ -1,0 +1,25 @@
+//! The JSON API of DESIGN.md §4: thin handlers over `auth` and `registry`.
+
+mod auth;
+mod health;
+pub mod json;
+mod keys;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route(
+            "/clients/api_key/public_key",
+            post(keys::upload).get(keys::current).delete(keys::revoke),
+        )
+        .route("/clients/api_key/public_keys", get(keys::list))
+        .route("/clients/api_key/public_keys/{id}", get(keys::view))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+}

@@ -1,0 +1,167 @@
+//! Passwords, bearer tokens, login limits, and the `Authenticated` extractor.
+
+use std::net::{IpAddr, SocketAddr};
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use aws_lc_rs::{digest, rand};
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use keygate_core::model::{Principal, UnixTime};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// argon2id with the crate's default (OWASP) parameters.
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(ApiError::internal)
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+/// `n` random bytes, base64url: API key identifiers, passwords, tokens.
+pub fn random_secret(n: usize) -> Result<String, ApiError> {
+    let mut bytes = vec![0u8; n];
+    rand::fill(&mut bytes).map_err(|_| ApiError::internal("the system random generator failed"))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Tokens are stored only as their SHA-256, so a database dump holds no usable token.
+pub fn token_hash(token: &str) -> String {
+    digest::digest(&digest::SHA256, token.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A successful login.
+pub struct Session {
+    pub token: String,
+    pub expires_in: u64,
+    pub principal: Principal,
+}
+
+/// Check the limits, the API key and the password; record the failure or open a session.
+/// Shared by the JSON API and the web page.
+pub async fn login(state: &AppState, api_key: &str, password: &str, address: IpAddr) -> Result<Session, ApiError> {
+    let now = state.now();
+    let settings = &state.settings;
+    let window = settings.login_failure_window.as_secs();
+    let since = now - window as i64;
+    let address = address.to_string();
+    let (by_key, by_address) = state.store.count_login_failures(api_key, &address, since).await?;
+    if by_key >= settings.login_max_failures_per_key || by_address >= settings.login_max_failures_per_address {
+        return Err(ApiError::RateLimited { retry_after: window });
+    }
+    let found = state.store.find_login(api_key).await?;
+    // Always run one argon2 verification, against a dummy hash for an unknown API key, so the
+    // two failures cost the same.
+    let hash = match &found {
+        Some((_, _, hash)) => hash.clone(),
+        None => state.dummy_password_hash.to_string(),
+    };
+    let candidate = password.to_string();
+    let matches = tokio::task::spawn_blocking(move || verify_password(&candidate, &hash))
+        .await
+        .map_err(ApiError::internal)?;
+    match found {
+        Some((api_key_record, client, _)) if matches => {
+            let token = random_secret(32)?;
+            let ttl = settings.token_ttl.as_secs();
+            state
+                .store
+                .create_session(&token_hash(&token), api_key_record.id, now, now + ttl as i64)
+                .await?;
+            Ok(Session {
+                token,
+                expires_in: ttl,
+                principal: Principal {
+                    client,
+                    api_key: api_key_record,
+                },
+            })
+        }
+        _ => {
+            state.store.record_login_failure(api_key, &address, now).await?;
+            Err(ApiError::InvalidCredentials)
+        }
+    }
+}
+
+/// Resolve a bearer token to who it speaks for; shared by the API and the web page.
+pub async fn authenticate_token(state: &AppState, token: &str) -> Result<(Principal, UnixTime), ApiError> {
+    state
+        .store
+        .find_session(&token_hash(token), state.now())
+        .await?
+        .ok_or(ApiError::Unauthorized("the token is expired, logged out or unknown; log in again"))
+}
+
+/// The caller's address for login limits: the peer, or `X-Forwarded-For` behind a trusted proxy.
+pub fn client_address(headers: &HeaderMap, peer: Option<SocketAddr>, trust_forwarded_for: bool) -> IpAddr {
+    let forwarded = trust_forwarded_for
+        .then(|| headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next()?.trim().parse().ok())
+        .flatten();
+    forwarded
+        .or(peer.map(|p| p.ip()))
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+/// The bearer token of a request, if it carries one that is well-formed.
+pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or(ApiError::Unauthorized("this endpoint needs Authorization: Bearer <token>; log in at POST /auth/login"))?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 512)
+        .ok_or(ApiError::Unauthorized("the Authorization header must be `Bearer <token>`"))
+}
+
+/// A request with a valid bearer token.
+pub struct Authenticated {
+    pub principal: Principal,
+    pub token_hash: String,
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(&parts.headers)?;
+        let (principal, _) = authenticate_token(state, token).await?;
+        Ok(Authenticated {
+            principal,
+            token_hash: token_hash(token),
+        })
+    }
+}
+
+/// The peer address, when the server was started with connect info.
+pub struct PeerAddress(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(PeerAddress(
+            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0),
+        ))
+    }
+}

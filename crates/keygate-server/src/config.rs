@@ -1,0 +1,333 @@
+//! Configuration: a TOML file, then `KEYGATE_*` environment variables, then flags (DESIGN.md §9).
+//!
+//! Every layer is merged as a TOML table and parsed once into `Settings`, so a value means the
+//! same thing wherever it comes from.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// A route of the gateway (DESIGN.md §7).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    pub path: String,
+    #[serde(default = "default_methods")]
+    pub methods: Vec<String>,
+    pub upstream: String,
+    #[serde(default = "default_signature")]
+    pub signature: String,
+    #[serde(default)]
+    pub encrypt_response: Vec<String>,
+    #[serde(default)]
+    pub decrypt_request: Vec<String>,
+    #[serde(default = "default_scheme")]
+    pub scheme: String,
+}
+
+fn default_methods() -> Vec<String> {
+    vec!["GET".into()]
+}
+fn default_signature() -> String {
+    "required".into()
+}
+fn default_scheme() -> String {
+    "jwe".into()
+}
+
+/// The settings a node runs with, every value parsed and checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub key_validity: Duration,
+    pub token_ttl: Duration,
+    pub allowed_key_bits: Vec<u32>,
+    pub signature_max_skew: Duration,
+    pub max_body_bytes: usize,
+    pub master_key_file: PathBuf,
+    pub login_max_failures_per_key: u32,
+    pub login_max_failures_per_address: u32,
+    pub login_failure_window: Duration,
+    /// Take the client address for login limits from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// Mark the session cookie `Secure` (set it when keygate is reached over TLS).
+    pub cookie_secure: bool,
+    pub upstream_timeout: Duration,
+    pub routes: Vec<RouteConfig>,
+    pub demo: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://keygate.db".into(),
+            key_validity: Duration::from_secs(365 * 86_400),
+            token_ttl: Duration::from_secs(15 * 60),
+            allowed_key_bits: vec![2048],
+            signature_max_skew: Duration::from_secs(300),
+            max_body_bytes: 1024 * 1024,
+            master_key_file: PathBuf::from("keygate-master.key"),
+            login_max_failures_per_key: 10,
+            login_max_failures_per_address: 100,
+            login_failure_window: Duration::from_secs(15 * 60),
+            trust_forwarded_for: false,
+            cookie_secure: false,
+            upstream_timeout: Duration::from_secs(10),
+            routes: Vec::new(),
+            demo: false,
+        }
+    }
+}
+
+/// The file's (and the environment's) view: every key optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    listen: Option<String>,
+    database_url: Option<String>,
+    key_validity: Option<DurationValue>,
+    token_ttl: Option<DurationValue>,
+    allowed_key_bits: Option<BitsValue>,
+    signature_max_skew: Option<DurationValue>,
+    max_body_bytes: Option<u64>,
+    master_key_file: Option<PathBuf>,
+    login_max_failures_per_key: Option<u32>,
+    login_max_failures_per_address: Option<u32>,
+    login_failure_window: Option<DurationValue>,
+    trust_forwarded_for: Option<bool>,
+    cookie_secure: Option<bool>,
+    upstream_timeout: Option<DurationValue>,
+    routes: Option<Vec<RouteConfig>>,
+    demo: Option<bool>,
+}
+
+/// Keys that may be set in the file and as `KEYGATE_<NAME>`.
+pub const KEYS: &[&str] = &[
+    "listen",
+    "database_url",
+    "key_validity",
+    "token_ttl",
+    "allowed_key_bits",
+    "signature_max_skew",
+    "max_body_bytes",
+    "master_key_file",
+    "login_max_failures_per_key",
+    "login_max_failures_per_address",
+    "login_failure_window",
+    "trust_forwarded_for",
+    "cookie_secure",
+    "upstream_timeout",
+    "routes",
+    "demo",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum DurationValue {
+    Seconds(u64),
+    Text(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum BitsValue {
+    List(Vec<u32>),
+    One(u32),
+    Text(String),
+}
+
+/// Parse `365d`, `15m`, `3s`, `1h 30m`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(text).map_err(|e| format!("`{text}` is not a duration like 365d, 15m or 3s ({e})"))
+}
+
+/// Values from the command line, applied last.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub demo: bool,
+}
+
+impl Settings {
+    /// Load: file (if given), then the environment, then the flags.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Settings, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                toml::from_str::<toml::Table>(&text)
+                    .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))?
+            }
+            None => toml::Table::new(),
+        };
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix("KEYGATE_") else {
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            if !KEYS.contains(&key.as_str()) {
+                continue; // KEYGATE_MASTER_KEY and friends are read elsewhere
+            }
+            table.insert(key, env_value(&value));
+        }
+        if let Some(listen) = &overrides.listen {
+            table.insert("listen".into(), toml::Value::String(listen.clone()));
+        }
+        if let Some(url) = &overrides.database_url {
+            table.insert("database_url".into(), toml::Value::String(url.clone()));
+        }
+        if overrides.demo {
+            table.insert("demo".into(), toml::Value::Boolean(true));
+        }
+        let raw: RawSettings = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
+        Settings::from_raw(raw)
+    }
+
+    fn from_raw(raw: RawSettings) -> Result<Settings, ConfigError> {
+        let d = Settings::default();
+        let invalid = ConfigError::Invalid;
+        let duration = |name: &str, value: Option<DurationValue>, default: Duration| match value {
+            None => Ok(default),
+            Some(DurationValue::Seconds(s)) => Ok(Duration::from_secs(s)),
+            Some(DurationValue::Text(t)) => parse_duration(&t).map_err(|e| invalid(format!("{name}: {e}"))),
+        };
+        let listen = match raw.listen {
+            None => d.listen,
+            Some(text) => text
+                .parse()
+                .map_err(|_| invalid(format!("listen: `{text}` is not an address like 127.0.0.1:8080")))?,
+        };
+        let allowed_key_bits = match raw.allowed_key_bits {
+            None => d.allowed_key_bits,
+            Some(BitsValue::List(list)) => list,
+            Some(BitsValue::One(bits)) => vec![bits],
+            Some(BitsValue::Text(text)) => text
+                .split(',')
+                .map(|part| part.trim().parse::<u32>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| invalid(format!("allowed_key_bits: `{text}` is not a list of sizes like 2048,3072")))?,
+        };
+        if allowed_key_bits.is_empty() || allowed_key_bits.iter().any(|b| *b < 2048 || *b > 8192) {
+            return Err(invalid("allowed_key_bits: sizes must be between 2048 and 8192".into()));
+        }
+        let settings = Settings {
+            listen,
+            database_url: raw.database_url.unwrap_or(d.database_url),
+            key_validity: duration("key_validity", raw.key_validity, d.key_validity)?,
+            token_ttl: duration("token_ttl", raw.token_ttl, d.token_ttl)?,
+            allowed_key_bits,
+            signature_max_skew: duration("signature_max_skew", raw.signature_max_skew, d.signature_max_skew)?,
+            max_body_bytes: match raw.max_body_bytes {
+                None => d.max_body_bytes,
+                Some(n) => usize::try_from(n).map_err(|_| invalid("max_body_bytes is too large".into()))?,
+            },
+            master_key_file: raw.master_key_file.unwrap_or(d.master_key_file),
+            login_max_failures_per_key: raw.login_max_failures_per_key.unwrap_or(d.login_max_failures_per_key),
+            login_max_failures_per_address: raw
+                .login_max_failures_per_address
+                .unwrap_or(d.login_max_failures_per_address),
+            login_failure_window: duration("login_failure_window", raw.login_failure_window, d.login_failure_window)?,
+            trust_forwarded_for: raw.trust_forwarded_for.unwrap_or(d.trust_forwarded_for),
+            cookie_secure: raw.cookie_secure.unwrap_or(d.cookie_secure),
+            upstream_timeout: duration("upstream_timeout", raw.upstream_timeout, d.upstream_timeout)?,
+            routes: raw.routes.unwrap_or_default(),
+            demo: raw.demo.unwrap_or(false),
+        };
+        if settings.key_validity.is_zero() || settings.token_ttl.is_zero() {
+            return Err(invalid("key_validity and token_ttl must be longer than zero".into()));
+        }
+        if settings.max_body_bytes < 1024 {
+            return Err(invalid("max_body_bytes must be at least 1024".into()));
+        }
+        Ok(settings)
+    }
+}
+
+/// An environment value is read as a TOML value when it is one (`[2048, 3072]`, `300`, `true`,
+/// a JSON-like array of routes), and as a plain string otherwise (`365d`, `127.0.0.1:8080`).
+fn env_value(text: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {text}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(text.to_string()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = std::env::temp_dir().join(format!("kg-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("keygate.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:1\"\nkey_validity = \"30d\"\ntoken_ttl = \"5m\"\nallowed_key_bits = [2048, 3072]\n",
+        )
+        .unwrap();
+        let env = vec![
+            ("KEYGATE_LISTEN".to_string(), "127.0.0.1:2".to_string()),
+            ("KEYGATE_TOKEN_TTL".to_string(), "3s".to_string()),
+            ("KEYGATE_MAX_BODY_BYTES".to_string(), "4096".to_string()),
+            ("KEYGATE_MASTER_KEY".to_string(), "ignored here".to_string()),
+            ("OTHER".to_string(), "x".to_string()),
+        ];
+        let flags = Overrides {
+            listen: Some("127.0.0.1:3".into()),
+            ..Default::default()
+        };
+        let s = Settings::load(Some(&file), env, &flags).unwrap();
+        assert_eq!(s.listen.port(), 3);
+        assert_eq!(s.key_validity, Duration::from_secs(30 * 86_400));
+        assert_eq!(s.token_ttl, Duration::from_secs(3));
+        assert_eq!(s.max_body_bytes, 4096);
+        assert_eq!(s.allowed_key_bits, vec![2048, 3072]);
+    }
+
+    #[test]
+    fn bad_values_are_refused_clearly() {
+        let env = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+        let err = Settings::load(None, env("KEYGATE_KEY_VALIDITY", "soon"), &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("key_validity"), "{err}");
+        let err = Settings::load(None, env("KEYGATE_ALLOWED_KEY_BITS", "2048,abc"), &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("allowed_key_bits"), "{err}");
+        assert_eq!(
+            Settings::load(None, env("KEYGATE_ALLOWED_KEY_BITS", "2048,3072"), &Overrides::default())
+                .unwrap()
+                .allowed_key_bits,
+            vec![2048, 3072]
+        );
+        assert_eq!(parse_duration("365d").unwrap(), Duration::from_secs(365 * 86_400));
+        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+    }
+}

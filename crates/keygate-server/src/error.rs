@@ -1,0 +1,147 @@
+//! The one error type of the HTTP layer, mapped to a status and the §4 envelope in one place.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use keygate_core::public_key::{KeyRejection, WeakReason};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("this endpoint takes a JSON body: send Content-Type: application/json")]
+    UnsupportedMediaType,
+    #[error("the request body is larger than this server accepts (max_body_bytes); send a smaller body")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("this method is not allowed on this path")]
+    MethodNotAllowed,
+    #[error("too many failed attempts; try again after {retry_after} seconds")]
+    RateLimited { retry_after: u64 },
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("the API key or the password is wrong")]
+    InvalidCredentials,
+    #[error(transparent)]
+    Key(#[from] KeyRejection),
+    #[error("this public key was registered before; a key can be registered only once, so generate a new key pair and upload its public key")]
+    PublicKeyReused,
+    #[error("this API key already has an active public key; revoke it first, or wait until it expires, then upload the new one")]
+    ActiveKeyExists,
+    #[error("this API key has no active public key; upload one")]
+    NoActiveKey,
+    #[error("the service is not ready: {0}")]
+    NotReady(&'static str),
+    /// Anything we did not expect. The cause is logged once, here, and never sent.
+    #[error("an internal error occurred; it has been logged")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        ApiError::Internal(cause.to_string())
+    }
+
+    /// HTTP status, numeric code and stable slug.
+    pub fn parts(&self) -> (StatusCode, u32, &'static str) {
+        use ApiError::*;
+        match self {
+            InvalidRequest(_) => (StatusCode::BAD_REQUEST, 1001, "invalid_request"),
+            UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, 1002, "unsupported_media_type"),
+            PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, 1003, "payload_too_large"),
+            NotFound(_) => (StatusCode::NOT_FOUND, 1004, "not_found"),
+            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 1005, "method_not_allowed"),
+            RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, 1006, "rate_limited"),
+            Unauthorized(_) => (StatusCode::UNAUTHORIZED, 2001, "unauthorized"),
+            InvalidCredentials => (StatusCode::UNAUTHORIZED, 2002, "invalid_credentials"),
+            Key(rejection) => {
+                let code = match rejection {
+                    KeyRejection::Malformed(_) => 3001,
+                    KeyRejection::PrivateKeySubmitted => 3002,
+                    KeyRejection::NotRsa(_) => 3003,
+                    KeyRejection::WrongSize { .. } => 3004,
+                    KeyRejection::Weak(_) => 3005,
+                };
+                (StatusCode::UNPROCESSABLE_ENTITY, code, rejection.slug())
+            }
+            PublicKeyReused => (StatusCode::CONFLICT, 3006, "public_key_reused"),
+            ActiveKeyExists => (StatusCode::CONFLICT, 3007, "active_key_exists"),
+            NoActiveKey => (StatusCode::NOT_FOUND, 3008, "no_active_key"),
+            NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, 5003, "not_ready"),
+            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, 5000, "internal_error"),
+        }
+    }
+
+    /// The message for humans: what went wrong and what to do next.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Key(rejection) => key_rejection_message(rejection),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Messages for upload refusals, shared by the JSON API and the web page (which translates them).
+pub fn key_rejection_message(rejection: &KeyRejection) -> String {
+    match rejection {
+        KeyRejection::Malformed(reason) => format!(
+            "This is not a PEM public key: {reason}. Paste the whole public key, from -----BEGIN PUBLIC KEY----- to -----END PUBLIC KEY----- (for example the output of `openssl rsa -in private.pem -pubout`)."
+        ),
+        KeyRejection::PrivateKeySubmitted => "You submitted a PRIVATE key. It was not stored, but it must now be treated as compromised: generate a new key pair, keep the private key secret, and upload only the public key (`openssl rsa -in private.pem -pubout`).".to_string(),
+        KeyRejection::NotRsa(kind) => format!(
+            "This is an {kind} key; keygate accepts RSA keys only. Generate one with `openssl genrsa -out private.pem 2048`, then upload its public key."
+        ),
+        KeyRejection::WrongSize { found, allowed } => format!(
+            "This RSA key has {found} bits; the allowed size{} {}. Generate a key of an allowed size (e.g. `openssl genrsa -out private.pem {}`).",
+            if allowed.len() == 1 { " is" } else { "s are" },
+            allowed.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+            allowed.first().copied().unwrap_or(2048),
+        ),
+        KeyRejection::Weak(reason) => {
+            let advice = match reason {
+                WeakReason::Exponent(_) | WeakReason::ExponentTooLarge => "",
+                WeakReason::EvenModulus | WeakReason::SmallFactor(_) => " The key is broken or was not generated correctly.",
+            };
+            format!("This RSA key is weak: {reason}.{advice} Generate a new key pair with `openssl genrsa -out private.pem 2048` and upload its public key.")
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, slug) = self.parts();
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(%cause, "internal error");
+        }
+        let body = json!({
+            "success": false,
+            "code": code,
+            "message": self.message(),
+            "error": slug,
+        });
+        let mut response = (status, Json(body)).into_response();
+        if let ApiError::RateLimited { retry_after } = self {
+            if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}
+
+impl From<keygate_store::StoreError> for ApiError {
+    fn from(err: keygate_store::StoreError) -> Self {
+        ApiError::internal(err)
+    }
+}
+
+/// The success envelope: `{"success": true, "code": 0, "message": "OK", "data": ...}`.
+pub fn ok(status: StatusCode, data: serde_json::Value) -> Response {
+    (
+        status,
+        Json(json!({"success": true, "code": 0, "message": "OK", "data": data})),
+    )
+        .into_response()
+}

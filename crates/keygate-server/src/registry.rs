@@ -1,0 +1,115 @@
+//! The public-key lifecycle as the API and the web page both use it (DESIGN.md §2–§4).
+
+use keygate_core::model::{KeyRecord, Principal, UnixTime};
+use keygate_core::public_key::{KeyPolicy, ValidPublicKey};
+use keygate_store::{InsertKeyError, NewKey};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Parse, check and store an uploaded key. Nothing is stored unless every check passes.
+pub async fn upload(state: &AppState, principal: &Principal, pasted: &str) -> Result<KeyRecord, ApiError> {
+    let key = ValidPublicKey::parse(pasted, &state.key_policy)?;
+    let new = NewKey {
+        id: Uuid::new_v4(),
+        api_key_id: principal.api_key.id,
+        public_key_pem: key.canonical_pem().to_string(),
+        fingerprint_sha256: key.fingerprint_sha256(),
+        jwk_thumbprint: key.jwk_thumbprint(),
+        bits: key.bits(),
+        exponent: key.exponent(),
+    };
+    let validity = i64::try_from(state.settings.key_validity.as_secs()).unwrap_or(i64::MAX);
+    match state.store.insert_key(new, state.now(), validity).await {
+        Ok(record) => {
+            tracing::info!(api_key_id = %principal.api_key.id, key_id = %record.id, "public key uploaded");
+            Ok(record)
+        }
+        Err(InsertKeyError::Reused) => Err(ApiError::PublicKeyReused),
+        Err(InsertKeyError::ActiveKeyExists) => Err(ApiError::ActiveKeyExists),
+        Err(InsertKeyError::Store(e)) => Err(e.into()),
+    }
+}
+
+pub async fn revoke(state: &AppState, principal: &Principal, reason: Option<&str>) -> Result<KeyRecord, ApiError> {
+    let reason = match reason.map(str::trim) {
+        Some(r) if r.chars().count() > 500 => {
+            return Err(ApiError::InvalidRequest("reason: at most 500 characters".into()))
+        }
+        Some(r) if r.chars().any(char::is_control) => {
+            return Err(ApiError::InvalidRequest("reason: control characters are not allowed".into()))
+        }
+        Some("") | None => None,
+        Some(r) => Some(r),
+    };
+    let record = state
+        .store
+        .revoke_active(principal.api_key.id, reason, state.now())
+        .await?
+        .ok_or(ApiError::NoActiveKey)?;
+    tracing::info!(api_key_id = %principal.api_key.id, key_id = %record.id, "public key revoked");
+    Ok(record)
+}
+
+/// RFC 3339 UTC with seconds, e.g. `2026-11-23T10:00:00Z`.
+pub fn rfc3339(t: UnixTime) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// A row of the status table (§3).
+pub fn key_row(record: &KeyRecord, now: UnixTime) -> Value {
+    json!({
+        "id": record.id,
+        "status": record.status(now),
+        "issued_at": rfc3339(record.issued_at),
+        "expires_at": rfc3339(record.expires_at),
+        "revoked_at": record.revoked_at.map(rfc3339),
+        "revoke_reason": record.revoke_reason,
+        "algorithm": "RSA",
+        "bits": record.bits,
+        "exponent": record.exponent,
+        "fingerprint_sha256": record.fingerprint_sha256,
+        "jwk_thumbprint": record.jwk_thumbprint,
+    })
+}
+
+/// "View key": the row plus the PEM and the JWK.
+pub fn key_view(record: &KeyRecord, now: UnixTime) -> Result<Value, ApiError> {
+    // The stored PEM passed these checks when it was uploaded; re-parse it under its own size
+    // in case the allowed sizes have changed since.
+    let policy = KeyPolicy {
+        allowed_bits: vec![record.bits],
+    };
+    let key = ValidPublicKey::parse(&record.public_key_pem, &policy).map_err(ApiError::internal)?;
+    let mut view = key_row(record, now);
+    if let Some(map) = view.as_object_mut() {
+        map.insert("public_key".into(), json!(record.public_key_pem));
+        let mut jwk = key.jwk();
+        if let Some(jwk) = jwk.as_object_mut() {
+            jwk.insert("kid".into(), json!(record.id));
+        }
+        map.insert("jwk".into(), jwk);
+    }
+    Ok(view)
+}
+
+/// `data` of upload and "current key": who, and the key.
+pub fn key_envelope(principal: &Principal, record: &KeyRecord, now: UnixTime) -> Value {
+    json!({
+        "client": {
+            "id": principal.client.id,
+            "name": principal.client.name,
+            "alias": principal.client.alias,
+        },
+        "api_key": {
+            "id": principal.api_key.id,
+            "alias": principal.api_key.alias,
+            "public_key": record.public_key_pem,
+        },
+        "key": key_row(record, now),
+    })
+}

@@ -1,0 +1,26 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use keygate_core::model::UnixTime;
+use keygate_core::public_key::KeyPolicy;
+use keygate_store::Store;
+
+use crate::config::Settings;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub settings: Arc<Settings>,
+    pub key_policy: Arc<KeyPolicy>,
+    /// An argon2id hash of a random password, verified against when a login names an unknown
+    /// API key, so that answer costs the same time as a wrong password.
+    pub dummy_password_hash: Arc<str>,
+}
+
+impl AppState {
+    /// The clock, read in one place: the core takes time as an argument.
+    pub fn now(&self) -> UnixTime {
+        chrono::Utc::now().timestamp()
+    }
+}

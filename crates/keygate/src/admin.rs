@@ -1,0 +1,181 @@
+//! `keygate admin ...`: clients, API keys and revocation, straight on the database.
+
+use clap::Subcommand;
+use keygate_core::model::{Alias, Client};
+use keygate_server::auth::{hash_password, random_secret};
+use keygate_server::config::Settings;
+use keygate_store::Store;
+use serde_json::json;
+use uuid::Uuid;
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Business clients.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// A client's API keys (login identifiers with a password).
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+    /// Public keys.
+    PublicKey {
+        #[command(subcommand)]
+        command: PublicKeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        alias: String,
+        #[arg(long)]
+        json: bool,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ApiKeyCommand {
+    Create {
+        /// The client's alias or id.
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        alias: String,
+        #[arg(long)]
+        json: bool,
+    },
+    List {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PublicKeyCommand {
+    /// Revoke an API key's active public key.
+    Revoke {
+        #[arg(long)]
+        api_key_id: Uuid,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+async fn find_client(store: &Store, alias_or_id: &str) -> anyhow::Result<Client> {
+    store
+        .find_client(alias_or_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no client has the alias or id `{alias_or_id}`; see `keygate admin client list`"))
+}
+
+fn client_json(c: &Client) -> serde_json::Value {
+    json!({"id": c.id, "name": c.name, "alias": c.alias})
+}
+
+pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<()> {
+    let store = Store::connect(&settings.database_url).await?;
+    match command {
+        AdminCommand::Client { command } => match command {
+            ClientCommand::Create { name, alias, json } => {
+                let alias = Alias::parse(alias).map_err(anyhow::Error::msg)?;
+                let name = name.trim();
+                if name.is_empty() || name.chars().count() > 200 {
+                    anyhow::bail!("--name must be 1 to 200 characters");
+                }
+                let client = store.create_client(name, alias.as_str(), now()).await?;
+                if *json {
+                    println!("{}", client_json(&client));
+                } else {
+                    println!("created client {} ({}) id {}", client.name, client.alias, client.id);
+                }
+            }
+            ClientCommand::List { json } => {
+                let clients = store.list_clients().await?;
+                if *json {
+                    let list: Vec<_> = clients.iter().map(client_json).collect();
+                    println!("{}", json!({"clients": list}));
+                } else {
+                    for c in &clients {
+                        println!("{}  {:<24} {}", c.id, c.alias, c.name);
+                    }
+                }
+            }
+        },
+        AdminCommand::ApiKey { command } => match command {
+            ApiKeyCommand::Create { client, alias, json } => {
+                let alias = Alias::parse(alias).map_err(anyhow::Error::msg)?;
+                let client = find_client(&store, client).await?;
+                let login = format!("kg_{}", random_secret(18)?);
+                let password = random_secret(24)?;
+                let hash = {
+                    let password = password.clone();
+                    tokio::task::spawn_blocking(move || hash_password(&password)).await??
+                };
+                let key = store
+                    .create_api_key(client.id, alias.as_str(), &login, &hash, now())
+                    .await?;
+                if *json {
+                    println!(
+                        "{}",
+                        json!({"client_id": client.id, "api_key_id": key.id, "api_key": login, "password": password})
+                    );
+                } else {
+                    println!("created API key {} for client {}", key.alias, client.alias);
+                    println!("  api_key_id: {}", key.id);
+                    println!("  api_key:    {login}");
+                    println!("  password:   {password}   (shown only now; store it safely)");
+                }
+            }
+            ApiKeyCommand::List { client, json } => {
+                let client = find_client(&store, client).await?;
+                let keys = store.list_api_keys(client.id).await?;
+                if *json {
+                    let list: Vec<_> = keys
+                        .iter()
+                        .map(|k| json!({"id": k.id, "alias": k.alias, "api_key": k.api_key, "client_id": k.client_id}))
+                        .collect();
+                    println!("{}", json!({"api_keys": list}));
+                } else {
+                    for k in &keys {
+                        println!("{}  {:<24} {}", k.id, k.alias, k.api_key);
+                    }
+                }
+            }
+        },
+        AdminCommand::PublicKey { command } => match command {
+            PublicKeyCommand::Revoke { api_key_id, reason, json } => {
+                let record = store
+                    .revoke_active(*api_key_id, Some(reason.as_str()), now())
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("API key {api_key_id} has no active public key"))?;
+                if *json {
+                    println!("{}", json!({"api_key_id": api_key_id, "key_id": record.id, "status": "REVOKED"}));
+                } else {
+                    println!("revoked key {} of API key {api_key_id}", record.id);
+                }
+            }
+        },
+    }
+    Ok(())
+}
