@@ -1,0 +1,10 @@
+//! Black-box tests of the JSON API: a real server on port 0, a real HTTP client, a fresh
+//! database per test, every test on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod auth;
+mod concurrency;
+mod lifecycle;
+mod refusals;
