@@ -1,4 +1,5 @@
 //! keygate's domain: no I/O, no clock, no async. Time is always an argument.
 #![forbid(unsafe_code)]
 
+pub mod jose;
 pub mod model;
