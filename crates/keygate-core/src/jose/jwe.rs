@@ -248,7 +248,7 @@ pub fn encrypt_compact_jwe(
 
     Ok(format!(
         "{header_b64}.{}.{}.{}.{}",
-        b64url_encode(&wrapped),
+        b64url_encode(wrapped),
         b64url_encode(iv),
         b64url_encode(&in_out),
         b64url_encode(tag.as_ref())
