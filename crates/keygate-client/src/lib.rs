@@ -2,4 +2,5 @@
 //! The `keygate client` commands, the tests and the benchmarks all go through this crate.
 #![forbid(unsafe_code)]
 
+pub mod crypto;
 pub mod http;

@@ -1,5 +1,6 @@
 //! keygate's domain: no I/O, no clock, no async. Time is always an argument.
 #![forbid(unsafe_code)]
 
+pub mod jose;
 pub mod model;
 pub mod public_key;

@@ -1,0 +1,115 @@
+//! A client's registered RSA public key, parsed once.
+
+use aws_lc_rs::rsa::{OaepPublicEncryptingKey, Pkcs1PublicEncryptingKey, PublicEncryptingKey};
+use aws_lc_rs::signature::ParsedPublicKey;
+use uuid::Uuid;
+
+use super::jws::SigAlg;
+
+/// Why a SubjectPublicKeyInfo could not become a [`ClientKey`].
+///
+/// Upload validation (DESIGN §3) happens before this; these errors mean the stored key is not
+/// usable by aws-lc-rs at all. They never contain key material.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientKeyError {
+    /// The bytes are not a DER SubjectPublicKeyInfo holding an RSA key aws-lc-rs accepts.
+    #[error("the public key is not an RSA SubjectPublicKeyInfo that aws-lc-rs accepts")]
+    Unparseable,
+    /// The modulus is outside 2048..=8192 bits.
+    #[error("the RSA key has {0} bits; 2048 to 8192 are supported")]
+    UnsupportedSize(usize),
+}
+
+/// A client's RSA public key with every aws-lc-rs object the hot path needs, built once.
+///
+/// Holds a [`ParsedPublicKey`] per signature algorithm (RS256/384/512, PS256/384/512) and the
+/// OAEP and PKCS#1 v1.5 encrypting keys, so verifying a request or encrypting a field never parses
+/// the key again. `Send + Sync`; share it in an `Arc`.
+pub struct ClientKey {
+    id: Uuid,
+    kid: String,
+    bits: usize,
+    verifiers: [ParsedPublicKey; 6],
+    oaep: OaepPublicEncryptingKey,
+    pkcs1: Pkcs1PublicEncryptingKey,
+}
+
+impl std::fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientKey")
+            .field("id", &self.id)
+            .field("bits", &self.bits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientKey {
+    /// Parses `spki_der` (an RSA SubjectPublicKeyInfo, DER) for key `id`.
+    ///
+    /// # Errors
+    /// [`ClientKeyError`] when the bytes are not an RSA SPKI or the size is outside 2048..=8192.
+    pub fn from_spki_der(spki_der: &[u8], id: Uuid) -> Result<Self, ClientKeyError> {
+        // `PublicEncryptingKey::from_der` accepts only SubjectPublicKeyInfo (RFC 5280), which
+        // pins the input format; the signature keys below would also accept bare PKCS#1.
+        let public =
+            PublicEncryptingKey::from_der(spki_der).map_err(|_| ClientKeyError::Unparseable)?;
+        let bits = public.key_size_bits();
+        if !(2048..=8192).contains(&bits) {
+            return Err(ClientKeyError::UnsupportedSize(bits));
+        }
+        let parse = |alg: SigAlg| {
+            ParsedPublicKey::new(alg.verification_algorithm(), spki_der)
+                .map_err(|_| ClientKeyError::Unparseable)
+        };
+        let verifiers = [
+            parse(SigAlg::RS256)?,
+            parse(SigAlg::RS384)?,
+            parse(SigAlg::RS512)?,
+            parse(SigAlg::PS256)?,
+            parse(SigAlg::PS384)?,
+            parse(SigAlg::PS512)?,
+        ];
+        let oaep = OaepPublicEncryptingKey::new(public.clone())
+            .map_err(|_| ClientKeyError::Unparseable)?;
+        let pkcs1 =
+            Pkcs1PublicEncryptingKey::new(public).map_err(|_| ClientKeyError::Unparseable)?;
+        Ok(Self {
+            id,
+            kid: id.to_string(),
+            bits,
+            verifiers,
+            oaep,
+            pkcs1,
+        })
+    }
+
+    /// The key's id (the `kid` of JWS headers and of the JWEs made for it).
+    #[must_use]
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// The key's id as the hyphenated lowercase string used as `kid`.
+    #[must_use]
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// Modulus size in bits.
+    #[must_use]
+    pub fn bits(&self) -> usize {
+        self.bits
+    }
+
+    pub(crate) fn verifier(&self, alg: SigAlg) -> &ParsedPublicKey {
+        &self.verifiers[alg.index()]
+    }
+
+    pub(crate) fn oaep(&self) -> &OaepPublicEncryptingKey {
+        &self.oaep
+    }
+
+    pub(crate) fn pkcs1(&self) -> &Pkcs1PublicEncryptingKey {
+        &self.pkcs1
+    }
+}

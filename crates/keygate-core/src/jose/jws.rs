@@ -1,0 +1,195 @@
+//! Compact JWS (RFC 7515) signature verification with RSA keys.
+//!
+//! Order of checks in [`verify_jws_signature`], the first failure answering:
+//! 1. shape: three base64url parts, the header a JSON object;
+//! 2. `alg`: present, one of the policy's allowed RSA algorithms (never `none`, never `HS*`);
+//! 3. `kid`: if present, equal to the key's id;
+//! 4. `crit`: refused when present (keygate understands no JWS extensions);
+//! 5. the signature, with the [`ClientKey`]'s pre-parsed key for that `alg`.
+//!
+//! Only after all of these is the payload handed out, so no claim is trusted before the
+//! signature is.
+
+use aws_lc_rs::signature::{self, RsaParameters};
+use serde::Deserialize;
+
+use super::b64::b64url_decode;
+use super::client_key::ClientKey;
+use super::signed_request::{InvalidReason, SignatureError};
+
+/// The RSA JWS algorithms keygate can verify (RFC 7518 §3.3 and §3.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum SigAlg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    RS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
+    RS384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
+    RS512,
+    /// RSASSA-PSS with SHA-256, MGF1-SHA-256, 32-byte salt.
+    PS256,
+    /// RSASSA-PSS with SHA-384, MGF1-SHA-384, 48-byte salt.
+    PS384,
+    /// RSASSA-PSS with SHA-512, MGF1-SHA-512, 64-byte salt.
+    PS512,
+}
+
+impl SigAlg {
+    /// Every algorithm, in a fixed order.
+    pub const ALL: [SigAlg; 6] = [
+        SigAlg::RS256,
+        SigAlg::RS384,
+        SigAlg::RS512,
+        SigAlg::PS256,
+        SigAlg::PS384,
+        SigAlg::PS512,
+    ];
+
+    /// The JOSE name (`RS256`, …).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            SigAlg::RS256 => "RS256",
+            SigAlg::RS384 => "RS384",
+            SigAlg::RS512 => "RS512",
+            SigAlg::PS256 => "PS256",
+            SigAlg::PS384 => "PS384",
+            SigAlg::PS512 => "PS512",
+        }
+    }
+
+    /// Parses a JOSE name; `None` for anything else (including `none` and `HS*`).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<SigAlg> {
+        SigAlg::ALL.into_iter().find(|alg| alg.name() == name)
+    }
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            SigAlg::RS256 => 0,
+            SigAlg::RS384 => 1,
+            SigAlg::RS512 => 2,
+            SigAlg::PS256 => 3,
+            SigAlg::PS384 => 4,
+            SigAlg::PS512 => 5,
+        }
+    }
+
+    /// The aws-lc-rs verification parameters (2048–8192-bit keys; PSS salt = hash length).
+    #[must_use]
+    pub fn verification_algorithm(self) -> &'static RsaParameters {
+        match self {
+            SigAlg::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+            SigAlg::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+            SigAlg::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+            SigAlg::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+            SigAlg::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+            SigAlg::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+        }
+    }
+
+    /// The aws-lc-rs signing encoding for this algorithm (used by clients and tests).
+    #[must_use]
+    pub fn signing_encoding(self) -> &'static dyn signature::RsaEncoding {
+        match self {
+            SigAlg::RS256 => &signature::RSA_PKCS1_SHA256,
+            SigAlg::RS384 => &signature::RSA_PKCS1_SHA384,
+            SigAlg::RS512 => &signature::RSA_PKCS1_SHA512,
+            SigAlg::PS256 => &signature::RSA_PSS_SHA256,
+            SigAlg::PS384 => &signature::RSA_PSS_SHA384,
+            SigAlg::PS512 => &signature::RSA_PSS_SHA512,
+        }
+    }
+}
+
+impl std::fmt::Display for SigAlg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The protected header members keygate reads. Unknown members are ignored (RFC 7515 §4), but a
+/// `crit` member is refused. Duplicate members make the header malformed.
+#[derive(Debug, Clone, Deserialize)]
+pub struct JwsHeader {
+    /// `alg`, as sent.
+    pub alg: Option<String>,
+    /// `kid`, as sent.
+    pub kid: Option<String>,
+    /// `typ`, as sent (not checked).
+    pub typ: Option<String>,
+    /// `crit`, as sent; its presence is refused.
+    pub crit: Option<serde_json::Value>,
+}
+
+/// A JWS whose signature verified: its algorithm, header and decoded payload.
+#[derive(Debug, Clone)]
+pub struct VerifiedJws {
+    /// The algorithm the signature was checked with.
+    pub alg: SigAlg,
+    /// The protected header.
+    pub header: JwsHeader,
+    /// The decoded payload bytes (not yet interpreted).
+    pub payload: Vec<u8>,
+}
+
+fn invalid(reason: InvalidReason) -> SignatureError {
+    SignatureError::Invalid(reason)
+}
+
+/// Verifies a compact JWS's signature with `key`, checking header, `alg`, `kid` and `crit` first
+/// (see the module docs for the order). Claims are not looked at.
+///
+/// # Errors
+/// [`SignatureError::Invalid`] naming the failed check.
+pub fn verify_jws_signature(
+    jws: &str,
+    key: &ClientKey,
+    allowed_algs: &[SigAlg],
+) -> Result<VerifiedJws, SignatureError> {
+    let mut parts = jws.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(sig_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid(InvalidReason::NotCompactJws));
+    };
+    let header_bytes = b64url_decode(header_b64).ok_or(invalid(InvalidReason::MalformedHeader))?;
+    let header: JwsHeader = serde_json::from_slice(&header_bytes)
+        .map_err(|_| invalid(InvalidReason::MalformedHeader))?;
+
+    let alg_name = header
+        .alg
+        .as_deref()
+        .ok_or(invalid(InvalidReason::AlgMissing))?;
+    let alg = SigAlg::from_name(alg_name)
+        .filter(|alg| allowed_algs.contains(alg))
+        .ok_or(invalid(InvalidReason::AlgNotAllowed))?;
+
+    if let Some(kid) = header.kid.as_deref() {
+        // A UUID's hex digits may be sent in either case.
+        if !kid.eq_ignore_ascii_case(key.kid()) {
+            return Err(invalid(InvalidReason::KidMismatch));
+        }
+    }
+    if header.crit.is_some() {
+        return Err(invalid(InvalidReason::CritUnsupported));
+    }
+
+    let signature = b64url_decode(sig_b64).ok_or(invalid(InvalidReason::BadSignature))?;
+    // The signing input is the ASCII of the first two parts, exactly as received.
+    let signing_input_len = header_b64.len() + 1 + payload_b64.len();
+    let signing_input = jws
+        .as_bytes()
+        .get(..signing_input_len)
+        .ok_or(invalid(InvalidReason::NotCompactJws))?;
+    key.verifier(alg)
+        .verify_sig(signing_input, &signature)
+        .map_err(|_| invalid(InvalidReason::BadSignature))?;
+
+    let payload = b64url_decode(payload_b64).ok_or(invalid(InvalidReason::MalformedClaims))?;
+    Ok(VerifiedJws {
+        alg,
+        header,
+        payload,
+    })
+}

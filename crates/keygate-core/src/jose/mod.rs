@@ -1,0 +1,42 @@
+//! JOSE for keygate: signed requests (JWS, DESIGN §5) and confidential fields (JWE and raw RSA,
+//! DESIGN §6), built on aws-lc-rs only.
+//!
+//! Everything here is pure: no I/O, no clock (`now` is an argument), no async. Randomness comes
+//! from `aws_lc_rs::rand`.
+//!
+//! * [`ClientKey`]: a client's registered RSA public key, parsed once into every aws-lc-rs object
+//!   the hot path needs.
+//! * [`verify_signed_request`]: the `X-Request-Signature` check of §5 (replay detection is the
+//!   caller's job, using the returned `jti`).
+//! * [`encrypt_fields`]: response field encryption of §6 (`jwe`, `rsa-oaep-256`, `rsa-pkcs1`).
+//! * [`SystemKey`] and [`decrypt_fields`]: keygate's own key for inbound confidential fields
+//!   (`jwe` and `rsa-oaep-256` only; never PKCS#1 v1.5).
+
+mod b64;
+mod client_key;
+mod fields;
+mod jwe;
+mod jws;
+mod signed_request;
+mod system_key;
+
+#[cfg(test)]
+mod test_vectors;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod wycheproof_tests;
+
+pub use b64::{b64_std_decode, b64_std_encode, b64url_decode, b64url_encode, sha256_b64url};
+pub use client_key::{ClientKey, ClientKeyError};
+pub use fields::{encrypt_fields, encrypt_value, FieldError, Scheme};
+pub use jwe::{decrypt_compact_jwe, encrypt_compact_jwe, DecryptedJwe, JweDecryptError, JweKeyAlg};
+pub use jws::{verify_jws_signature, JwsHeader, SigAlg, VerifiedJws};
+pub use signed_request::{
+    verify_signed_request, InvalidReason, RequestFacts, SignatureError, SignaturePolicy,
+    StaleReason, VerifiedSignature,
+};
+pub use system_key::{
+    decrypt_fields, open_private_key, seal_private_key, EncryptedFieldInvalid, SealedKeyError,
+    SystemKey, SystemKeyError,
+};

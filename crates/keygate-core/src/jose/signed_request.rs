@@ -1,0 +1,289 @@
+//! The `X-Request-Signature` check of DESIGN §5.
+//!
+//! [`verify_signed_request`] runs, the first failure answering:
+//! 1. header, `alg`, `kid`, `crit` and the signature ([`verify_jws_signature`]);
+//! 2. the payload is a JSON object of claims;
+//! 3. `iat` present and a number, within `max_skew_secs` of `now` either way → else `Stale`;
+//! 4. `exp`, if present, not passed; `nbf`, if present, not beyond `now + max_skew_secs`
+//!    → else `Stale`;
+//! 5. `jti` present, a string of 16 to 128 characters;
+//! 6. `htm` equals the request method;
+//! 7. `htu` equals the request path and query (an absolute URL is compared by its path and
+//!    query);
+//! 8. `body_sha256` equals base64url(SHA-256(body));
+//! 9. `ath`, if present, equals base64url(SHA-256(bearer token)).
+//!
+//! Replay detection is not here: the caller records the returned `jti`.
+
+use serde::Deserialize;
+
+use super::b64::sha256_b64url;
+use super::client_key::ClientKey;
+use super::jws::{verify_jws_signature, SigAlg};
+
+/// What the server knows about the request being checked.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestFacts<'a> {
+    /// The HTTP method, e.g. `GET`.
+    pub method: &'a str,
+    /// The path and query exactly as received, e.g. `/cards/42?full=1`.
+    pub path_and_query: &'a str,
+    /// The exact request body bytes (empty for none).
+    pub body: &'a [u8],
+    /// The bearer token of the `Authorization` header.
+    pub bearer_token: &'a str,
+}
+
+/// Operator settings for signature checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignaturePolicy {
+    /// Algorithms accepted in `alg`. Default: RS256 and PS256.
+    pub allowed_algs: Vec<SigAlg>,
+    /// How far `iat` may be from `now`, either way, in seconds. Default: 300.
+    pub max_skew_secs: i64,
+}
+
+impl Default for SignaturePolicy {
+    fn default() -> Self {
+        Self {
+            allowed_algs: vec![SigAlg::RS256, SigAlg::PS256],
+            max_skew_secs: 300,
+        }
+    }
+}
+
+/// A signature that passed every check: what the caller needs for replay detection and logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedSignature {
+    /// The `jti` claim; the caller must refuse it if seen before for this API key.
+    pub jti: String,
+    /// The `iat` claim, in unix seconds.
+    pub iat: i64,
+    /// The `exp` claim, if sent.
+    pub exp: Option<i64>,
+    /// The algorithm the signature was made with.
+    pub alg: SigAlg,
+}
+
+/// Which check of a signed request failed. The text is safe to show to the caller: it names the
+/// check, never key material or the expected values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidReason {
+    /// Not three dot-separated parts.
+    #[error("the signature is not a compact JWS (three base64url parts separated by dots)")]
+    NotCompactJws,
+    /// The header is not base64url of a JSON object (or has duplicate members).
+    #[error("the JWS header is not base64url of a JSON object")]
+    MalformedHeader,
+    /// No `alg` in the header.
+    #[error("the JWS header has no alg")]
+    AlgMissing,
+    /// `alg` is not one of the allowed RSA algorithms.
+    #[error("the JWS alg is not allowed (RS256 or PS256 unless the operator allows more; never none or HMAC)")]
+    AlgNotAllowed,
+    /// `kid` is not the id of the caller's active key.
+    #[error("the JWS kid is not the id of your active key")]
+    KidMismatch,
+    /// The header has `crit`.
+    #[error("the JWS header has crit; no JWS extensions are supported")]
+    CritUnsupported,
+    /// The signature does not verify.
+    #[error("the JWS signature does not verify with your active key")]
+    BadSignature,
+    /// The payload is not a JSON object of claims of the right types.
+    #[error("the JWS payload is not a JSON object of claims with the expected types")]
+    MalformedClaims,
+    /// `iat` is missing.
+    #[error("the iat claim is missing")]
+    IatMissing,
+    /// `jti` is missing.
+    #[error("the jti claim is missing")]
+    JtiMissing,
+    /// `jti` is shorter than 16 or longer than 128 characters.
+    #[error("the jti claim must be 16 to 128 characters")]
+    JtiLength,
+    /// `htm` is missing.
+    #[error("the htm claim is missing")]
+    HtmMissing,
+    /// `htm` is not the request method.
+    #[error("the htm claim does not match the request method")]
+    HtmMismatch,
+    /// `htu` is missing.
+    #[error("the htu claim is missing")]
+    HtuMissing,
+    /// `htu` is not the request path and query.
+    #[error("the htu claim does not match the request path and query")]
+    HtuMismatch,
+    /// `body_sha256` is missing.
+    #[error("the body_sha256 claim is missing")]
+    BodyHashMissing,
+    /// `body_sha256` is not the SHA-256 of the body.
+    #[error("the body_sha256 claim does not match the SHA-256 of the request body (base64url, no padding)")]
+    BodyHashMismatch,
+    /// `ath` is not the SHA-256 of the bearer token.
+    #[error("the ath claim does not match the SHA-256 of the bearer token (base64url, no padding)")]
+    AthMismatch,
+}
+
+/// Why a signature is stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StaleReason {
+    /// `iat` is further from the server's clock than the allowed skew.
+    #[error("the iat claim is outside the allowed clock skew")]
+    IatOutsideWindow,
+    /// `exp` has passed.
+    #[error("the exp claim has passed")]
+    Expired,
+    /// `nbf` is in the future (beyond the allowed skew).
+    #[error("the nbf claim is in the future")]
+    NotYetValid,
+}
+
+/// A refused signed request: `Invalid` maps to `signature_invalid`, `Stale` to
+/// `signature_stale`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// Bad JWS, wrong key, wrong alg or claim mismatch.
+    #[error("{0}")]
+    Invalid(InvalidReason),
+    /// Outside the time window.
+    #[error("{0}")]
+    Stale(StaleReason),
+}
+
+/// A JWT NumericDate: an integer or a finite number of seconds (fractions are truncated).
+#[derive(Debug, Clone, Copy)]
+struct NumericDate(i64);
+
+impl<'de> Deserialize<'de> for NumericDate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = serde_json::Number::deserialize(d)?;
+        if let Some(i) = n.as_i64() {
+            return Ok(NumericDate(i));
+        }
+        match n.as_f64() {
+            // The range check keeps the cast exact enough and free of saturation surprises.
+            #[allow(clippy::cast_possible_truncation)]
+            Some(f) if f.is_finite() && f.abs() < 1e15 => Ok(NumericDate(f.trunc() as i64)),
+            _ => Err(serde::de::Error::custom("not a NumericDate")),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    iat: Option<NumericDate>,
+    exp: Option<NumericDate>,
+    nbf: Option<NumericDate>,
+    jti: Option<String>,
+    htm: Option<String>,
+    htu: Option<String>,
+    body_sha256: Option<String>,
+    ath: Option<String>,
+}
+
+/// The path and query of an `htu`: itself when it is not an absolute `http(s)` URL; otherwise
+/// everything from the first `/` or `?` after the authority (`/` when there is no path), with
+/// any fragment dropped.
+fn htu_path_and_query(htu: &str) -> std::borrow::Cow<'_, str> {
+    let lower_prefix = htu.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
+    let rest = if lower_prefix.starts_with("https://") {
+        htu.get(8..)
+    } else if lower_prefix.starts_with("http://") {
+        htu.get(7..)
+    } else {
+        None
+    };
+    let Some(rest) = rest else {
+        return std::borrow::Cow::Borrowed(htu);
+    };
+    let rest = rest.split('#').next().unwrap_or_default();
+    match rest.find(['/', '?']) {
+        Some(i) if rest[i..].starts_with('/') => std::borrow::Cow::Borrowed(&rest[i..]),
+        Some(i) => std::borrow::Cow::Owned(format!("/{}", &rest[i..])),
+        None => std::borrow::Cow::Borrowed("/"),
+    }
+}
+
+/// Verifies a signed request (DESIGN §5) in the order documented on this module.
+///
+/// # Errors
+/// [`SignatureError::Invalid`] or [`SignatureError::Stale`] for the first check that fails.
+pub fn verify_signed_request(
+    jws: &str,
+    key: &ClientKey,
+    req: &RequestFacts<'_>,
+    now: i64,
+    policy: &SignaturePolicy,
+) -> Result<VerifiedSignature, SignatureError> {
+    use InvalidReason as R;
+    let invalid = SignatureError::Invalid;
+    let stale = SignatureError::Stale;
+
+    let verified = verify_jws_signature(jws, key, &policy.allowed_algs)?;
+    let claims: Claims =
+        serde_json::from_slice(&verified.payload).map_err(|_| invalid(R::MalformedClaims))?;
+
+    let iat = claims.iat.ok_or(invalid(R::IatMissing))?.0;
+    let skew = policy.max_skew_secs;
+    if iat < now.saturating_sub(skew) || iat > now.saturating_add(skew) {
+        return Err(stale(StaleReason::IatOutsideWindow));
+    }
+    let exp = claims.exp.map(|d| d.0);
+    if exp.is_some_and(|exp| exp <= now) {
+        return Err(stale(StaleReason::Expired));
+    }
+    if claims.nbf.is_some_and(|nbf| nbf.0 > now.saturating_add(skew)) {
+        return Err(stale(StaleReason::NotYetValid));
+    }
+
+    let jti = claims.jti.ok_or(invalid(R::JtiMissing))?;
+    if !(16..=128).contains(&jti.chars().count()) {
+        return Err(invalid(R::JtiLength));
+    }
+    let htm = claims.htm.ok_or(invalid(R::HtmMissing))?;
+    if htm != req.method {
+        return Err(invalid(R::HtmMismatch));
+    }
+    let htu = claims.htu.ok_or(invalid(R::HtuMissing))?;
+    if htu_path_and_query(&htu) != req.path_and_query {
+        return Err(invalid(R::HtuMismatch));
+    }
+    let body_sha256 = claims.body_sha256.ok_or(invalid(R::BodyHashMissing))?;
+    if body_sha256 != sha256_b64url(req.body) {
+        return Err(invalid(R::BodyHashMismatch));
+    }
+    if let Some(ath) = claims.ath {
+        if ath != sha256_b64url(req.bearer_token.as_bytes()) {
+            return Err(invalid(R::AthMismatch));
+        }
+    }
+
+    Ok(VerifiedSignature {
+        jti,
+        iat,
+        exp,
+        alg: verified.alg,
+    })
+}
+
+#[cfg(test)]
+mod htu_tests {
+    use super::htu_path_and_query;
+
+    #[test]
+    fn absolute_urls_reduce_to_path_and_query() {
+        assert_eq!(htu_path_and_query("/cards/42?full=1"), "/cards/42?full=1");
+        assert_eq!(
+            htu_path_and_query("https://api.example.com/cards/42?full=1"),
+            "/cards/42?full=1"
+        );
+        assert_eq!(
+            htu_path_and_query("HTTP://api.example.com:8080/a#frag"),
+            "/a"
+        );
+        assert_eq!(htu_path_and_query("https://api.example.com"), "/");
+        assert_eq!(htu_path_and_query("https://api.example.com?x=1"), "/?x=1");
+        assert_eq!(htu_path_and_query("cards/42"), "cards/42");
+    }
+}
