@@ -286,6 +286,10 @@ impl Store {
         };
         let store = Store { backend };
         store.migrate().await?;
+        tracing::debug!(
+            backend = store.backend_name(),
+            "database ready, migrations applied"
+        );
         Ok(store)
     }
 

@@ -146,6 +146,38 @@ async fn sqlite_file_is_created_when_missing() {
     let store = Store::connect(&url).await.unwrap();
     assert!(std::path::Path::new(&path).exists());
     assert_eq!(store.backend_name(), "sqlite");
+    // WAL is a property of the file: a plain connection sees it.
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(mode.to_lowercase(), "wal");
+    pool.close().await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_relative_path_is_relative_to_the_working_directory() {
+    let (url, _guard) = fresh_database_url(Backend::Sqlite).await;
+    let absolute = std::path::PathBuf::from(url.strip_prefix("sqlite://").unwrap());
+    // Climb from the working directory to the root, then down to the temporary file.
+    let cwd = std::env::current_dir().unwrap();
+    let depth = cwd
+        .components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
+        .count();
+    let relative = format!(
+        "{}{}",
+        "../".repeat(depth),
+        absolute.display().to_string().trim_start_matches('/')
+    );
+    assert!(!relative.starts_with('/'));
+    let store = Store::connect(&format!("sqlite://{relative}"))
+        .await
+        .unwrap();
+    store.ping().await.unwrap();
+    assert!(absolute.exists());
     store.close().await;
 }
 
@@ -167,6 +199,38 @@ async fn migrations_are_idempotent(kind: Backend) {
     assert_eq!(again.find_client("a").await.unwrap(), Some(client));
     let third = Store::connect(&url).await.unwrap();
     third.ping().await.unwrap();
+
+    // sqlx's own bookkeeping records the embedded migration once, as `sqlx migrate` would.
+    let sql = "SELECT version, description FROM _sqlx_migrations WHERE success ORDER BY version";
+    let applied: Vec<(i64, String)> = match kind {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
+        }
+    };
+    assert_eq!(applied, vec![(1, "init".to_owned())]);
+}
+
+#[test]
+fn migration_trees_have_matching_names() {
+    let names = |backend: &str| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let sqlite = names("sqlite");
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, names("postgres"));
 }
 
 async fn dollar_placeholders_repeat_and_reorder(kind: Backend) {
