@@ -23,8 +23,8 @@ use sqlx::sqlite::{
 };
 use uuid::Uuid;
 
-pub use error::{InsertKeyError, StoreError};
 use error::{is_foreign_key_violation, is_unique_violation};
+pub use error::{InsertKeyError, StoreError};
 
 /// How long a SQLite writer waits for the write lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -96,14 +96,32 @@ macro_rules! in_write_tx {
 
 macro_rules! client_columns {
     ($t:literal) => {
-        concat!($t, ".id, ", $t, ".name, ", $t, ".alias, ", $t, ".created_at")
+        concat!(
+            $t,
+            ".id, ",
+            $t,
+            ".name, ",
+            $t,
+            ".alias, ",
+            $t,
+            ".created_at"
+        )
     };
 }
 
 macro_rules! api_key_columns {
     ($t:literal) => {
         concat!(
-            $t, ".id, ", $t, ".client_id, ", $t, ".alias, ", $t, ".api_key, ", $t, ".created_at"
+            $t,
+            ".id, ",
+            $t,
+            ".client_id, ",
+            $t,
+            ".alias, ",
+            $t,
+            ".api_key, ",
+            $t,
+            ".created_at"
         )
     };
 }
@@ -268,19 +286,27 @@ impl Store {
         };
         let store = Store { backend };
         store.migrate().await?;
+        tracing::debug!(
+            backend = store.backend_name(),
+            "database ready, migrations applied"
+        );
         Ok(store)
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
         match &self.backend {
-            Backend::Sqlite(pool) => migrations::migrator(migrations::SQLITE)
-                .await?
-                .run(pool)
-                .await?,
-            Backend::Postgres(pool) => migrations::migrator(migrations::POSTGRES)
-                .await?
-                .run(pool)
-                .await?,
+            Backend::Sqlite(pool) => {
+                migrations::migrator(migrations::SQLITE)
+                    .await?
+                    .run(pool)
+                    .await?
+            }
+            Backend::Postgres(pool) => {
+                migrations::migrator(migrations::POSTGRES)
+                    .await?
+                    .run(pool)
+                    .await?
+            }
         }
         Ok(())
     }
@@ -728,9 +754,7 @@ impl Store {
 
         match outcome {
             Ok(()) => Ok(record),
-            Err(e) if is_unique_violation(&e) => {
-                Err(self.explain_key_conflict(&record, &id).await)
-            }
+            Err(e) if is_unique_violation(&e) => Err(self.explain_key_conflict(&record, &id).await),
             Err(e) if is_foreign_key_violation(&e) => {
                 Err(StoreError::NotFound("api key".into()).into())
             }

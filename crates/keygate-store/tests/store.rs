@@ -146,6 +146,38 @@ async fn sqlite_file_is_created_when_missing() {
     let store = Store::connect(&url).await.unwrap();
     assert!(std::path::Path::new(&path).exists());
     assert_eq!(store.backend_name(), "sqlite");
+    // WAL is a property of the file: a plain connection sees it.
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(mode.to_lowercase(), "wal");
+    pool.close().await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_relative_path_is_relative_to_the_working_directory() {
+    let (url, _guard) = fresh_database_url(Backend::Sqlite).await;
+    let absolute = std::path::PathBuf::from(url.strip_prefix("sqlite://").unwrap());
+    // Climb from the working directory to the root, then down to the temporary file.
+    let cwd = std::env::current_dir().unwrap();
+    let depth = cwd
+        .components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
+        .count();
+    let relative = format!(
+        "{}{}",
+        "../".repeat(depth),
+        absolute.display().to_string().trim_start_matches('/')
+    );
+    assert!(!relative.starts_with('/'));
+    let store = Store::connect(&format!("sqlite://{relative}"))
+        .await
+        .unwrap();
+    store.ping().await.unwrap();
+    assert!(absolute.exists());
     store.close().await;
 }
 
@@ -167,6 +199,38 @@ async fn migrations_are_idempotent(kind: Backend) {
     assert_eq!(again.find_client("a").await.unwrap(), Some(client));
     let third = Store::connect(&url).await.unwrap();
     third.ping().await.unwrap();
+
+    // sqlx's own bookkeeping records the embedded migration once, as `sqlx migrate` would.
+    let sql = "SELECT version, description FROM _sqlx_migrations WHERE success ORDER BY version";
+    let applied: Vec<(i64, String)> = match kind {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
+        }
+    };
+    assert_eq!(applied, vec![(1, "init".to_owned())]);
+}
+
+#[test]
+fn migration_trees_have_matching_names() {
+    let names = |backend: &str| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let sqlite = names("sqlite");
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, names("postgres"));
 }
 
 async fn dollar_placeholders_repeat_and_reorder(kind: Backend) {
@@ -200,7 +264,10 @@ async fn clients(kind: Backend) {
     assert_eq!(acme.name, "Acme Bank");
     assert_eq!(acme.alias, "acme");
     assert_eq!(acme.created_at, NOW);
-    let beta = store.create_client("Beta Pay", "beta", NOW + 1).await.unwrap();
+    let beta = store
+        .create_client("Beta Pay", "beta", NOW + 1)
+        .await
+        .unwrap();
 
     match store.create_client("Other", "acme", NOW).await {
         Err(StoreError::Conflict(what)) => assert_eq!(what, "client alias"),
@@ -211,10 +278,7 @@ async fn clients(kind: Backend) {
         store.list_clients().await.unwrap(),
         vec![acme.clone(), beta.clone()]
     );
-    assert_eq!(
-        store.find_client("acme").await.unwrap(),
-        Some(acme.clone())
-    );
+    assert_eq!(store.find_client("acme").await.unwrap(), Some(acme.clone()));
     assert_eq!(
         store.find_client(&beta.id.to_string()).await.unwrap(),
         Some(beta)
@@ -283,7 +347,10 @@ async fn api_keys(kind: Backend) {
     );
 
     let (found, client, hash) = store.find_login("login-main").await.unwrap().unwrap();
-    assert_eq!((found, client, hash.as_str()), (main.clone(), acme.clone(), "hash-main"));
+    assert_eq!(
+        (found, client, hash.as_str()),
+        (main.clone(), acme.clone(), "hash-main")
+    );
     assert_eq!(store.find_login("nobody").await.unwrap(), None);
 
     assert_eq!(
@@ -308,7 +375,10 @@ async fn sessions(kind: Backend) {
         .create_session(&short, api_key.id, NOW, NOW + 10)
         .await
         .unwrap();
-    match store.create_session(&token, api_key.id, NOW, NOW + 900).await {
+    match store
+        .create_session(&token, api_key.id, NOW, NOW + 900)
+        .await
+    {
         Err(StoreError::Conflict(what)) => assert_eq!(what, "session"),
         other => panic!("duplicate token hash should conflict, got {other:?}"),
     }
@@ -320,7 +390,11 @@ async fn sessions(kind: Backend) {
         other => panic!("unknown api key should be not found, got {other:?}"),
     }
 
-    let (principal, expires_at) = store.find_session(&token, NOW + 899).await.unwrap().unwrap();
+    let (principal, expires_at) = store
+        .find_session(&token, NOW + 899)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(principal.api_key, api_key);
     assert_eq!(principal.client, client);
     assert_eq!(expires_at, NOW + 900);
@@ -341,7 +415,10 @@ async fn sessions(kind: Backend) {
 async fn login_failures(kind: Backend) {
     let (store, _guard, _url) = open(kind).await;
     assert_eq!(
-        store.count_login_failures("k1", "1.1.1.1", 0).await.unwrap(),
+        store
+            .count_login_failures("k1", "1.1.1.1", 0)
+            .await
+            .unwrap(),
         (0, 0)
     );
     for t in 0..3 {
@@ -360,11 +437,17 @@ async fn login_failures(kind: Backend) {
         .unwrap();
 
     assert_eq!(
-        store.count_login_failures("k1", "1.1.1.1", NOW).await.unwrap(),
+        store
+            .count_login_failures("k1", "1.1.1.1", NOW)
+            .await
+            .unwrap(),
         (4, 4)
     );
     assert_eq!(
-        store.count_login_failures("k1", "2.2.2.2", NOW).await.unwrap(),
+        store
+            .count_login_failures("k1", "2.2.2.2", NOW)
+            .await
+            .unwrap(),
         (4, 1)
     );
     // `since` is inclusive.
@@ -376,13 +459,19 @@ async fn login_failures(kind: Backend) {
         (2, 2)
     );
     assert_eq!(
-        store.count_login_failures("k3", "3.3.3.3", NOW).await.unwrap(),
+        store
+            .count_login_failures("k3", "3.3.3.3", NOW)
+            .await
+            .unwrap(),
         (0, 0)
     );
 
     assert_eq!(store.purge_login_failures(NOW + 2).await.unwrap(), 2);
     assert_eq!(
-        store.count_login_failures("k1", "1.1.1.1", 0).await.unwrap(),
+        store
+            .count_login_failures("k1", "1.1.1.1", 0)
+            .await
+            .unwrap(),
         (2, 2)
     );
 }
@@ -406,7 +495,10 @@ async fn key_lifecycle(kind: Backend) {
     assert_eq!(stored.jwk_thumbprint, first.jwk_thumbprint);
     assert_eq!((stored.bits, stored.exponent), (2048, 65537));
     assert_eq!((stored.issued_at, stored.expires_at), (NOW, NOW + YEAR));
-    assert_eq!((stored.revoked_at, stored.revoke_reason.clone()), (None, None));
+    assert_eq!(
+        (stored.revoked_at, stored.revoke_reason.clone()),
+        (None, None)
+    );
     assert_eq!(stored.status(NOW), KeyStatus::Active);
     assert_eq!(
         store.active_key(api_key.id, NOW + 1).await.unwrap(),
@@ -444,7 +536,10 @@ async fn key_lifecycle(kind: Backend) {
         Some(revoked.clone())
     );
     assert_eq!(
-        store.revoke_active(api_key.id, None, NOW + 11).await.unwrap(),
+        store
+            .revoke_active(api_key.id, None, NOW + 11)
+            .await
+            .unwrap(),
         None,
         "an already revoked key is not revoked again"
     );
@@ -476,12 +571,13 @@ async fn key_lifecycle(kind: Backend) {
 async fn key_expiry(kind: Backend) {
     let (store, _guard, url) = open(kind).await;
     let api_key = new_api_key(&store).await;
-    let old = store
-        .insert_key(new_key(api_key.id), NOW, 2)
-        .await
-        .unwrap();
+    let old = store.insert_key(new_key(api_key.id), NOW, 2).await.unwrap();
     assert_eq!(old.expires_at, NOW + 2);
-    assert!(store.active_key(api_key.id, NOW + 1).await.unwrap().is_some());
+    assert!(store
+        .active_key(api_key.id, NOW + 1)
+        .await
+        .unwrap()
+        .is_some());
     match store.insert_key(new_key(api_key.id), NOW + 1, 2).await {
         Err(InsertKeyError::ActiveKeyExists) => {}
         other => panic!("expected ActiveKeyExists before expiry, got {other:?}"),
@@ -499,7 +595,10 @@ async fn key_expiry(kind: Backend) {
         KeyStatus::Expired
     );
     assert_eq!(
-        store.revoke_active(api_key.id, None, NOW + 2).await.unwrap(),
+        store
+            .revoke_active(api_key.id, None, NOW + 2)
+            .await
+            .unwrap(),
         None
     );
 
@@ -659,10 +758,7 @@ async fn keys_are_isolated_per_api_key(kind: Backend) {
         store.active_key(theirs.id, NOW).await.unwrap(),
         Some(their_key)
     );
-    match store
-        .insert_key(new_key(Uuid::new_v4()), NOW, YEAR)
-        .await
-    {
+    match store.insert_key(new_key(Uuid::new_v4()), NOW, YEAR).await {
         Err(InsertKeyError::Store(StoreError::NotFound(what))) => assert_eq!(what, "api key"),
         other => panic!("unknown api key should be not found, got {other:?}"),
     }

@@ -169,6 +169,9 @@ fn with_database_replaces_only_the_database() {
         with_database("postgresql://u:p@h/test?sslmode=disable", "kg_x"),
         "postgresql://u:p@h/kg_x?sslmode=disable"
     );
-    assert_eq!(with_database("postgres://h:5432", "kg_x"), "postgres://h:5432/kg_x");
+    assert_eq!(
+        with_database("postgres://h:5432", "kg_x"),
+        "postgres://h:5432/kg_x"
+    );
     assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
 }
