@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(telemetry::track))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -65,6 +66,7 @@ pub struct Application {
 impl Application {
     /// Connect the store (migrations run here), then bind. `listen` port 0 picks a free port.
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
+        telemetry::init_metrics();
         let store = Store::connect(&settings.database_url).await?;
         let dummy = tokio::task::spawn_blocking(|| {
             let password = auth::random_secret(24)?;
@@ -73,12 +75,13 @@ impl Application {
         .await
         .map_err(|e| StartError::Other(e.to_string()))?
         .map_err(|e| StartError::Other(e.to_string()))?;
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: settings.listen,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: settings.listen,
+                    source,
+                })?;
         let state = AppState {
             store,
             key_policy: Arc::new(KeyPolicy {
@@ -99,9 +102,14 @@ impl Application {
     }
 
     /// Serve until the future `shutdown` completes.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 
     /// Serve until Ctrl-C / SIGTERM.

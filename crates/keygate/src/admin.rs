@@ -83,10 +83,11 @@ fn now() -> i64 {
 }
 
 async fn find_client(store: &Store, alias_or_id: &str) -> anyhow::Result<Client> {
-    store
-        .find_client(alias_or_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no client has the alias or id `{alias_or_id}`; see `keygate admin client list`"))
+    store.find_client(alias_or_id).await?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "no client has the alias or id `{alias_or_id}`; see `keygate admin client list`"
+        )
+    })
 }
 
 fn client_json(c: &Client) -> serde_json::Value {
@@ -107,7 +108,10 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
                 if *json {
                     println!("{}", client_json(&client));
                 } else {
-                    println!("created client {} ({}) id {}", client.name, client.alias, client.id);
+                    println!(
+                        "created client {} ({}) id {}",
+                        client.name, client.alias, client.id
+                    );
                 }
             }
             ClientCommand::List { json } => {
@@ -123,7 +127,11 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
             }
         },
         AdminCommand::ApiKey { command } => match command {
-            ApiKeyCommand::Create { client, alias, json } => {
+            ApiKeyCommand::Create {
+                client,
+                alias,
+                json,
+            } => {
                 let alias = Alias::parse(alias).map_err(anyhow::Error::msg)?;
                 let client = find_client(&store, client).await?;
                 let login = format!("kg_{}", random_secret(18)?);
@@ -164,13 +172,22 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
             }
         },
         AdminCommand::PublicKey { command } => match command {
-            PublicKeyCommand::Revoke { api_key_id, reason, json } => {
+            PublicKeyCommand::Revoke {
+                api_key_id,
+                reason,
+                json,
+            } => {
                 let record = store
                     .revoke_active(*api_key_id, Some(reason.as_str()), now())
                     .await?
-                    .ok_or_else(|| anyhow::anyhow!("API key {api_key_id} has no active public key"))?;
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("API key {api_key_id} has no active public key")
+                    })?;
                 if *json {
-                    println!("{}", json!({"api_key_id": api_key_id, "key_id": record.id, "status": "REVOKED"}));
+                    println!(
+                        "{}",
+                        json!({"api_key_id": api_key_id, "key_id": record.id, "status": "REVOKED"})
+                    );
                 } else {
                     println!("revoked key {} of API key {api_key_id}", record.id);
                 }

@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use keygate_server::config::{Overrides, Settings};
 
 #[derive(Parser)]
-#[command(name = "keygate", version, about = "Client public-key registry and signing gateway")]
+#[command(
+    name = "keygate",
+    version,
+    about = "Client public-key registry and signing gateway"
+)]
 struct Cli {
     /// TOML configuration file.
     #[arg(long, global = true)]
@@ -46,7 +50,11 @@ impl Cli {
             database_url: self.database_url.clone(),
             demo,
         };
-        Ok(Settings::load(self.config.as_deref(), std::env::vars(), &overrides)?)
+        Ok(Settings::load(
+            self.config.as_deref(),
+            std::env::vars(),
+            &overrides,
+        )?)
     }
 }
 
@@ -66,7 +74,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve { listen, demo } => {
             let settings = cli.settings(listen.clone(), *demo)?;
-            keygate_server::telemetry::init();
+            keygate_server::telemetry::init_logs();
             let app = keygate_server::Application::build(settings).await?;
             let addr = app.local_addr()?;
             eprintln!("keygate listening on http://{addr}");

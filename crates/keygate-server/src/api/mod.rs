@@ -4,6 +4,7 @@ mod auth;
 mod health;
 pub mod json;
 mod keys;
+mod openapi;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -22,4 +23,6 @@ pub fn router() -> Router<AppState> {
         .route("/clients/api_key/public_keys/{id}", get(keys::view))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(crate::telemetry::metrics_endpoint))
+        .route("/openapi.json", get(openapi::openapi))
 }
