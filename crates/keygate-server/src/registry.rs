@@ -15,7 +15,10 @@ pub async fn upload(
     principal: &Principal,
     pasted: &str,
 ) -> Result<KeyRecord, ApiError> {
-    let key = ValidPublicKey::parse(pasted, &state.key_policy)?;
+    // Only the slug is logged: the pasted text may be a private key.
+    let key = ValidPublicKey::parse(pasted, &state.key_policy).inspect_err(|rejection| {
+        tracing::info!(api_key_id = %principal.api_key.id, error = rejection.slug(), "public key upload refused");
+    })?;
     let new = NewKey {
         id: Uuid::new_v4(),
         api_key_id: principal.api_key.id,
