@@ -165,7 +165,10 @@ fn every_refusal() {
     );
 
     // alg none.
-    let none = format!("{}.{claims}.", b64url_encode(r#"{"alg":"none","typ":"JWT"}"#));
+    let none = format!(
+        "{}.{claims}.",
+        b64url_encode(r#"{"alg":"none","typ":"JWT"}"#)
+    );
     assert_eq!(verify(&none), invalid(InvalidReason::AlgNotAllowed));
     // HS256, even "signed" with the public key as the HMAC secret (the classic confusion).
     let hs = format!(
@@ -303,7 +306,9 @@ fn generated_keys_are_usable() {
     assert!(pair
         .private_pkcs8_pem
         .starts_with("-----BEGIN PRIVATE KEY-----"));
-    assert!(pair.public_spki_pem.starts_with("-----BEGIN PUBLIC KEY-----"));
+    assert!(pair
+        .public_spki_pem
+        .starts_with("-----BEGIN PUBLIC KEY-----"));
     assert!(!format!("{pair:?}").contains("PRIVATE"));
     let private = ClientPrivateKey::from_pkcs8_pem(&pair.private_pkcs8_pem).unwrap();
     let (_, der) = pem_rfc7468::decode_vec(pair.public_spki_pem.as_bytes()).unwrap();

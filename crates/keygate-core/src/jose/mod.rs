@@ -38,6 +38,5 @@ pub use signed_request::{
 };
 pub use system_key::{
     decrypt_fields, jwk_thumbprint, open_private_key, rsa_components, seal_private_key,
-    EncryptedFieldInvalid, SealedKeyError,
-    SystemKey, SystemKeyError,
+    EncryptedFieldInvalid, SealedKeyError, SystemKey, SystemKeyError,
 };

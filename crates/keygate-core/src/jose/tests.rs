@@ -233,7 +233,11 @@ fn operator_may_allow_more_algorithms() {
     for alg in SigAlg::ALL {
         let jws = sign(&k.pair, alg, &json!({"alg": alg.name()}), &good_claims());
         let default_ok = matches!(alg, SigAlg::RS256 | SigAlg::PS256);
-        assert_eq!(verify(&jws).is_ok(), default_ok, "{alg} under the default policy");
+        assert_eq!(
+            verify(&jws).is_ok(),
+            default_ok,
+            "{alg} under the default policy"
+        );
         let all = SignaturePolicy {
             allowed_algs: SigAlg::ALL.to_vec(),
             max_skew_secs: 300,
@@ -242,7 +246,12 @@ fn operator_may_allow_more_algorithms() {
         assert_eq!(verified.alg, alg);
     }
     // A PKCS#1 signature presented as PS256 does not verify.
-    let rs = sign(&k.pair, SigAlg::RS256, &json!({"alg":"PS256"}), &good_claims());
+    let rs = sign(
+        &k.pair,
+        SigAlg::RS256,
+        &json!({"alg":"PS256"}),
+        &good_claims(),
+    );
     assert_eq!(verify(&rs), invalid(InvalidReason::BadSignature));
 }
 
@@ -258,12 +267,23 @@ fn claim_types_and_windows() {
                 claims[name] = value.clone();
             }
         }
-        verify(&sign(&k.pair, SigAlg::PS256, &json!({"alg":"PS256"}), &claims))
+        verify(&sign(
+            &k.pair,
+            SigAlg::PS256,
+            &json!({"alg":"PS256"}),
+            &claims,
+        ))
     };
     assert!(with(json!({})).is_ok());
     assert!(with(json!({"iat": NOW as f64 + 0.5})).is_ok());
-    assert_eq!(with(json!({"iat": "now"})), invalid(InvalidReason::MalformedClaims));
-    assert_eq!(with(json!({"iat": null})), invalid(InvalidReason::IatMissing));
+    assert_eq!(
+        with(json!({"iat": "now"})),
+        invalid(InvalidReason::MalformedClaims)
+    );
+    assert_eq!(
+        with(json!({"iat": null})),
+        invalid(InvalidReason::IatMissing)
+    );
     assert_eq!(
         with(json!({"iat": NOW + 301})),
         Err(SignatureError::Stale(StaleReason::IatOutsideWindow))
@@ -278,13 +298,28 @@ fn claim_types_and_windows() {
         with(json!({"nbf": NOW + 1000})),
         Err(SignatureError::Stale(StaleReason::NotYetValid))
     );
-    assert_eq!(with(json!({"jti": null})), invalid(InvalidReason::JtiMissing));
-    assert_eq!(with(json!({"jti": "x".repeat(129)})), invalid(InvalidReason::JtiLength));
+    assert_eq!(
+        with(json!({"jti": null})),
+        invalid(InvalidReason::JtiMissing)
+    );
+    assert_eq!(
+        with(json!({"jti": "x".repeat(129)})),
+        invalid(InvalidReason::JtiLength)
+    );
     assert!(with(json!({"jti": "x".repeat(128)})).is_ok());
     assert!(with(json!({"jti": "x".repeat(16)})).is_ok());
-    assert_eq!(with(json!({"htm": null})), invalid(InvalidReason::HtmMissing));
-    assert_eq!(with(json!({"htm": "post"})), invalid(InvalidReason::HtmMismatch));
-    assert_eq!(with(json!({"htu": null})), invalid(InvalidReason::HtuMissing));
+    assert_eq!(
+        with(json!({"htm": null})),
+        invalid(InvalidReason::HtmMissing)
+    );
+    assert_eq!(
+        with(json!({"htm": "post"})),
+        invalid(InvalidReason::HtmMismatch)
+    );
+    assert_eq!(
+        with(json!({"htu": null})),
+        invalid(InvalidReason::HtuMissing)
+    );
     assert_eq!(
         with(json!({"body_sha256": null})),
         invalid(InvalidReason::BodyHashMissing)
@@ -295,7 +330,10 @@ fn claim_types_and_windows() {
         invalid(InvalidReason::BodyHashMismatch)
     );
     let claims_not_object = sign(&k.pair, SigAlg::RS256, &json!({"alg":"RS256"}), &json!([1]));
-    assert_eq!(verify(&claims_not_object), invalid(InvalidReason::MalformedClaims));
+    assert_eq!(
+        verify(&claims_not_object),
+        invalid(InvalidReason::MalformedClaims)
+    );
     // Reasons read as words and never echo values.
     let text = SignatureError::Invalid(InvalidReason::KidMismatch).to_string();
     assert!(text.contains("kid"), "{text}");
@@ -331,10 +369,17 @@ fn encrypt_fields_round_trips_in_every_scheme() {
         "list": [{"pin": "1234"}],
         "public": "visible"
     });
-    let pointers: Vec<String> = ["/card/pan", "/card/cvv", "/card/a~1b", "/list/0/pin", "/absent", "/card/nope"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+    let pointers: Vec<String> = [
+        "/card/pan",
+        "/card/cvv",
+        "/card/a~1b",
+        "/list/0/pin",
+        "/absent",
+        "/card/nope",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
     for scheme in [Scheme::Jwe, Scheme::RsaOaep256, Scheme::RsaPkcs1] {
         let mut doc = original.clone();
         encrypt_fields(&mut doc, &pointers, scheme, &k.key).unwrap();
@@ -366,7 +411,11 @@ fn encrypt_fields_round_trips_in_every_scheme() {
                 Scheme::RsaOaep256 => oaep_decrypt(&k.private, ct),
                 Scheme::RsaPkcs1 => pkcs1_decrypt(&k.private, ct),
             };
-            assert_eq!(String::from_utf8(plain).unwrap(), expected, "{scheme:?} {pointer}");
+            assert_eq!(
+                String::from_utf8(plain).unwrap(),
+                expected,
+                "{scheme:?} {pointer}"
+            );
         }
     }
 }
@@ -389,9 +438,13 @@ fn encrypt_fields_refuses_bad_pointers_and_long_raw_plaintexts() {
     ));
     // JWE has no such limit.
     encrypt_fields(&mut doc, &["/a".into()], Scheme::Jwe, &k.key).unwrap();
-    let plain = decrypt_compact_jwe(doc["a"].as_str().unwrap(), &k.private, JweKeyAlg::RsaOaep256)
-        .unwrap()
-        .plaintext;
+    let plain = decrypt_compact_jwe(
+        doc["a"].as_str().unwrap(),
+        &k.private,
+        JweKeyAlg::RsaOaep256,
+    )
+    .unwrap()
+    .plaintext;
     assert_eq!(plain.len(), 300);
 }
 
@@ -403,7 +456,10 @@ fn scheme_names() {
         (Scheme::RsaPkcs1, "rsa-pkcs1"),
     ] {
         assert_eq!(serde_json::to_value(scheme).unwrap(), name);
-        assert_eq!(serde_json::from_value::<Scheme>(json!(name)).unwrap(), scheme);
+        assert_eq!(
+            serde_json::from_value::<Scheme>(json!(name)).unwrap(),
+            scheme
+        );
         assert_eq!(Scheme::from_name(name), Some(scheme));
     }
     assert_eq!(Scheme::default(), Scheme::Jwe);
@@ -458,11 +514,20 @@ fn sealing_under_the_master_key() {
     assert_eq!(&*open_private_key(&master, &sealed).unwrap(), &*pkcs8);
     // A second seal uses a fresh nonce.
     assert_ne!(seal_private_key(&master, &pkcs8).unwrap(), sealed);
-    assert_eq!(open_private_key(&[8u8; 32], &sealed), Err(SealedKeyError::Open));
+    assert_eq!(
+        open_private_key(&[8u8; 32], &sealed),
+        Err(SealedKeyError::Open)
+    );
     let mut damaged = sealed.clone();
     damaged[40] ^= 1;
-    assert_eq!(open_private_key(&master, &damaged), Err(SealedKeyError::Open));
-    assert_eq!(open_private_key(&master, &sealed[..5]), Err(SealedKeyError::Open));
+    assert_eq!(
+        open_private_key(&master, &damaged),
+        Err(SealedKeyError::Open)
+    );
+    assert_eq!(
+        open_private_key(&master, &sealed[..5]),
+        Err(SealedKeyError::Open)
+    );
 }
 
 fn system_oaep(sk: &SystemKey, plaintext: &[u8]) -> String {
@@ -520,20 +585,50 @@ fn decrypt_fields_every_failure_is_the_same_error() {
     let cases: Vec<(&str, Value)> = vec![
         ("pkcs1 v1.5 ciphertext", json!(pkcs1_ct)),
         ("another key's oaep", json!(system_oaep(&other, b"1234"))),
-        ("another key's jwe by kid", json!(system_jwe(&other, Some(other.kid()), false, b"x"))),
-        ("another key's jwe without kid", json!(system_jwe(&other, None, false, b"x"))),
-        ("unknown kid", json!(system_jwe(sk, Some("nope"), false, b"x"))),
+        (
+            "another key's jwe by kid",
+            json!(system_jwe(&other, Some(other.kid()), false, b"x")),
+        ),
+        (
+            "another key's jwe without kid",
+            json!(system_jwe(&other, None, false, b"x")),
+        ),
+        (
+            "unknown kid",
+            json!(system_jwe(sk, Some("nope"), false, b"x")),
+        ),
         ("not base64", json!("%%%")),
         ("url-safe base64", json!(b64url_encode([0u8; 256]))),
         ("plaintext", json!("4111111111111111")),
         ("number", json!(4111)),
         ("object", json!({"a": 1})),
         ("null", Value::Null),
-        ("enc A128GCM", json!(format!("{header_a128}.{}.{}.{}.{}", parts[1], parts[2], parts[3], parts[4]))),
-        ("zip", json!(format!("{header_zip}.{}.{}.{}.{}", parts[1], parts[2], parts[3], parts[4]))),
-        ("tag changed", json!(format!("{}.{}.{}.{}.AAAAAAAAAAAAAAAAAAAAAA", parts[0], parts[1], parts[2], parts[3]))),
+        (
+            "enc A128GCM",
+            json!(format!(
+                "{header_a128}.{}.{}.{}.{}",
+                parts[1], parts[2], parts[3], parts[4]
+            )),
+        ),
+        (
+            "zip",
+            json!(format!(
+                "{header_zip}.{}.{}.{}.{}",
+                parts[1], parts[2], parts[3], parts[4]
+            )),
+        ),
+        (
+            "tag changed",
+            json!(format!(
+                "{}.{}.{}.{}.AAAAAAAAAAAAAAAAAAAAAA",
+                parts[0], parts[1], parts[2], parts[3]
+            )),
+        ),
         ("not utf-8", json!(system_oaep(sk, &[0xff, 0xfe]))),
-        ("cty json but not json", json!(system_jwe(sk, None, true, b"{nope"))),
+        (
+            "cty json but not json",
+            json!(system_jwe(sk, None, true, b"{nope")),
+        ),
     ];
     for (name, value) in cases {
         let mut doc = json!({ "f": value });
