@@ -39,14 +39,18 @@ fn report(what: &str, mut samples: Vec<Duration>, wall: Duration) {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let url = args.get(1).expect("usage: registry_load DATABASE_URL [UPLOADS] [CONCURRENCY]").clone();
+    let url = args
+        .get(1)
+        .expect("usage: registry_load DATABASE_URL [UPLOADS] [CONCURRENCY]")
+        .clone();
     let uploads: usize = args.get(2).map(|s| s.parse().unwrap()).unwrap_or(400);
     let concurrency: usize = args.get(3).map(|s| s.parse().unwrap()).unwrap_or(16);
 
     let mut settings = Settings::default();
     settings.listen = "127.0.0.1:0".parse().unwrap();
     settings.database_url = url.clone();
-    settings.master_key_file = std::env::temp_dir().join(format!("kg-bench-{}.key", Uuid::new_v4().simple()));
+    settings.master_key_file =
+        std::env::temp_dir().join(format!("kg-bench-{}.key", Uuid::new_v4().simple()));
     let app = Application::build(settings).await.unwrap();
     let base = format!("http://{}", app.local_addr().unwrap());
     let store = app.state().store.clone();
@@ -54,22 +58,53 @@ async fn main() {
 
     // Set-up, not measured: distinct valid keys, one API key and session per upload.
     eprintln!("generating {uploads} RSA-2048 keys ...");
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
     let keys: Vec<String> = {
         let per = uploads.div_ceil(threads);
         let handles: Vec<_> = (0..threads)
-            .map(|_| std::thread::spawn(move || (0..per).map(|_| generate_rsa_2048().unwrap().public_spki_pem).collect::<Vec<_>>()))
+            .map(|_| {
+                std::thread::spawn(move || {
+                    (0..per)
+                        .map(|_| generate_rsa_2048().unwrap().public_spki_pem)
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).take(uploads).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .take(uploads)
+            .collect()
     };
     let now = chrono::Utc::now().timestamp();
     let hash = hash_password("bench-password").unwrap();
-    let client = store.create_client("Bench", &format!("bench-{}", &Uuid::new_v4().simple().to_string()[..8]), now).await.unwrap();
+    let client = store
+        .create_client(
+            "Bench",
+            &format!("bench-{}", &Uuid::new_v4().simple().to_string()[..8]),
+            now,
+        )
+        .await
+        .unwrap();
     let mut tokens = Vec::new();
     for i in 0..uploads {
-        let key = store.create_api_key(client.id, &format!("k{i}"), &format!("kg_bench_{}", Uuid::new_v4().simple()), &hash, now).await.unwrap();
+        let key = store
+            .create_api_key(
+                client.id,
+                &format!("k{i}"),
+                &format!("kg_bench_{}", Uuid::new_v4().simple()),
+                &hash,
+                now,
+            )
+            .await
+            .unwrap();
         let token = format!("bench-token-{}", Uuid::new_v4().simple());
-        store.create_session(&token_hash(&token), key.id, now, now + 3600).await.unwrap();
+        store
+            .create_session(&token_hash(&token), key.id, now, now + 3600)
+            .await
+            .unwrap();
         tokens.push(token);
     }
 
@@ -89,10 +124,23 @@ async fn main() {
         .buffer_unordered(concurrency)
         .collect()
         .await;
-    report(&format!("upload ({})", store.backend_name()), samples, start.elapsed());
+    report(
+        &format!("upload ({})", store.backend_name()),
+        samples,
+        start.elapsed(),
+    );
 
     // One API key with 1,000 keys in its history (rows written through the store).
-    let key = store.create_api_key(client.id, "history", &format!("kg_bench_{}", Uuid::new_v4().simple()), &hash, now).await.unwrap();
+    let key = store
+        .create_api_key(
+            client.id,
+            "history",
+            &format!("kg_bench_{}", Uuid::new_v4().simple()),
+            &hash,
+            now,
+        )
+        .await
+        .unwrap();
     for i in 0..1000 {
         let new = NewKey {
             id: Uuid::new_v4(),
@@ -103,11 +151,20 @@ async fn main() {
             bits: 2048,
             exponent: 65537,
         };
-        store.insert_key(new, now - 1000 + i, 365 * 86_400).await.unwrap();
-        store.revoke_active(key.id, Some("bench"), now - 1000 + i).await.unwrap();
+        store
+            .insert_key(new, now - 1000 + i, 365 * 86_400)
+            .await
+            .unwrap();
+        store
+            .revoke_active(key.id, Some("bench"), now - 1000 + i)
+            .await
+            .unwrap();
     }
     let token = format!("bench-token-{}", Uuid::new_v4().simple());
-    store.create_session(&token_hash(&token), key.id, now, now + 3600).await.unwrap();
+    store
+        .create_session(&token_hash(&token), key.id, now, now + 3600)
+        .await
+        .unwrap();
     let client = KeygateClient::new(base.as_str()).with_token(token);
     let start = Instant::now();
     let mut samples = Vec::new();
@@ -117,5 +174,9 @@ async fn main() {
         assert_eq!(reply.data()["keys"].as_array().unwrap().len(), 1000);
         samples.push(t.elapsed());
     }
-    report(&format!("status table, 1000 keys ({})", store.backend_name()), samples, start.elapsed());
+    report(
+        &format!("status table, 1000 keys ({})", store.backend_name()),
+        samples,
+        start.elapsed(),
+    );
 }

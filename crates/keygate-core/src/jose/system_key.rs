@@ -151,8 +151,9 @@ impl SystemKey {
     }
 }
 
-/// `n` and `e` (big-endian, no leading zeros) of an RSA SubjectPublicKeyInfo.
-pub(crate) fn rsa_components(spki_der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+/// `n` and `e` (big-endian, no leading zeros) of an RSA SubjectPublicKeyInfo DER; `None` if it
+/// is not one.
+pub fn rsa_components(spki_der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     let spki = spki::SubjectPublicKeyInfoRef::from_der(spki_der).ok()?;
     let rsa = pkcs1::RsaPublicKey::from_der(spki.subject_public_key.raw_bytes()).ok()?;
     Some((
@@ -162,7 +163,7 @@ pub(crate) fn rsa_components(spki_der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
 }
 
 /// RFC 7638 thumbprint of an RSA key from its big-endian `n` and `e`.
-pub(crate) fn jwk_thumbprint(n: &[u8], e: &[u8]) -> String {
+pub fn jwk_thumbprint(n: &[u8], e: &[u8]) -> String {
     // Members in lexicographic order, no whitespace (RFC 7638 §3.2).
     let canonical = format!(
         r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
