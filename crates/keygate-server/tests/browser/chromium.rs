@@ -1,0 +1,1 @@
+//! The issue-4 scenario in a real headless Chromium (chromedriver + fantoccini).
