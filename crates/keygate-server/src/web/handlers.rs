@@ -45,7 +45,11 @@ fn forbidden(lang: Lang, back: &'static str) -> Response {
 }
 
 /// The session of the request, or the response to send instead (redirect or error page).
-async fn require_session(state: &AppState, lang: Lang, headers: &HeaderMap) -> Result<WebSession, Response> {
+async fn require_session(
+    state: &AppState,
+    lang: Lang,
+    headers: &HeaderMap,
+) -> Result<WebSession, Response> {
     match session::current(state, headers).await {
         Ok(Some(session)) => Ok(session),
         Ok(None) => Err(to_login(state, headers)),
@@ -63,7 +67,13 @@ pub struct LoginForm {
     password: String,
 }
 
-fn login_page(lang: Lang, secret: &str, api_key: &str, error: Option<String>, status: StatusCode) -> Response {
+fn login_page(
+    lang: Lang,
+    secret: &str,
+    api_key: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
     render(
         status,
         &LoginPage {
@@ -75,7 +85,11 @@ fn login_page(lang: Lang, secret: &str, api_key: &str, error: Option<String>, st
     )
 }
 
-pub async fn login_form(State(state): State<AppState>, Extension(lang): Extension<Lang>, headers: HeaderMap) -> Response {
+pub async fn login_form(
+    State(state): State<AppState>,
+    Extension(lang): Extension<Lang>,
+    headers: HeaderMap,
+) -> Response {
     match session::current(&state, &headers).await {
         Ok(Some(_)) => return redirect("/"),
         Ok(None) => {}
@@ -112,7 +126,12 @@ pub async fn login(
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Response {
     let Ok(Form(form)) = form else {
-        return error_page(lang, StatusCode::BAD_REQUEST, "err-invalid_request", "/login");
+        return error_page(
+            lang,
+            StatusCode::BAD_REQUEST,
+            "err-invalid_request",
+            "/login",
+        );
     };
     let Some(secret) = session::cookie(&headers, session::LOGIN_COOKIE) else {
         return forbidden(lang, "/login");
@@ -122,15 +141,27 @@ pub async fn login(
     }
     let t = Tr::new(lang);
     let api_key = form.api_key.trim();
-    if api_key.is_empty() || form.password.is_empty() || api_key.len() > 256 || form.password.len() > 1024 {
+    if api_key.is_empty()
+        || form.password.is_empty()
+        || api_key.len() > 256
+        || form.password.len() > 1024
+    {
         let message = t.msg("err-login-missing");
-        return login_page(lang, secret, api_key, Some(message), StatusCode::BAD_REQUEST);
+        return login_page(
+            lang,
+            secret,
+            api_key,
+            Some(message),
+            StatusCode::BAD_REQUEST,
+        );
     }
     let address = client_address(&headers, peer, state.settings.trust_forwarded_for);
     match auth::login(&state, api_key, &form.password, address).await {
         Ok(new_session) => {
             let mut response = redirect("/");
-            if let Some(cookie) = session::session_cookie(&state, &new_session.token, new_session.expires_in) {
+            if let Some(cookie) =
+                session::session_cookie(&state, &new_session.token, new_session.expires_in)
+            {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
             }
             response
@@ -226,7 +257,10 @@ async fn main_page(
         summary: t.fmt(
             "active-summary",
             &[
-                ("fingerprint", &pages::short_fingerprint(&k.fingerprint_sha256)),
+                (
+                    "fingerprint",
+                    &pages::short_fingerprint(&k.fingerprint_sha256),
+                ),
                 ("issued", &t.date(k.issued_at)),
                 ("expires", &t.date(k.expires_at)),
             ],
@@ -350,7 +384,14 @@ pub struct RevokeForm {
     reason: String,
 }
 
-fn revoke_page(lang: Lang, session: &WebSession, question: String, reason: &str, error: Option<String>, status: StatusCode) -> Response {
+fn revoke_page(
+    lang: Lang,
+    session: &WebSession,
+    question: String,
+    reason: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
     render(
         status,
         &RevokePage {
@@ -364,22 +405,36 @@ fn revoke_page(lang: Lang, session: &WebSession, question: String, reason: &str,
 }
 
 /// "Revoke the key … issued on …?", or `None` when there is no active key to revoke.
-async fn revoke_question(state: &AppState, lang: Lang, session: &WebSession) -> Result<Option<String>, ApiError> {
+async fn revoke_question(
+    state: &AppState,
+    lang: Lang,
+    session: &WebSession,
+) -> Result<Option<String>, ApiError> {
     let t = Tr::new(lang);
     let now = state.now();
-    let active = state.store.active_key(session.principal.api_key.id, now).await?;
+    let active = state
+        .store
+        .active_key(session.principal.api_key.id, now)
+        .await?;
     Ok(active.map(|k| {
         t.fmt(
             "revoke-question",
             &[
-                ("fingerprint", &pages::short_fingerprint(&k.fingerprint_sha256)),
+                (
+                    "fingerprint",
+                    &pages::short_fingerprint(&k.fingerprint_sha256),
+                ),
                 ("issued", &t.date(k.issued_at)),
             ],
         )
     }))
 }
 
-pub async fn revoke_form(State(state): State<AppState>, Extension(lang): Extension<Lang>, headers: HeaderMap) -> Response {
+pub async fn revoke_form(
+    State(state): State<AppState>,
+    Extension(lang): Extension<Lang>,
+    headers: HeaderMap,
+) -> Response {
     let session = match require_session(&state, lang, &headers).await {
         Ok(session) => session,
         Err(response) => return response,
@@ -411,7 +466,14 @@ pub async fn revoke(
         Err(ApiError::InvalidRequest(_)) => match revoke_question(&state, lang, &session).await {
             Ok(Some(question)) => {
                 let message = Tr::new(lang).msg("err-reason-invalid");
-                revoke_page(lang, &session, question, &form.reason, Some(message), StatusCode::BAD_REQUEST)
+                revoke_page(
+                    lang,
+                    &session,
+                    question,
+                    &form.reason,
+                    Some(message),
+                    StatusCode::BAD_REQUEST,
+                )
             }
             Ok(None) => redirect("/"),
             Err(e) => internal(lang, e),

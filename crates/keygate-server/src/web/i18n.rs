@@ -42,7 +42,9 @@ impl Lang {
     }
 
     pub fn parse(code: &str) -> Option<Lang> {
-        Lang::ALL.into_iter().find(|l| l.code().eq_ignore_ascii_case(code.trim()))
+        Lang::ALL
+            .into_iter()
+            .find(|l| l.code().eq_ignore_ascii_case(code.trim()))
     }
 
     /// The best offered language of an `Accept-Language` header, by quality then order.
@@ -87,18 +89,31 @@ fn build_bundle(lang: Lang) -> Bundle {
     let resource = match FluentResource::try_new(lang.source().to_string()) {
         Ok(resource) => resource,
         Err((resource, errors)) => {
-            tracing::error!(lang = lang.code(), ?errors, "the Fluent catalog has syntax errors");
+            tracing::error!(
+                lang = lang.code(),
+                ?errors,
+                "the Fluent catalog has syntax errors"
+            );
             resource
         }
     };
     if let Err(errors) = bundle.add_resource(resource) {
-        tracing::error!(lang = lang.code(), ?errors, "the Fluent catalog has duplicate messages");
+        tracing::error!(
+            lang = lang.code(),
+            ?errors,
+            "the Fluent catalog has duplicate messages"
+        );
     }
     bundle
 }
 
-static BUNDLES: LazyLock<[Bundle; 3]> =
-    LazyLock::new(|| [build_bundle(Lang::En), build_bundle(Lang::El), build_bundle(Lang::Es)]);
+static BUNDLES: LazyLock<[Bundle; 3]> = LazyLock::new(|| {
+    [
+        build_bundle(Lang::En),
+        build_bundle(Lang::El),
+        build_bundle(Lang::Es),
+    ]
+});
 
 /// The translator for one request's language. Cheap to copy into templates.
 #[derive(Debug, Clone, Copy)]
@@ -129,11 +144,18 @@ impl Tr {
             fluent_args.set(*name, FluentValue::from(*value));
         }
         let mut errors = Vec::new();
-        let text = bundle.format_pattern(pattern, Some(&fluent_args), &mut errors).into_owned();
+        let text = bundle
+            .format_pattern(pattern, Some(&fluent_args), &mut errors)
+            .into_owned();
         if errors.is_empty() {
             Some(text)
         } else {
-            tracing::warn!(id, lang = self.lang.code(), ?errors, "message formatted with errors");
+            tracing::warn!(
+                id,
+                lang = self.lang.code(),
+                ?errors,
+                "message formatted with errors"
+            );
             Some(text)
         }
     }
@@ -164,7 +186,13 @@ impl Tr {
         let year = d.year().to_string();
         self.fmt(
             "date",
-            &[("day", &day), ("dd", &dd), ("mm", &mm), ("monthname", &month_name), ("year", &year)],
+            &[
+                ("day", &day),
+                ("dd", &dd),
+                ("mm", &mm),
+                ("monthname", &month_name),
+                ("year", &year),
+            ],
         )
     }
 
@@ -186,11 +214,19 @@ impl Tr {
             KeyRejection::PrivateKeySubmitted => self.msg("err-private_key_submitted"),
             KeyRejection::NotRsa(kind) => self.fmt("err-public_key_not_rsa", &[("kind", kind)]),
             KeyRejection::WrongSize { found, allowed } => {
-                let allowed_text = allowed.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+                let allowed_text = allowed
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let example = allowed.first().copied().unwrap_or(2048).to_string();
                 self.fmt(
                     "err-public_key_wrong_size",
-                    &[("found", &found.to_string()), ("allowed", &allowed_text), ("example", &example)],
+                    &[
+                        ("found", &found.to_string()),
+                        ("allowed", &allowed_text),
+                        ("example", &example),
+                    ],
                 )
             }
             KeyRejection::Weak(reason) => {
@@ -274,7 +310,11 @@ mod tests {
             let missing: Vec<_> = en.difference(&other).collect();
             assert!(missing.is_empty(), "{} lacks {missing:?}", lang.code());
             let extra: Vec<_> = other.difference(&en).collect();
-            assert!(extra.is_empty(), "en lacks {extra:?} (present in {})", lang.code());
+            assert!(
+                extra.is_empty(),
+                "en lacks {extra:?} (present in {})",
+                lang.code()
+            );
         }
     }
 
@@ -302,7 +342,9 @@ mod tests {
                     };
                     if let Some(id) = rest.split('"').next() {
                         let is_id = id.starts_with(|c: char| c.is_ascii_alphabetic())
-                            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                            && id
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
                         if is_id && id != "id" {
                             found.insert(id.to_string());
                         }
@@ -323,7 +365,11 @@ mod tests {
         for lang in Lang::ALL {
             let t = Tr::new(lang);
             for id in &used {
-                assert!(t.try_format(id, &[]).is_some(), "{} lacks `{id}`", lang.code());
+                assert!(
+                    t.try_format(id, &[]).is_some(),
+                    "{} lacks `{id}`",
+                    lang.code()
+                );
             }
         }
     }
@@ -348,7 +394,10 @@ mod tests {
         rejections.extend([
             KeyRejection::PrivateKeySubmitted,
             KeyRejection::NotRsa("EC"),
-            KeyRejection::WrongSize { found: 1024, allowed: vec![2048] },
+            KeyRejection::WrongSize {
+                found: 1024,
+                allowed: vec![2048],
+            },
             KeyRejection::Weak(WeakReason::Exponent(3)),
             KeyRejection::Weak(WeakReason::ExponentTooLarge),
             KeyRejection::Weak(WeakReason::EvenModulus),
@@ -379,12 +428,24 @@ mod tests {
                     );
                 }
                 let text = t.error(error);
-                assert!(!text.contains("err-") && !text.contains("malformed-") && !text.contains("weak-"), "{text}");
-                assert!(!text.contains('{'), "unresolved placeable in {}: {text}", lang.code());
+                assert!(
+                    !text.contains("err-")
+                        && !text.contains("malformed-")
+                        && !text.contains("weak-"),
+                    "{text}"
+                );
+                assert!(
+                    !text.contains('{'),
+                    "unresolved placeable in {}: {text}",
+                    lang.code()
+                );
             }
         }
         let t = Tr::new(Lang::Es);
-        let text = t.error(&ApiError::Key(KeyRejection::WrongSize { found: 1024, allowed: vec![2048] }));
+        let text = t.error(&ApiError::Key(KeyRejection::WrongSize {
+            found: 1024,
+            allowed: vec![2048],
+        }));
         assert!(text.contains("1024") && text.contains("2048"), "{text}");
     }
 
@@ -399,9 +460,18 @@ mod tests {
 
     #[test]
     fn accept_language() {
-        assert_eq!(Lang::from_accept_language("el-GR,el;q=0.9,en;q=0.8"), Some(Lang::El));
-        assert_eq!(Lang::from_accept_language("fr-FR, es;q=0.5, en;q=0.4"), Some(Lang::Es));
-        assert_eq!(Lang::from_accept_language("en;q=0.2, es;q=0.9"), Some(Lang::Es));
+        assert_eq!(
+            Lang::from_accept_language("el-GR,el;q=0.9,en;q=0.8"),
+            Some(Lang::El)
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr-FR, es;q=0.5, en;q=0.4"),
+            Some(Lang::Es)
+        );
+        assert_eq!(
+            Lang::from_accept_language("en;q=0.2, es;q=0.9"),
+            Some(Lang::Es)
+        );
         assert_eq!(Lang::from_accept_language("fr, de"), None);
         assert_eq!(Lang::from_accept_language("es;q=0, en"), Some(Lang::En));
         assert_eq!(Lang::from_accept_language(""), None);

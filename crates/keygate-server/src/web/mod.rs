@@ -72,7 +72,14 @@ async fn web_layer(State(state): State<AppState>, mut request: Request, next: Ne
     let headers = response.headers_mut();
     if chosen {
         let one_year = 365 * 24 * 3600;
-        if let Some(cookie) = session::set_cookie(session::LANG_COOKIE, lang.code(), one_year, true, "Lax", secure) {
+        if let Some(cookie) = session::set_cookie(
+            session::LANG_COOKIE,
+            lang.code(),
+            one_year,
+            true,
+            "Lax",
+            secure,
+        ) {
             headers.append(header::SET_COOKIE, cookie);
         }
     }
@@ -101,7 +108,12 @@ fn render(status: StatusCode, template: &impl Template) -> Response {
 }
 
 /// An error page in the request's language.
-fn error_page(lang: Lang, status: StatusCode, message_id: &str, back_href: &'static str) -> Response {
+fn error_page(
+    lang: Lang,
+    status: StatusCode,
+    message_id: &str,
+    back_href: &'static str,
+) -> Response {
     let c = pages::Chrome::new(lang, "error-title");
     let heading = c.t.msg("error-title");
     let message = c.t.msg(message_id);
@@ -123,7 +135,12 @@ fn internal(lang: Lang, error: ApiError) -> Response {
     } else {
         tracing::error!(error = %error, "unexpected error on the web page");
     }
-    error_page(lang, StatusCode::INTERNAL_SERVER_ERROR, "err-internal_error", "/")
+    error_page(
+        lang,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "err-internal_error",
+        "/",
+    )
 }
 
 async fn css() -> impl IntoResponse {

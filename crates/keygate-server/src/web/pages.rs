@@ -46,7 +46,10 @@ impl Chrome {
     pub fn logged_in(mut self, principal: &Principal, csrf: &str) -> Chrome {
         self.who = Some(self.t.fmt(
             "who",
-            &[("client", &principal.client.name), ("apikey", &principal.api_key.alias)],
+            &[
+                ("client", &principal.client.name),
+                ("apikey", &principal.api_key.alias),
+            ],
         ));
         self.csrf = csrf.to_string();
         self
@@ -152,7 +155,9 @@ pub fn row_view(t: Tr, record: &KeyRecord, now: UnixTime) -> RowView {
     let revoked = record.revoked_at.map(|at| {
         let when = t.date_time(at);
         match record.revoke_reason.as_deref() {
-            Some(reason) if !reason.is_empty() => t.fmt("revoked-on-because", &[("when", &when), ("reason", reason)]),
+            Some(reason) if !reason.is_empty() => {
+                t.fmt("revoked-on-because", &[("when", &when), ("reason", reason)])
+            }
             _ => t.fmt("revoked-on", &[("when", &when)]),
         }
     });
@@ -184,7 +189,11 @@ mod tests {
         for lang in Lang::ALL {
             for status in [KeyStatus::Active, KeyStatus::Expired, KeyStatus::Revoked] {
                 let id = format!("status-{}", status_code(status));
-                assert!(Tr::new(lang).try_format(&id, &[]).is_some(), "{} lacks {id}", lang.code());
+                assert!(
+                    Tr::new(lang).try_format(&id, &[]).is_some(),
+                    "{} lacks {id}",
+                    lang.code()
+                );
             }
         }
     }

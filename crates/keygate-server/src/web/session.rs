@@ -37,7 +37,14 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// A `Set-Cookie` value. `max_age` 0 deletes the cookie.
-pub fn set_cookie(name: &str, value: &str, max_age: u64, http_only: bool, same_site: &str, secure: bool) -> Option<HeaderValue> {
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    max_age: u64,
+    http_only: bool,
+    same_site: &str,
+    secure: bool,
+) -> Option<HeaderValue> {
     let mut text = format!("{name}={value}; Path=/; Max-Age={max_age}; SameSite={same_site}");
     if http_only {
         text.push_str("; HttpOnly");
@@ -49,11 +56,25 @@ pub fn set_cookie(name: &str, value: &str, max_age: u64, http_only: bool, same_s
 }
 
 pub fn session_cookie(state: &AppState, token: &str, max_age: u64) -> Option<HeaderValue> {
-    set_cookie(SESSION_COOKIE, token, max_age, true, "Strict", state.settings.cookie_secure)
+    set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age,
+        true,
+        "Strict",
+        state.settings.cookie_secure,
+    )
 }
 
 pub fn clear_session_cookie(state: &AppState) -> Option<HeaderValue> {
-    set_cookie(SESSION_COOKIE, "", 0, true, "Strict", state.settings.cookie_secure)
+    set_cookie(
+        SESSION_COOKIE,
+        "",
+        0,
+        true,
+        "Strict",
+        state.settings.cookie_secure,
+    )
 }
 
 /// The CSRF token bound to a browser secret (the session token, or the pre-login secret).
@@ -86,7 +107,10 @@ impl WebSession {
 }
 
 /// The session of the request's cookie, if it names a live session.
-pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<WebSession>, ApiError> {
+pub async fn current(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<WebSession>, ApiError> {
     let Some(token) = cookie(headers, SESSION_COOKIE).filter(|t| t.len() <= 512) else {
         return Ok(None);
     };
@@ -118,7 +142,10 @@ mod tests {
     #[test]
     fn cookies_are_read_by_name() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_static("lang=el; kg_session=abc"));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("lang=el; kg_session=abc"),
+        );
         assert_eq!(cookie(&headers, "kg_session"), Some("abc"));
         assert_eq!(cookie(&headers, "lang"), Some("el"));
         assert_eq!(cookie(&headers, "kg_login"), None);

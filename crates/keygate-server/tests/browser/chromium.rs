@@ -16,7 +16,9 @@ use keygate_core::model::KeyStatus;
 use serde_json::json;
 
 use crate::both_backends;
-use crate::helpers::{chrono_now, genrsa, new_public_key, spawn_app, Backend, Credentials, TestApp};
+use crate::helpers::{
+    chrono_now, genrsa, new_public_key, spawn_app, Backend, Credentials, TestApp,
+};
 
 both_backends!(the_page_in_a_real_browser);
 
@@ -45,7 +47,11 @@ impl Drop for Driver {
 
 async fn start_driver() -> Driver {
     let chromedriver = binary("KEYGATE_CHROMEDRIVER", "/usr/bin/chromedriver");
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new(chromedriver)
         .arg(format!("--port={port}"))
         .stdin(Stdio::null())
@@ -59,11 +65,16 @@ async fn start_driver() -> Driver {
     };
     let started = Instant::now();
     loop {
-        let ready = reqwest::get(format!("{}/status", driver.url)).await.map(|r| r.status().is_success());
+        let ready = reqwest::get(format!("{}/status", driver.url))
+            .await
+            .map(|r| r.status().is_success());
         if matches!(ready, Ok(true)) {
             return driver;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "chromedriver did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "chromedriver did not start"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -96,7 +107,8 @@ async fn the_page_in_a_real_browser(backend: Backend) {
     let app = spawn_app(backend).await;
     let creds = app.new_api_key().await;
     let driver = start_driver().await;
-    let profile = std::env::temp_dir().join(format!("kg-chromium-{}", uuid::Uuid::new_v4().simple()));
+    let profile =
+        std::env::temp_dir().join(format!("kg-chromium-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&profile).unwrap();
     let browser = start_browser(&driver, &profile).await;
     // Close the browser whatever happens, then report.
@@ -112,7 +124,12 @@ async fn the_page_in_a_real_browser(backend: Backend) {
 }
 
 async fn find(b: &Client, css: &str) -> fantoccini::elements::Element {
-    match b.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await {
+    match b
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(css))
+        .await
+    {
         Ok(element) => element,
         Err(e) => {
             let url = b.current_url().await.ok();
@@ -128,7 +145,10 @@ async fn click_and_load(b: &Client, css: &str) {
     find(b, css).await.click().await.unwrap();
     let started = Instant::now();
     while old.tag_name().await.is_ok() {
-        assert!(started.elapsed() < Duration::from_secs(15), "clicking `{css}` loaded no page");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "clicking `{css}` loaded no page"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -152,17 +172,30 @@ async fn paste_and_upload(b: &Client, pem: &str) {
 async fn statuses(b: &Client) -> Vec<String> {
     let mut out = Vec::new();
     for row in b.find_all(Locator::Css("#keys tbody tr")).await.unwrap() {
-        out.push(row.find(Locator::Css(".status")).await.unwrap().text().await.unwrap());
+        out.push(
+            row.find(Locator::Css(".status"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
     }
     out
 }
 
 fn english_date(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).unwrap().format("%-d %b %Y").to_string()
+    chrono::DateTime::from_timestamp(t, 0)
+        .unwrap()
+        .format("%-d %b %Y")
+        .to_string()
 }
 
 fn numeric_date(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).unwrap().format("%d/%m/%Y").to_string()
+    chrono::DateTime::from_timestamp(t, 0)
+        .unwrap()
+        .format("%d/%m/%Y")
+        .to_string()
 }
 
 /// A screenshot of the whole page at `width` CSS pixels, saved under `docs/screenshots/`.
@@ -178,7 +211,9 @@ async fn screenshot(b: &Client, name: &str, width: u32) {
         .await
         .unwrap();
     let height = sizes[0].as_u64().unwrap_or(1000) + sizes[1].as_u64().unwrap_or(0);
-    b.set_window_size(width, height.clamp(600, 4000) as u32).await.unwrap();
+    b.set_window_size(width, height.clamp(600, 4000) as u32)
+        .await
+        .unwrap();
     let png = b.screenshot().await.unwrap();
     b.set_window_size(1280, 1000).await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
@@ -194,10 +229,20 @@ async fn scenario(b: &Client, app: &TestApp, creds: &Credentials, backend: Backe
     assert_eq!(path(b).await, "/login");
 
     // Log in.
-    find(b, "#api_key").await.send_keys(&creds.api_key).await.unwrap();
-    find(b, "#password").await.send_keys(&creds.password).await.unwrap();
+    find(b, "#api_key")
+        .await
+        .send_keys(&creds.api_key)
+        .await
+        .unwrap();
+    find(b, "#password")
+        .await
+        .send_keys(&creds.password)
+        .await
+        .unwrap();
     click_and_load(b, "#login-button").await;
-    assert!(text(b, "#no-active-key").await.contains("No active key: your API calls are refused until you upload one."));
+    assert!(text(b, "#no-active-key")
+        .await
+        .contains("No active key: your API calls are refused until you upload one."));
     assert_eq!(path(b).await, "/");
 
     // Upload a key made by openssl, pasted.
@@ -207,47 +252,97 @@ async fn scenario(b: &Client, app: &TestApp, creds: &Credentials, backend: Backe
     let now = chrono_now();
     assert_eq!(statuses(b).await, ["ACTIVE"]);
     assert_eq!(text(b, "#keys tbody tr .issued").await, english_date(now));
-    assert_eq!(text(b, "#keys tbody tr .expires").await, english_date(now + validity));
-    assert_eq!(english_date(now + validity), english_date(now + 365 * 24 * 3600));
+    assert_eq!(
+        text(b, "#keys tbody tr .expires").await,
+        english_date(now + validity)
+    );
+    assert_eq!(
+        english_date(now + validity),
+        english_date(now + 365 * 24 * 3600)
+    );
 
     // A second upload is refused, beside the form, with the paste kept.
     let second = new_public_key();
     paste_and_upload(b, &second).await;
     let error = find(b, "#upload-error").await;
-    assert_eq!(error.attr("data-slug").await.unwrap().as_deref(), Some("active_key_exists"));
-    assert!(error.text().await.unwrap().contains("already has an active public key"));
-    let kept = find(b, "#public_key").await.prop("value").await.unwrap().unwrap();
+    assert_eq!(
+        error.attr("data-slug").await.unwrap().as_deref(),
+        Some("active_key_exists")
+    );
+    assert!(error
+        .text()
+        .await
+        .unwrap()
+        .contains("already has an active public key"));
+    let kept = find(b, "#public_key")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(kept.trim(), second.trim());
 
     // A private key: its own message, and the box is emptied.
     paste_and_upload(b, &genrsa(2048)).await;
     let error = find(b, "#upload-error").await;
-    assert_eq!(error.attr("data-slug").await.unwrap().as_deref(), Some("private_key_submitted"));
-    assert!(error.text().await.unwrap().contains("You submitted a PRIVATE key"));
-    assert_eq!(find(b, "#public_key").await.prop("value").await.unwrap().as_deref(), Some(""));
+    assert_eq!(
+        error.attr("data-slug").await.unwrap().as_deref(),
+        Some("private_key_submitted")
+    );
+    assert!(error
+        .text()
+        .await
+        .unwrap()
+        .contains("You submitted a PRIVATE key"));
+    assert_eq!(
+        find(b, "#public_key")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("")
+    );
     assert!(!b.source().await.unwrap().contains("PRIVATE KEY-----"));
 
     // Revoke, through the confirmation step, with a reason.
     click_and_load(b, "#revoke-button").await;
     assert_eq!(path(b).await, "/revoke");
-    assert!(text(b, "#revoke-question").await.contains("Revoke the active key"));
-    find(b, "#reason").await.send_keys("rotating keys").await.unwrap();
+    assert!(text(b, "#revoke-question")
+        .await
+        .contains("Revoke the active key"));
+    find(b, "#reason")
+        .await
+        .send_keys("rotating keys")
+        .await
+        .unwrap();
     click_and_load(b, "#confirm-revoke").await;
     assert!(text(b, "#notice").await.contains("revoked"));
     assert_eq!(statuses(b).await, ["REVOKED"]);
-    assert!(text(b, "#keys .revoked-info").await.contains("rotating keys"));
+    assert!(text(b, "#keys .revoked-info")
+        .await
+        .contains("rotating keys"));
     find(b, "#no-active-key").await;
 
     // Upload a new key with the file chooser.
     let third = new_public_key();
     let file = std::env::temp_dir().join(format!("kg-{}.pem", uuid::Uuid::new_v4().simple()));
     std::fs::write(&file, &third).unwrap();
-    find(b, "#key_file").await.send_keys(&file.display().to_string()).await.unwrap();
+    find(b, "#key_file")
+        .await
+        .send_keys(&file.display().to_string())
+        .await
+        .unwrap();
     click_and_load(b, "#upload-button").await;
     let _ = std::fs::remove_file(&file);
     assert!(text(b, "#notice").await.contains("uploaded"));
     assert_eq!(statuses(b).await, ["ACTIVE", "REVOKED"]);
-    let active = app.store.active_key(creds.api_key_id, chrono_now()).await.unwrap().unwrap();
+    let active = app
+        .store
+        .active_key(creds.api_key_id, chrono_now())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(active.public_key_pem, third.trim_end());
     assert_eq!(active.status(chrono_now()), KeyStatus::Active);
 
@@ -264,7 +359,10 @@ async fn scenario(b: &Client, app: &TestApp, creds: &Credentials, backend: Backe
     let copy = find(b, "button.copy").await;
     let started = Instant::now();
     while !copy.is_displayed().await.unwrap() {
-        assert!(started.elapsed() < Duration::from_secs(10), "the copy button never appeared");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the copy button never appeared"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     click_and_load(b, "#back").await;
@@ -273,10 +371,16 @@ async fn scenario(b: &Client, app: &TestApp, creds: &Credentials, backend: Backe
     // Greek, then Spanish: the page is translated, dates in the language's format.
     let shots = backend == Backend::Sqlite;
     click_and_load(b, "#lang-el").await;
-    assert_eq!(find(b, "html").await.attr("lang").await.unwrap().as_deref(), Some("el"));
+    assert_eq!(
+        find(b, "html").await.attr("lang").await.unwrap().as_deref(),
+        Some("el")
+    );
     assert_eq!(text(b, "h1").await, "Πιστοποιητικό API");
     assert_eq!(statuses(b).await, ["ΕΝΕΡΓΟ", "ΑΝΑΚΛΗΘΗΚΕ"]);
-    assert_eq!(text(b, "#keys tbody tr .issued").await, numeric_date(active.issued_at));
+    assert_eq!(
+        text(b, "#keys tbody tr .issued").await,
+        numeric_date(active.issued_at)
+    );
     assert!(text(b, "#upload-button").await.contains("Μεταφόρτωση"));
     assert!(text(b, "#logout-button").await.contains("Αποσύνδεση"));
     if shots {
@@ -287,10 +391,16 @@ async fn scenario(b: &Client, app: &TestApp, creds: &Credentials, backend: Backe
     assert_eq!(text(b, "h1").await, "Πιστοποιητικό API");
 
     click_and_load(b, "#lang-es").await;
-    assert_eq!(find(b, "html").await.attr("lang").await.unwrap().as_deref(), Some("es"));
+    assert_eq!(
+        find(b, "html").await.attr("lang").await.unwrap().as_deref(),
+        Some("es")
+    );
     assert_eq!(text(b, "h1").await, "Certificado de API");
     assert_eq!(statuses(b).await, ["ACTIVA", "REVOCADA"]);
-    assert_eq!(text(b, "#keys tbody tr .expires").await, numeric_date(active.expires_at));
+    assert_eq!(
+        text(b, "#keys tbody tr .expires").await,
+        numeric_date(active.expires_at)
+    );
     assert!(text(b, "#upload-button").await.contains("Subir"));
     if shots {
         screenshot(b, "page-es.png", 1280).await;

@@ -36,7 +36,10 @@ impl Reply {
 
 pub fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).unwrap_or_else(|| panic!("no csrf field in {html}")) + marker.len();
+    let start = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no csrf field in {html}"))
+        + marker.len();
     html[start..].split('"').next().unwrap().to_string()
 }
 
@@ -78,7 +81,11 @@ impl Browser {
         let response = request.send().await.expect("request");
         let status = response.status();
         let headers = response.headers().clone();
-        for value in headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()) {
+        for value in headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
             let pair = value.split(';').next().unwrap();
             let (name, val) = pair.split_once('=').unwrap();
             if value.contains("Max-Age=0") || val.is_empty() {
@@ -88,7 +95,11 @@ impl Browser {
             }
         }
         let body = response.text().await.expect("body");
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&mut self, path: &str) -> Reply {
@@ -102,7 +113,12 @@ impl Browser {
     }
 
     /// `multipart/form-data` with text fields and an optional file field `key_file`.
-    pub async fn post_multipart(&mut self, path: &str, fields: &[(&str, &str)], file: Option<&[u8]>) -> Reply {
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<&[u8]>,
+    ) -> Reply {
         let boundary = "----keygate-test-boundary-7d1f";
         let mut body = Vec::new();
         for (name, value) in fields {
@@ -123,7 +139,10 @@ impl Browser {
         let request = self
             .http
             .post(format!("{}{path}", self.base))
-            .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
             .body(body);
         self.send(request).await
     }
@@ -135,7 +154,11 @@ impl Browser {
         let csrf = form.csrf();
         self.post_form(
             "/login",
-            &[("csrf", &csrf), ("api_key", &creds.api_key), ("password", &creds.password)],
+            &[
+                ("csrf", &csrf),
+                ("api_key", &creds.api_key),
+                ("password", &creds.password),
+            ],
         )
         .await
     }
@@ -151,6 +174,7 @@ impl Browser {
     }
 
     pub async fn upload(&mut self, csrf: &str, pasted: &str) -> Reply {
-        self.post_multipart("/upload", &[("csrf", csrf), ("public_key", pasted)], None).await
+        self.post_multipart("/upload", &[("csrf", csrf), ("public_key", pasted)], None)
+            .await
     }
 }
