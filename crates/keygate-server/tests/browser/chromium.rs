@@ -229,6 +229,9 @@ async fn scenario(b: &Client, app: &TestApp, creds: &Credentials, backend: Backe
     assert_eq!(path(b).await, "/login");
 
     // Log in.
+    if backend == Backend::Sqlite {
+        screenshot(b, "login-en.png", 1280).await;
+    }
     find(b, "#api_key")
         .await
         .send_keys(&creds.api_key)
@@ -364,6 +367,9 @@ async fn scenario(b: &Client, app: &TestApp, creds: &Credentials, backend: Backe
             "the copy button never appeared"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if backend == Backend::Sqlite {
+        screenshot(b, "key-en.png", 1280).await;
     }
     click_and_load(b, "#back").await;
     assert_eq!(path(b).await, "/");
