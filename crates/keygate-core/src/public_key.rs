@@ -361,7 +361,10 @@ fn small_factor(n: &[u8]) -> Option<u32> {
 }
 
 fn is_prime(c: u32) -> bool {
-    c >= 2 && (2..).take_while(|d| d * d <= c).all(|d| c % d != 0)
+    c >= 2
+        && (2..)
+            .take_while(|d| d * d <= c)
+            .all(|d| !c.is_multiple_of(d))
 }
 
 #[cfg(test)]

@@ -46,11 +46,13 @@ async fn main() {
     let uploads: usize = args.get(2).map(|s| s.parse().unwrap()).unwrap_or(400);
     let concurrency: usize = args.get(3).map(|s| s.parse().unwrap()).unwrap_or(16);
 
-    let mut settings = Settings::default();
-    settings.listen = "127.0.0.1:0".parse().unwrap();
-    settings.database_url = url.clone();
-    settings.master_key_file =
-        std::env::temp_dir().join(format!("kg-bench-{}.key", Uuid::new_v4().simple()));
+    let settings = Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: url.clone(),
+        master_key_file: std::env::temp_dir()
+            .join(format!("kg-bench-{}.key", Uuid::new_v4().simple())),
+        ..Settings::default()
+    };
     let app = Application::build(settings).await.unwrap();
     let base = format!("http://{}", app.local_addr().unwrap());
     let store = app.state().store.clone();

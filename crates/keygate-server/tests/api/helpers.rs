@@ -120,12 +120,13 @@ impl Drop for TestApp {
 }
 
 pub fn test_settings(url: &str) -> Settings {
-    let mut settings = Settings::default();
-    settings.listen = "127.0.0.1:0".parse().expect("address");
-    settings.database_url = url.to_string();
-    settings.master_key_file =
-        std::env::temp_dir().join(format!("kg-master-{}.key", Uuid::new_v4().simple()));
-    settings
+    Settings {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        database_url: url.to_string(),
+        master_key_file: std::env::temp_dir()
+            .join(format!("kg-master-{}.key", Uuid::new_v4().simple())),
+        ..Settings::default()
+    }
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
