@@ -33,6 +33,9 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    /// SQLite has one writer at a time. Write transactions queue here, in order, instead of in
+    /// SQLite's busy handler, whose sleep-and-retry makes the slowest waits long.
+    sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Clone)]
@@ -81,6 +84,7 @@ macro_rules! in_write_tx {
     ($store:expr, |$tx:ident| $body:expr) => {
         match &$store.backend {
             Backend::Sqlite(pool) => {
+                let _writer = $store.sqlite_writer.lock().await;
                 #[allow(unused_mut)]
                 let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 $body
@@ -284,7 +288,10 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(scheme_of(url)));
         };
-        let store = Store { backend };
+        let store = Store {
+            backend,
+            sqlite_writer: Default::default(),
+        };
         store.migrate().await?;
         tracing::debug!(
             backend = store.backend_name(),
