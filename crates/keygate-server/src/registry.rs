@@ -24,6 +24,7 @@ pub async fn upload(state: &AppState, principal: &Principal, pasted: &str) -> Re
     let validity = i64::try_from(state.settings.key_validity.as_secs()).unwrap_or(i64::MAX);
     match state.store.insert_key(new, state.now(), validity).await {
         Ok(record) => {
+            state.gateway.caches.invalidate_key(principal.api_key.id);
             tracing::info!(api_key_id = %principal.api_key.id, key_id = %record.id, "public key uploaded");
             Ok(record)
         }
@@ -49,6 +50,7 @@ pub async fn revoke(state: &AppState, principal: &Principal, reason: Option<&str
         .revoke_active(principal.api_key.id, reason, state.now())
         .await?
         .ok_or(ApiError::NoActiveKey)?;
+    state.gateway.caches.invalidate_key(principal.api_key.id);
     tracing::info!(api_key_id = %principal.api_key.id, key_id = %record.id, "public key revoked");
     Ok(record)
 }

@@ -55,5 +55,6 @@ pub async fn login(
 
 pub async fn logout(State(state): State<AppState>, auth: Authenticated) -> Result<impl IntoResponse, ApiError> {
     state.store.delete_session(&auth.token_hash).await?;
+    state.gateway.caches.invalidate_session(&auth.token_hash);
     Ok(ok(StatusCode::OK, json!({"logged_out": true})))
 }
