@@ -32,9 +32,30 @@ type Cards = Arc<Mutex<HashMap<String, Card>>>;
 pub fn card_api() -> Router {
     let mut cards = HashMap::new();
     for (id, holder, number, pin, cvv, expiry) in [
-        ("1", "ADA LOVELACE", "4111111111111111", "1234", "123", "12/29"),
-        ("2", "ALAN TURING", "5500005555555559", "4321", "456", "06/28"),
-        ("42", "GRACE HOPPER", "4242424242424242", "0042", "042", "01/30"),
+        (
+            "1",
+            "ADA LOVELACE",
+            "4111111111111111",
+            "1234",
+            "123",
+            "12/29",
+        ),
+        (
+            "2",
+            "ALAN TURING",
+            "5500005555555559",
+            "4321",
+            "456",
+            "06/28",
+        ),
+        (
+            "42",
+            "GRACE HOPPER",
+            "4242424242424242",
+            "0042",
+            "042",
+            "01/30",
+        ),
     ] {
         cards.insert(
             id.to_string(),
@@ -68,16 +89,24 @@ async fn get_card(State(cards): State<Cards>, Path(id): Path<String>) -> Respons
         Some(c) => envelope(json!({"card": {
             "id": id, "holder": c.holder, "number": c.number, "pin": c.pin, "cvv": c.cvv, "expiry": c.expiry,
         }})),
-        None => ApiError::NotFound("no card has this id (the demo has cards 1, 2 and 42)").into_response(),
+        None => ApiError::NotFound("no card has this id (the demo has cards 1, 2 and 42)")
+            .into_response(),
     }
 }
 
-async fn change_pin(State(cards): State<Cards>, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
+async fn change_pin(
+    State(cards): State<Cards>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
     let pin = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| v.get("pin").and_then(Value::as_str).map(str::to_owned));
-    let Some(pin) = pin.filter(|p| (4..=6).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit())) else {
-        return ApiError::InvalidRequest("pin: 4 to 6 digits, encrypted to the system key".into()).into_response();
+    let Some(pin) =
+        pin.filter(|p| (4..=6).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()))
+    else {
+        return ApiError::InvalidRequest("pin: 4 to 6 digits, encrypted to the system key".into())
+            .into_response();
     };
     let Ok(mut cards) = cards.lock() else {
         return ApiError::internal("demo card lock poisoned").into_response();
@@ -87,7 +116,8 @@ async fn change_pin(State(cards): State<Cards>, Path(id): Path<String>, body: ax
             card.pin = pin;
             envelope(json!({"card": {"id": id, "pin_changed": true}}))
         }
-        None => ApiError::NotFound("no card has this id (the demo has cards 1, 2 and 42)").into_response(),
+        None => ApiError::NotFound("no card has this id (the demo has cards 1, 2 and 42)")
+            .into_response(),
     }
 }
 
@@ -99,7 +129,11 @@ pub fn routes() -> Vec<RouteConfig> {
             methods: vec!["GET".into()],
             upstream: "keygate:demo".into(),
             signature: "required".into(),
-            encrypt_response: vec!["/data/card/number".into(), "/data/card/pin".into(), "/data/card/cvv".into()],
+            encrypt_response: vec![
+                "/data/card/number".into(),
+                "/data/card/pin".into(),
+                "/data/card/cvv".into(),
+            ],
             decrypt_request: vec![],
             scheme: "jwe".into(),
         },
@@ -118,7 +152,11 @@ pub fn routes() -> Vec<RouteConfig> {
 /// The demo client's API key, as made at first start.
 #[derive(Clone)]
 pub enum DemoClient {
-    Created { api_key_id: String, api_key: String, password: String },
+    Created {
+        api_key_id: String,
+        api_key: String,
+        password: String,
+    },
     Exists,
 }
 
@@ -146,7 +184,9 @@ pub async fn ensure_demo_client(store: &Store, now: i64) -> Result<DemoClient, A
             .await
             .map_err(ApiError::internal)??
     };
-    let key = store.create_api_key(client.id, "demo", &api_key, &hash, now).await?;
+    let key = store
+        .create_api_key(client.id, "demo", &api_key, &hash, now)
+        .await?;
     Ok(DemoClient::Created {
         api_key_id: key.id.to_string(),
         api_key,

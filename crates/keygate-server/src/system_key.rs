@@ -22,7 +22,10 @@ pub enum KeyringError {
     #[error("the master key file {path} must hold the standard base64 of exactly 32 bytes (e.g. `openssl rand -base64 32`)")]
     MasterKeyFile { path: String },
     #[error("cannot read or create the master key file {path}: {source}")]
-    MasterKeyIo { path: String, source: std::io::Error },
+    MasterKeyIo {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the master key cannot open the stored system key {kid}: this node was given a different master key than the one the system key was sealed with. Give every node sharing this database the same master key (KEYGATE_MASTER_KEY or master_key_file); keygate refuses to start rather than make a new key")]
     WrongMasterKey { kid: String },
     #[error("the system key could not be made or read: {0}")]
@@ -55,7 +58,10 @@ pub fn load_master_key(settings: &Settings) -> Result<MasterKey, KeyringError> {
     match std::fs::read_to_string(path) {
         Ok(text) => decode_master(&text).ok_or(KeyringError::MasterKeyFile { path: shown }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_master_file(path),
-        Err(source) => Err(KeyringError::MasterKeyIo { path: shown, source }),
+        Err(source) => Err(KeyringError::MasterKeyIo {
+            path: shown,
+            source,
+        }),
     }
 }
 
@@ -116,9 +122,14 @@ impl Keyring {
     }
 }
 
-fn open_row(master: &MasterKey, row: &keygate_store::SystemKeyRow) -> Result<SystemKey, KeyringError> {
-    let pkcs8 = open_private_key(master, &row.sealed_private_key).map_err(|_| KeyringError::WrongMasterKey {
-        kid: row.kid.clone(),
+fn open_row(
+    master: &MasterKey,
+    row: &keygate_store::SystemKeyRow,
+) -> Result<SystemKey, KeyringError> {
+    let pkcs8 = open_private_key(master, &row.sealed_private_key).map_err(|_| {
+        KeyringError::WrongMasterKey {
+            kid: row.kid.clone(),
+        }
     })?;
     SystemKey::from_pkcs8_der(&pkcs8).map_err(|e| KeyringError::Key(e.to_string()))
 }
@@ -126,7 +137,8 @@ fn open_row(master: &MasterKey, row: &keygate_store::SystemKeyRow) -> Result<Sys
 /// A new key pair and its private half sealed under `master`.
 fn seal_new(master: &MasterKey) -> Result<(SystemKey, Vec<u8>), KeyringError> {
     let key = SystemKey::generate().map_err(|e| KeyringError::Key(e.to_string()))?;
-    let sealed = seal_private_key(master, &key.to_pkcs8_der()).map_err(|e| KeyringError::Key(e.to_string()))?;
+    let sealed = seal_private_key(master, &key.to_pkcs8_der())
+        .map_err(|e| KeyringError::Key(e.to_string()))?;
     Ok((key, sealed))
 }
 
@@ -142,7 +154,10 @@ pub async fn load_keyring(
     let mut rows = store.system_keys().await?;
     if rows.is_empty() && create {
         let (key, sealed) = seal_new(master)?;
-        if store.insert_first_system_key(key.kid(), &sealed, now).await? {
+        if store
+            .insert_first_system_key(key.kid(), &sealed, now)
+            .await?
+        {
             tracing::info!(kid = key.kid(), "made the system key");
         }
         rows = store.system_keys().await?;
@@ -153,19 +168,27 @@ pub async fn load_keyring(
         match row.retired_at {
             None if current.is_none() => current = Some(Arc::new(open_row(master, row)?)),
             Some(retired) if retired.saturating_add(grace_secs) > now => {
-                previous.push((Arc::new(open_row(master, row)?), retired.saturating_add(grace_secs)));
+                previous.push((
+                    Arc::new(open_row(master, row)?),
+                    retired.saturating_add(grace_secs),
+                ));
             }
             _ => {}
         }
     }
-    let current = current.ok_or_else(|| KeyringError::Key("the database holds no current system key".into()))?;
+    let current = current
+        .ok_or_else(|| KeyringError::Key("the database holds no current system key".into()))?;
     Ok(Keyring { current, previous })
 }
 
 /// `keygate admin system-key rotate`: a new current key; the previous one keeps decrypting for
 /// the grace period. Refuses when this master key cannot open the current key (so a node with a
 /// wrong master key cannot rotate to a key the others cannot open).
-pub async fn rotate(store: &Store, master: &MasterKey, now: UnixTime) -> Result<String, KeyringError> {
+pub async fn rotate(
+    store: &Store,
+    master: &MasterKey,
+    now: UnixTime,
+) -> Result<String, KeyringError> {
     let rows = store.system_keys().await?;
     if let Some(current) = rows.iter().find(|r| r.retired_at.is_none()) {
         open_row(master, current)?;

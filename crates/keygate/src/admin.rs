@@ -25,6 +25,25 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: PublicKeyCommand,
     },
+    /// keygate's own encryption key (DESIGN §6).
+    SystemKey {
+        #[command(subcommand)]
+        command: SystemKeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SystemKeyCommand {
+    /// Make a new current system key; the previous one keeps decrypting for `system_key_grace`.
+    Rotate {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the system keys.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -75,6 +94,15 @@ pub enum PublicKeyCommand {
     },
 }
 
+fn humanize(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    if secs % 86_400 == 0 {
+        format!("{}d", secs / 86_400)
+    } else {
+        format!("{secs}s")
+    }
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -83,10 +111,11 @@ fn now() -> i64 {
 }
 
 async fn find_client(store: &Store, alias_or_id: &str) -> anyhow::Result<Client> {
-    store
-        .find_client(alias_or_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no client has the alias or id `{alias_or_id}`; see `keygate admin client list`"))
+    store.find_client(alias_or_id).await?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "no client has the alias or id `{alias_or_id}`; see `keygate admin client list`"
+        )
+    })
 }
 
 fn client_json(c: &Client) -> serde_json::Value {
@@ -107,7 +136,10 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
                 if *json {
                     println!("{}", client_json(&client));
                 } else {
-                    println!("created client {} ({}) id {}", client.name, client.alias, client.id);
+                    println!(
+                        "created client {} ({}) id {}",
+                        client.name, client.alias, client.id
+                    );
                 }
             }
             ClientCommand::List { json } => {
@@ -123,7 +155,11 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
             }
         },
         AdminCommand::ApiKey { command } => match command {
-            ApiKeyCommand::Create { client, alias, json } => {
+            ApiKeyCommand::Create {
+                client,
+                alias,
+                json,
+            } => {
                 let alias = Alias::parse(alias).map_err(anyhow::Error::msg)?;
                 let client = find_client(&store, client).await?;
                 let login = format!("kg_{}", random_secret(18)?);
@@ -163,14 +199,65 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
                 }
             }
         },
+        AdminCommand::SystemKey { command } => match command {
+            SystemKeyCommand::Rotate { json } => {
+                let master = keygate_server::system_key::load_master_key(settings)?;
+                // Make the first key if this database has none yet, then rotate.
+                let grace = i64::try_from(settings.system_key_grace.as_secs()).unwrap_or(i64::MAX);
+                let before =
+                    keygate_server::system_key::load_keyring(&store, &master, now(), grace, true)
+                        .await?;
+                let kid = keygate_server::system_key::rotate(&store, &master, now()).await?;
+                let previous = before.current.kid().to_owned();
+                if *json {
+                    println!(
+                        "{}",
+                        json!({"kid": kid, "previous_kid": previous, "grace_seconds": grace})
+                    );
+                } else {
+                    println!(
+                        "new system key {kid}; the previous key {previous} keeps decrypting for {}",
+                        humanize(settings.system_key_grace)
+                    );
+                }
+            }
+            SystemKeyCommand::List { json } => {
+                let rows = store.system_keys().await?;
+                if *json {
+                    let list: Vec<_> = rows
+                        .iter()
+                        .map(|r| json!({"kid": r.kid, "created_at": r.created_at, "retired_at": r.retired_at}))
+                        .collect();
+                    println!("{}", json!({"system_keys": list}));
+                } else {
+                    for r in &rows {
+                        let state = if r.retired_at.is_some() {
+                            "retired"
+                        } else {
+                            "current"
+                        };
+                        println!("{}  {state}", r.kid);
+                    }
+                }
+            }
+        },
         AdminCommand::PublicKey { command } => match command {
-            PublicKeyCommand::Revoke { api_key_id, reason, json } => {
+            PublicKeyCommand::Revoke {
+                api_key_id,
+                reason,
+                json,
+            } => {
                 let record = store
                     .revoke_active(*api_key_id, Some(reason.as_str()), now())
                     .await?
-                    .ok_or_else(|| anyhow::anyhow!("API key {api_key_id} has no active public key"))?;
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("API key {api_key_id} has no active public key")
+                    })?;
                 if *json {
-                    println!("{}", json!({"api_key_id": api_key_id, "key_id": record.id, "status": "REVOKED"}));
+                    println!(
+                        "{}",
+                        json!({"api_key_id": api_key_id, "key_id": record.id, "status": "REVOKED"})
+                    );
                 } else {
                     println!("revoked key {} of API key {api_key_id}", record.id);
                 }

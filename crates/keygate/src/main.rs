@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod client;
 
 use std::path::PathBuf;
 
@@ -9,7 +10,11 @@ use clap::{Parser, Subcommand};
 use keygate_server::config::{Overrides, Settings};
 
 #[derive(Parser)]
-#[command(name = "keygate", version, about = "Client public-key registry and signing gateway")]
+#[command(
+    name = "keygate",
+    version,
+    about = "Client public-key registry and signing gateway"
+)]
 struct Cli {
     /// TOML configuration file.
     #[arg(long, global = true)]
@@ -37,6 +42,8 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// A client developer's commands: keys, login, signed calls (through the keygate-client crate).
+    Client(client::ClientArgs),
 }
 
 impl Cli {
@@ -46,7 +53,11 @@ impl Cli {
             database_url: self.database_url.clone(),
             demo,
         };
-        Ok(Settings::load(self.config.as_deref(), std::env::vars(), &overrides)?)
+        Ok(Settings::load(
+            self.config.as_deref(),
+            std::env::vars(),
+            &overrides,
+        )?)
     }
 }
 
@@ -69,6 +80,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             keygate_server::telemetry::init();
             let app = keygate_server::Application::build(settings).await?;
             let addr = app.local_addr()?;
+            match app.demo_client() {
+                Some(keygate_server::demo::DemoClient::Created {
+                    api_key_id,
+                    api_key,
+                    password,
+                }) => {
+                    println!("demo client DEMO created; its credentials are shown only now:");
+                    println!("  api_key_id: {api_key_id}");
+                    println!("  api_key:    {api_key}");
+                    println!("  password:   {password}");
+                    println!("try: keygate client login --url http://{addr} --api-key {api_key} --password '{password}'");
+                }
+                Some(keygate_server::demo::DemoClient::Exists) => {
+                    println!("demo client DEMO exists (its credentials were printed when it was created)");
+                }
+                None => {}
+            }
             eprintln!("keygate listening on http://{addr}");
             app.run().await?;
             Ok(())
@@ -77,5 +105,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = cli.settings(None, false)?;
             admin::run(command, &settings).await
         }
+        Command::Client(args) => client::run(args).await,
     }
 }

@@ -26,10 +26,15 @@ pub async fn public_key(State(state): State<AppState>) -> Response {
 /// A bare JWK Set: the current key first, then keys in their grace period.
 pub async fn jwks(State(state): State<AppState>) -> Response {
     let ring = state.gateway.keyring();
-    let keys: Vec<Value> = ring.decrypting(state.now()).iter().map(|k| k.jwk()).collect();
+    let keys: Vec<Value> = ring
+        .decrypting(state.now())
+        .iter()
+        .map(|k| k.jwk())
+        .collect();
     let mut response = Json(json!({ "keys": keys })).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=300"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=300"),
+    );
     response
 }

@@ -24,7 +24,10 @@ use crate::error::ApiError;
 #[derive(Debug, Clone)]
 pub enum KeyState {
     /// The active key, parsed, and when it expires (checked against `now` on every use).
-    Active { key: Arc<ClientKey>, expires_at: UnixTime },
+    Active {
+        key: Arc<ClientKey>,
+        expires_at: UnixTime,
+    },
     Required,
     Expired,
     Revoked,
@@ -145,14 +148,27 @@ impl Caches {
     }
 
     /// The principal of a bearer token (by its hash), from memory or the store.
-    pub async fn session(&self, store: &Store, token_hash: &str, now: UnixTime) -> Result<Principal, ApiError> {
-        let unauthorized = ApiError::Unauthorized("the token is expired, logged out or unknown; log in again");
+    pub async fn session(
+        &self,
+        store: &Store,
+        token_hash: &str,
+        now: UnixTime,
+    ) -> Result<Principal, ApiError> {
+        let unauthorized =
+            ApiError::Unauthorized("the token is expired, logged out or unknown; log in again");
         let key = token_hash.to_owned();
         if let Some((principal, expires_at)) = self.sessions.get(&key) {
-            return if now < expires_at { Ok(principal) } else { Err(unauthorized) };
+            return if now < expires_at {
+                Ok(principal)
+            } else {
+                Err(unauthorized)
+            };
         }
         let generation = self.generation.load(Ordering::SeqCst);
-        let (principal, expires_at) = store.find_session(token_hash, now).await?.ok_or(unauthorized)?;
+        let (principal, expires_at) = store
+            .find_session(token_hash, now)
+            .await?
+            .ok_or(unauthorized)?;
         if self.generation.load(Ordering::SeqCst) == generation {
             self.sessions.insert(key, (principal.clone(), expires_at));
         }
@@ -160,7 +176,12 @@ impl Caches {
     }
 
     /// The state of an API key's key, from memory or the store (parsed once per load).
-    pub async fn key_state(&self, store: &Store, api_key_id: Uuid, now: UnixTime) -> Result<KeyState, ApiError> {
+    pub async fn key_state(
+        &self,
+        store: &Store,
+        api_key_id: Uuid,
+        now: UnixTime,
+    ) -> Result<KeyState, ApiError> {
         if let Some(state) = self.keys.get(&api_key_id) {
             return Ok(state);
         }
@@ -174,8 +195,10 @@ impl Caches {
                     let policy = KeyPolicy {
                         allowed_bits: vec![record.bits],
                     };
-                    let valid = ValidPublicKey::parse(&record.public_key_pem, &policy).map_err(ApiError::internal)?;
-                    let key = ClientKey::from_spki_der(valid.spki_der(), record.id).map_err(ApiError::internal)?;
+                    let valid = ValidPublicKey::parse(&record.public_key_pem, &policy)
+                        .map_err(ApiError::internal)?;
+                    let key = ClientKey::from_spki_der(valid.spki_der(), record.id)
+                        .map_err(ApiError::internal)?;
                     KeyState::Active {
                         key: Arc::new(key),
                         expires_at: record.expires_at,

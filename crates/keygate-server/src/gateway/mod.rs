@@ -17,7 +17,8 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keygate_core::jose::{
-    decrypt_fields, encrypt_fields, verify_signed_request, RequestFacts, SignatureError, SignaturePolicy,
+    decrypt_fields, encrypt_fields, verify_signed_request, RequestFacts, SignatureError,
+    SignaturePolicy,
 };
 use keygate_store::Store;
 use serde_json::Value;
@@ -50,7 +51,9 @@ pub struct Gateway {
 
 impl std::fmt::Debug for Gateway {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gateway").field("routes", &self.routes).finish_non_exhaustive()
+        f.debug_struct("Gateway")
+            .field("routes", &self.routes)
+            .finish_non_exhaustive()
     }
 }
 
@@ -115,7 +118,9 @@ impl Gateway {
                     *slot = Arc::new(ring);
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "reloading the system keys failed; keeping the ones loaded"),
+            Err(e) => {
+                tracing::warn!(error = %e, "reloading the system keys failed; keeping the ones loaded")
+            }
         }
     }
 }
@@ -231,7 +236,11 @@ fn connection_listed(headers: &HeaderMap) -> Vec<String> {
         .collect()
 }
 
-fn forward_headers(incoming: &HeaderMap, client_id: &str, api_key_id: &str) -> Result<HeaderMap, ApiError> {
+fn forward_headers(
+    incoming: &HeaderMap,
+    client_id: &str,
+    api_key_id: &str,
+) -> Result<HeaderMap, ApiError> {
     let listed = connection_listed(incoming);
     let mut out = HeaderMap::with_capacity(incoming.len() + 2);
     for (name, value) in incoming {
@@ -278,7 +287,11 @@ async fn call_upstream(
             let status = response.status();
             let headers = response.headers().clone();
             let body = response.bytes().await.map_err(upstream_error)?;
-            Ok(UpstreamReply { status, headers, body })
+            Ok(UpstreamReply {
+                status,
+                headers,
+                body,
+            })
         }
         Upstream::Demo => {
             let router = gw.demo.clone().ok_or(ApiError::UpstreamUnavailable)?;
@@ -329,13 +342,21 @@ async fn proxy(state: &AppState, request: Request) -> Result<Response, ApiError>
 
     // 1. Who: the bearer token (401).
     let token = bearer_token(&parts.headers)?;
-    let principal = gw.caches.session(&state.store, &token_hash(token), now).await?;
+    let principal = gw
+        .caches
+        .session(&state.store, &token_hash(token), now)
+        .await?;
     let api_key_id = principal.api_key.id;
 
     // 2. The key state (403): a route with a signature or confidential fields needs an active
     //    key, and never falls back to plaintext without one.
     let client_key = if route.needs_client_key() {
-        Some(gw.caches.key_state(&state.store, api_key_id, now).await?.active(now)?)
+        Some(
+            gw.caches
+                .key_state(&state.store, api_key_id, now)
+                .await?
+                .active(now)?,
+        )
     } else {
         None
     };
@@ -364,7 +385,9 @@ async fn proxy(state: &AppState, request: Request) -> Result<Response, ApiError>
             .get("x-request-signature")
             .ok_or(ApiError::SignatureMissing)?
             .to_str()
-            .map_err(|_| ApiError::SignatureInvalid("the X-Request-Signature header is not ASCII".into()))?
+            .map_err(|_| {
+                ApiError::SignatureInvalid("the X-Request-Signature header is not ASCII".into())
+            })?
             .trim();
         let key = client_key.as_ref().ok_or(ApiError::PublicKeyRequired)?;
         let facts = RequestFacts {
@@ -373,7 +396,8 @@ async fn proxy(state: &AppState, request: Request) -> Result<Response, ApiError>
             body: &body,
             bearer_token: token,
         };
-        let verified = verify_signed_request(jws, key, &facts, now, &gw.policy).map_err(signature_error)?;
+        let verified =
+            verify_signed_request(jws, key, &facts, now, &gw.policy).map_err(signature_error)?;
         let until = verified.iat.saturating_add(gw.policy.max_skew_secs);
         gw.replay
             .record(&state.store, api_key_id, &verified.jti, now, until)
@@ -399,13 +423,22 @@ async fn proxy(state: &AppState, request: Request) -> Result<Response, ApiError>
         &principal.client.id.to_string(),
         &api_key_id.to_string(),
     )?;
-    let reply = call_upstream(gw, route, parts.method.clone(), path_and_query, headers, body).await?;
+    let reply = call_upstream(
+        gw,
+        route,
+        parts.method.clone(),
+        path_and_query,
+        headers,
+        body,
+    )
+    .await?;
 
     // 6. Confidential response fields, encrypted to the caller's active key.
     let mut body = reply.body;
     if let (false, Some(key)) = (route.encrypt_response.is_empty(), client_key.as_ref()) {
         if let Ok(mut doc) = serde_json::from_slice::<Value>(&body) {
-            encrypt_fields(&mut doc, &route.encrypt_response, route.scheme, key).map_err(ApiError::internal)?;
+            encrypt_fields(&mut doc, &route.encrypt_response, route.scheme, key)
+                .map_err(ApiError::internal)?;
             body = Bytes::from(serde_json::to_vec(&doc).map_err(ApiError::internal)?);
         }
     }

@@ -45,7 +45,9 @@ impl ReplayGuard {
         let fresh = match self {
             ReplayGuard::Shared => store.record_jti(api_key_id, jti, expires_at).await?,
             ReplayGuard::Memory(map) => {
-                let mut map = map.lock().map_err(|_| ApiError::internal("replay table lock poisoned"))?;
+                let mut map = map
+                    .lock()
+                    .map_err(|_| ApiError::internal("replay table lock poisoned"))?;
                 let key = (api_key_id, jti.to_owned());
                 match map.get(&key) {
                     Some(until) if *until >= now => false,

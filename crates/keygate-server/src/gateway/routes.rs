@@ -40,7 +40,9 @@ pub struct Route {
 impl Route {
     /// Does the route need the caller's active key (to verify or to encrypt to)?
     pub fn needs_client_key(&self) -> bool {
-        self.signature_required || !self.encrypt_response.is_empty() || !self.decrypt_request.is_empty()
+        self.signature_required
+            || !self.encrypt_response.is_empty()
+            || !self.decrypt_request.is_empty()
     }
 
     fn matches(&self, path: &str) -> bool {
@@ -83,7 +85,9 @@ pub fn compile(config: &RouteConfig) -> Result<Route, RouteError> {
             if s.starts_with('{') && s.ends_with('}') && s.len() > 2 {
                 Ok(Segment::Param)
             } else if s.contains(['{', '}', '?', '#']) {
-                Err(fail(format!("segment {s:?} is neither a literal nor {{name}}")))
+                Err(fail(format!(
+                    "segment {s:?} is neither a literal nor {{name}}"
+                )))
             } else {
                 Ok(Segment::Literal(s.to_owned()))
             }
@@ -92,7 +96,10 @@ pub fn compile(config: &RouteConfig) -> Result<Route, RouteError> {
     let methods = config
         .methods
         .iter()
-        .map(|m| Method::from_bytes(m.to_ascii_uppercase().as_bytes()).map_err(|_| fail(format!("method {m:?} is not an HTTP method"))))
+        .map(|m| {
+            Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                .map_err(|_| fail(format!("method {m:?} is not an HTTP method")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     if methods.is_empty() {
         return Err(fail("methods must list at least one method".into()));
@@ -112,13 +119,27 @@ pub fn compile(config: &RouteConfig) -> Result<Route, RouteError> {
     let signature_required = match config.signature.as_str() {
         "required" => true,
         "none" => false,
-        other => return Err(fail(format!("signature must be \"required\" or \"none\", not {other:?}"))),
+        other => {
+            return Err(fail(format!(
+                "signature must be \"required\" or \"none\", not {other:?}"
+            )))
+        }
     };
-    let scheme = Scheme::from_name(&config.scheme)
-        .ok_or_else(|| fail(format!("scheme must be jwe, rsa-oaep-256 or rsa-pkcs1, not {:?}", config.scheme)))?;
-    for p in config.encrypt_response.iter().chain(&config.decrypt_request) {
+    let scheme = Scheme::from_name(&config.scheme).ok_or_else(|| {
+        fail(format!(
+            "scheme must be jwe, rsa-oaep-256 or rsa-pkcs1, not {:?}",
+            config.scheme
+        ))
+    })?;
+    for p in config
+        .encrypt_response
+        .iter()
+        .chain(&config.decrypt_request)
+    {
         if !pointer_ok(p) {
-            return Err(fail(format!("{p:?} is not a JSON pointer (RFC 6901) like /data/card/number")));
+            return Err(fail(format!(
+                "{p:?} is not a JSON pointer (RFC 6901) like /data/card/number"
+            )));
         }
     }
     Ok(Route {
@@ -193,14 +214,40 @@ mod tests {
 
     #[test]
     fn patterns_match_one_segment_per_name() {
-        let t = RouteTable::new(&[route("/cards/{id}"), route("/cards/{id}/pin")], Duration::from_secs(1)).unwrap();
-        assert!(matches!(t.find(&Method::GET, "/cards/42"), Matched::Route(r) if r.pattern == "/cards/{id}"));
-        assert!(matches!(t.find(&Method::GET, "/cards/42/pin"), Matched::Route(r) if r.pattern == "/cards/{id}/pin"));
+        let t = RouteTable::new(
+            &[route("/cards/{id}"), route("/cards/{id}/pin")],
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        assert!(
+            matches!(t.find(&Method::GET, "/cards/42"), Matched::Route(r) if r.pattern == "/cards/{id}")
+        );
+        assert!(
+            matches!(t.find(&Method::GET, "/cards/42/pin"), Matched::Route(r) if r.pattern == "/cards/{id}/pin")
+        );
         assert!(matches!(t.find(&Method::GET, "/cards/"), Matched::None));
-        assert!(matches!(t.find(&Method::GET, "/cards/4/2/x"), Matched::None));
-        assert!(matches!(t.find(&Method::POST, "/cards/42"), Matched::WrongMethod));
-        assert!(compile(&RouteConfig { upstream: "https://x".into(), ..route("/a") }).is_err());
-        assert!(compile(&RouteConfig { scheme: "rot13".into(), ..route("/a") }).is_err());
-        assert!(compile(&RouteConfig { encrypt_response: vec!["data".into()], ..route("/a") }).is_err());
+        assert!(matches!(
+            t.find(&Method::GET, "/cards/4/2/x"),
+            Matched::None
+        ));
+        assert!(matches!(
+            t.find(&Method::POST, "/cards/42"),
+            Matched::WrongMethod
+        ));
+        assert!(compile(&RouteConfig {
+            upstream: "https://x".into(),
+            ..route("/a")
+        })
+        .is_err());
+        assert!(compile(&RouteConfig {
+            scheme: "rot13".into(),
+            ..route("/a")
+        })
+        .is_err());
+        assert!(compile(&RouteConfig {
+            encrypt_response: vec!["data".into()],
+            ..route("/a")
+        })
+        .is_err());
     }
 }
