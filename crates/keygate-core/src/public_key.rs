@@ -280,9 +280,7 @@ fn single_pem_block(text: &str) -> Result<(String, Vec<u8>), KeyRejection> {
     if !ended {
         return Err(bad(BadEnvelope));
     }
-    let der = STANDARD
-        .decode(body.as_bytes())
-        .map_err(|_| bad(BadBase64))?;
+    let der = STANDARD.decode(body.as_bytes()).map_err(|_| bad(BadBase64))?;
     Ok((label, der))
 }
 
@@ -309,8 +307,7 @@ fn rsa_from_spki(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), KeyRejection> {
 }
 
 fn rsa_from_pkcs1(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), KeyRejection> {
-    let key = RsaPublicKey::from_der(der)
-        .map_err(|_| KeyRejection::Malformed(MalformedReason::BadDer))?;
+    let key = RsaPublicKey::from_der(der).map_err(|_| KeyRejection::Malformed(MalformedReason::BadDer))?;
     Ok((
         key.modulus.as_bytes().to_vec(),
         key.public_exponent.as_bytes().to_vec(),
@@ -355,9 +352,11 @@ fn bit_length(n: &[u8]) -> u32 {
 
 /// The smallest prime below 10,000 that divides `n` (big-endian), if any.
 fn small_factor(n: &[u8]) -> Option<u32> {
-    (3u32..10_000)
-        .filter(|c| is_prime(*c))
-        .find(|p| n.iter().fold(0u32, |r, b| (r * 256 + u32::from(*b)) % p) == 0)
+    (3u32..10_000).filter(|c| is_prime(*c)).find(|p| {
+        n.iter()
+            .fold(0u32, |r, b| (r * 256 + u32::from(*b)) % p)
+            == 0
+    })
 }
 
 fn is_prime(c: u32) -> bool {
@@ -394,17 +393,9 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed() {
-        for input in [
-            "",
-            "hello",
-            "-----BEGIN PUBLIC KEY-----\n!!!\n-----END PUBLIC KEY-----",
-        ] {
+        for input in ["", "hello", "-----BEGIN PUBLIC KEY-----\n!!!\n-----END PUBLIC KEY-----"] {
             let err = ValidPublicKey::parse(input, &KeyPolicy::default()).err();
-            assert_eq!(
-                err.map(|e| e.slug()),
-                Some("public_key_malformed"),
-                "{input}"
-            );
+            assert_eq!(err.map(|e| e.slug()), Some("public_key_malformed"), "{input}");
         }
     }
 }

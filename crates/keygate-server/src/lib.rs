@@ -85,10 +85,11 @@ impl Application {
         if settings.demo {
             route_configs.extend(demo::routes());
             demo_router = Some(demo::card_api());
-            demo_client =
-                Some(demo::ensure_demo_client(&store, now).await.map_err(|e| {
-                    StartError::Other(format!("cannot create the demo client: {e}"))
-                })?);
+            demo_client = Some(
+                demo::ensure_demo_client(&store, now)
+                    .await
+                    .map_err(|e| StartError::Other(format!("cannot create the demo client: {e}")))?,
+            );
         }
         let routes = gateway::routes::RouteTable::new(&route_configs, settings.upstream_timeout)
             .map_err(|e| StartError::Other(format!("invalid configuration: {e}")))?;
@@ -108,13 +109,12 @@ impl Application {
             .map_err(StartError::Other)?,
         );
         gateway::spawn_background(store.clone(), &gateway);
-        let listener =
-            TcpListener::bind(settings.listen)
-                .await
-                .map_err(|source| StartError::Bind {
-                    addr: settings.listen,
-                    source,
-                })?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: settings.listen,
+                source,
+            })?;
         let state = AppState {
             store,
             key_policy: Arc::new(KeyPolicy {
@@ -145,14 +145,9 @@ impl Application {
     }
 
     /// Serve until the future `shutdown` completes.
-    pub async fn run_until(
-        self,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
     }
 
     /// Serve until Ctrl-C / SIGTERM.

@@ -93,8 +93,7 @@ impl SystemKey {
             .to_vec();
         let (n, e) = rsa_components(&spki_der).ok_or(SystemKeyError::Unparseable)?;
         let kid = jwk_thumbprint(&n, &e);
-        let oaep =
-            OaepPrivateDecryptingKey::new(private).map_err(|_| SystemKeyError::Unparseable)?;
+        let oaep = OaepPrivateDecryptingKey::new(private).map_err(|_| SystemKeyError::Unparseable)?;
         Ok(Self {
             oaep,
             pkcs8: Zeroizing::new(pkcs8.to_vec()),
@@ -121,9 +120,8 @@ impl SystemKey {
     /// `-----END PUBLIC KEY-----` and no newline (the canonical form of DESIGN §3).
     #[must_use]
     pub fn public_pem(&self) -> String {
-        let pem =
-            pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &self.spki_der)
-                .unwrap_or_default();
+        let pem = pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &self.spki_der)
+            .unwrap_or_default();
         pem.trim_end().to_owned()
     }
 
@@ -173,9 +171,7 @@ pub(crate) fn jwk_thumbprint(n: &[u8], e: &[u8]) -> String {
 }
 
 fn master_aead(master: &[u8; 32]) -> Option<LessSafeKey> {
-    UnboundKey::new(&AES_256_GCM, master)
-        .ok()
-        .map(LessSafeKey::new)
+    UnboundKey::new(&AES_256_GCM, master).ok().map(LessSafeKey::new)
 }
 
 /// Seals a PKCS#8 private key under the 32-byte master key: AES-256-GCM, a random 96-bit nonce,
