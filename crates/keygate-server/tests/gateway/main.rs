@@ -1,6 +1,8 @@
 //! Black-box tests of the gateway (DESIGN §5–§7, §10): a real keygate on port 0, a small
 //! recording upstream, third-party tools (PyJWT, jwcrypto, openssl) on the client side.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// The shared helpers (tests/api/helpers.rs) reassign fields of a default Settings.
+#![allow(clippy::field_reassign_with_default)]
 
 #[path = "../api/helpers.rs"]
 mod helpers;

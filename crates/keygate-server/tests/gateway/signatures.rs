@@ -13,6 +13,9 @@ both_backends!(
     checks_run_in_order
 );
 
+/// What is tested, method, path, body, signature header, expected slug.
+type Case = (&'static str, Method, &'static str, Option<Vec<u8>>, Option<String>, &'static str);
+
 fn claims(method: &str, htu: &str, body: &[u8], iat: i64) -> serde_json::Value {
     json!({
         "iat": iat,
@@ -89,7 +92,7 @@ async fn refusals_have_their_slugs(backend: Backend) {
     let gw = Gw::start(backend).await;
     let key = gw.key_file.to_str().unwrap();
     let now = chrono_now();
-    let mut cases: Vec<(&str, Method, &str, Option<Vec<u8>>, Option<String>, &str)> = Vec::new();
+    let mut cases: Vec<Case> = Vec::new();
 
     // No signature.
     cases.push((
