@@ -14,7 +14,14 @@ both_backends!(
 );
 
 /// What is tested, method, path, body, signature header, expected slug.
-type Case = (&'static str, Method, &'static str, Option<Vec<u8>>, Option<String>, &'static str);
+type Case = (
+    &'static str,
+    Method,
+    &'static str,
+    Option<Vec<u8>>,
+    Option<String>,
+    &'static str,
+);
 
 fn claims(method: &str, htu: &str, body: &[u8], iat: i64) -> serde_json::Value {
     json!({
