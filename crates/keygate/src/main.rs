@@ -7,6 +7,12 @@ mod client;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc instead of the system allocator: the gateway's hot path makes many small,
+/// short-lived allocations (JSON trees, header maps, JWE pieces), where glibc malloc cost
+/// ~10% of the CPU time under load (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use keygate_server::config::{Overrides, Settings};
 
 #[derive(Parser)]

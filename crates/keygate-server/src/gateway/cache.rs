@@ -97,10 +97,26 @@ impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
     }
 }
 
+/// 64 lowercase hex digits → 32 bytes.
+fn hex32(text: &str) -> Option<[u8; 32]> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in bytes.chunks_exact(2).enumerate() {
+        let hi = (pair[0] as char).to_digit(16)?;
+        let lo = (pair[1] as char).to_digit(16)?;
+        out[i] = u8::try_from(hi * 16 + lo).ok()?;
+    }
+    Some(out)
+}
+
 /// The key and session caches of one node.
 pub struct Caches {
     keys: Bounded<Uuid, KeyState>,
-    sessions: Bounded<String, (Principal, UnixTime)>,
+    /// Keyed by the token's SHA-256 (raw bytes: no hex formatting on the hot path).
+    sessions: Bounded<[u8; 32], (Principal, UnixTime)>,
     generation: AtomicU64,
 }
 
@@ -124,9 +140,13 @@ impl Caches {
         self.keys.remove(&api_key_id);
     }
 
+    /// `token_hash`: the lowercase hex SHA-256 the store keeps (`auth::token_hash`).
     pub fn invalidate_session(&self, token_hash: &str) {
         self.bump();
-        self.sessions.remove(&token_hash.to_owned());
+        match hex32(token_hash) {
+            Some(key) => self.sessions.remove(&key),
+            None => self.sessions.clear(),
+        }
     }
 
     pub fn clear(&self) {
@@ -147,16 +167,18 @@ impl Caches {
         }
     }
 
-    /// The principal of a bearer token (by its hash), from memory or the store.
+    /// The principal of a bearer token, from memory or the store.
     pub async fn session(
         &self,
         store: &Store,
-        token_hash: &str,
+        token: &str,
         now: UnixTime,
     ) -> Result<Principal, ApiError> {
         let unauthorized =
             ApiError::Unauthorized("the token is expired, logged out or unknown; log in again");
-        let key = token_hash.to_owned();
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+        let mut key = [0u8; 32];
+        key.copy_from_slice(digest.as_ref());
         if let Some((principal, expires_at)) = self.sessions.get(&key) {
             return if now < expires_at {
                 Ok(principal)
@@ -166,7 +188,7 @@ impl Caches {
         }
         let generation = self.generation.load(Ordering::SeqCst);
         let (principal, expires_at) = store
-            .find_session(token_hash, now)
+            .find_session(&crate::auth::token_hash(token), now)
             .await?
             .ok_or(unauthorized)?;
         if self.generation.load(Ordering::SeqCst) == generation {

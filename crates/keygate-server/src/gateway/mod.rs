@@ -24,7 +24,7 @@ use keygate_store::Store;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use crate::auth::{bearer_token, token_hash};
+use crate::auth::bearer_token;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::system_key::{load_keyring, Keyring, MasterKey};
@@ -344,7 +344,7 @@ async fn proxy(state: &AppState, request: Request) -> Result<Response, ApiError>
     let token = bearer_token(&parts.headers)?;
     let principal = gw
         .caches
-        .session(&state.store, &token_hash(token), now)
+        .session(&state.store, token, now)
         .await?;
     let api_key_id = principal.api_key.id;
 
