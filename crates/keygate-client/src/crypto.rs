@@ -124,8 +124,8 @@ impl ClientPrivateKey {
 }
 
 fn decode_pem(pem: &str, label: &'static str) -> Result<Vec<u8>, ClientCryptoError> {
-    let (found, der) =
-        pem_rfc7468::decode_vec(pem.trim().as_bytes()).map_err(|_| ClientCryptoError::Pem(label))?;
+    let (found, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes())
+        .map_err(|_| ClientCryptoError::Pem(label))?;
     if found != label {
         return Err(ClientCryptoError::Pem(label));
     }

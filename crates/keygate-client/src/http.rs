@@ -9,7 +9,11 @@ pub enum ClientError {
     #[error("cannot reach keygate at {url}: {source}")]
     Transport { url: String, source: reqwest::Error },
     #[error("keygate answered {status} {slug}: {message}")]
-    Api { status: u16, slug: String, message: String },
+    Api {
+        status: u16,
+        slug: String,
+        message: String,
+    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -39,7 +43,10 @@ impl Reply {
             Err(ClientError::Api {
                 status: self.status,
                 slug: self.slug().unwrap_or("unknown").to_string(),
-                message: self.body["message"].as_str().unwrap_or_default().to_string(),
+                message: self.body["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
             })
         }
     }
@@ -88,17 +95,24 @@ impl KeygateClient {
             request = request.header(AUTHORIZATION, format!("Bearer {token}"));
         }
         if let Some(body) = body {
-            request = request.header("content-type", "application/json").body(body);
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
         }
         for (name, value) in extra_headers {
-            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| ClientError::Invalid(e.to_string()))?;
-            let value = HeaderValue::from_str(value).map_err(|e| ClientError::Invalid(e.to_string()))?;
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| ClientError::Invalid(e.to_string()))?;
+            let value =
+                HeaderValue::from_str(value).map_err(|e| ClientError::Invalid(e.to_string()))?;
             request = request.header(name, value);
         }
         let response = request
             .send()
             .await
-            .map_err(|source| ClientError::Transport { url: url.clone(), source })?;
+            .map_err(|source| ClientError::Transport {
+                url: url.clone(),
+                source,
+            })?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response
@@ -106,11 +120,21 @@ impl KeygateClient {
             .await
             .map_err(|source| ClientError::Transport { url, source })?;
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok(Reply { status, headers, body })
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
     }
 
-    pub async fn send_json(&self, method: Method, path: &str, body: &Value) -> Result<Reply, ClientError> {
-        self.send(method, path, Some(body.to_string().into_bytes()), &[]).await
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+    ) -> Result<Reply, ClientError> {
+        self.send(method, path, Some(body.to_string().into_bytes()), &[])
+            .await
     }
 
     /// `POST /auth/login`; the raw reply (the token is in `data.access_token`).
@@ -126,9 +150,9 @@ impl KeygateClient {
     /// Log in and keep the token.
     pub async fn login(&mut self, api_key: &str, password: &str) -> Result<Reply, ClientError> {
         let reply = self.login_reply(api_key, password).await?.into_result()?;
-        let token = reply.data()["access_token"]
-            .as_str()
-            .ok_or_else(|| ClientError::Invalid("the login answer carries no access_token".into()))?;
+        let token = reply.data()["access_token"].as_str().ok_or_else(|| {
+            ClientError::Invalid("the login answer carries no access_token".into())
+        })?;
         self.token = Some(token.to_string());
         Ok(reply)
     }
@@ -138,30 +162,48 @@ impl KeygateClient {
     }
 
     pub async fn upload_key(&self, pem: &str) -> Result<Reply, ClientError> {
-        self.send_json(Method::POST, "/clients/api_key/public_key", &json!({"public_key": pem}))
-            .await
+        self.send_json(
+            Method::POST,
+            "/clients/api_key/public_key",
+            &json!({"public_key": pem}),
+        )
+        .await
     }
 
     pub async fn current_key(&self) -> Result<Reply, ClientError> {
-        self.send(Method::GET, "/clients/api_key/public_key", None, &[]).await
+        self.send(Method::GET, "/clients/api_key/public_key", None, &[])
+            .await
     }
 
     pub async fn revoke_key(&self, reason: Option<&str>) -> Result<Reply, ClientError> {
         match reason {
             Some(reason) => {
-                self.send_json(Method::DELETE, "/clients/api_key/public_key", &json!({"reason": reason}))
+                self.send_json(
+                    Method::DELETE,
+                    "/clients/api_key/public_key",
+                    &json!({"reason": reason}),
+                )
+                .await
+            }
+            None => {
+                self.send(Method::DELETE, "/clients/api_key/public_key", None, &[])
                     .await
             }
-            None => self.send(Method::DELETE, "/clients/api_key/public_key", None, &[]).await,
         }
     }
 
     pub async fn list_keys(&self) -> Result<Reply, ClientError> {
-        self.send(Method::GET, "/clients/api_key/public_keys", None, &[]).await
+        self.send(Method::GET, "/clients/api_key/public_keys", None, &[])
+            .await
     }
 
     pub async fn view_key(&self, id: &str) -> Result<Reply, ClientError> {
-        self.send(Method::GET, &format!("/clients/api_key/public_keys/{id}"), None, &[])
-            .await
+        self.send(
+            Method::GET,
+            &format!("/clients/api_key/public_keys/{id}"),
+            None,
+            &[],
+        )
+        .await
     }
 }

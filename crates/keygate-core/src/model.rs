@@ -108,7 +108,9 @@ pub struct Alias(String);
 impl Alias {
     pub fn parse(text: &str) -> Result<Alias, String> {
         let ok = (1..=64).contains(&text.len())
-            && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if ok {
             Ok(Alias(text.to_string()))
         } else {

@@ -280,7 +280,9 @@ fn single_pem_block(text: &str) -> Result<(String, Vec<u8>), KeyRejection> {
     if !ended {
         return Err(bad(BadEnvelope));
     }
-    let der = STANDARD.decode(body.as_bytes()).map_err(|_| bad(BadBase64))?;
+    let der = STANDARD
+        .decode(body.as_bytes())
+        .map_err(|_| bad(BadBase64))?;
     Ok((label, der))
 }
 
@@ -307,7 +309,8 @@ fn rsa_from_spki(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), KeyRejection> {
 }
 
 fn rsa_from_pkcs1(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), KeyRejection> {
-    let key = RsaPublicKey::from_der(der).map_err(|_| KeyRejection::Malformed(MalformedReason::BadDer))?;
+    let key = RsaPublicKey::from_der(der)
+        .map_err(|_| KeyRejection::Malformed(MalformedReason::BadDer))?;
     Ok((
         key.modulus.as_bytes().to_vec(),
         key.public_exponent.as_bytes().to_vec(),
@@ -352,15 +355,16 @@ fn bit_length(n: &[u8]) -> u32 {
 
 /// The smallest prime below 10,000 that divides `n` (big-endian), if any.
 fn small_factor(n: &[u8]) -> Option<u32> {
-    (3u32..10_000).filter(|c| is_prime(*c)).find(|p| {
-        n.iter()
-            .fold(0u32, |r, b| (r * 256 + u32::from(*b)) % p)
-            == 0
-    })
+    (3u32..10_000)
+        .filter(|c| is_prime(*c))
+        .find(|p| n.iter().fold(0u32, |r, b| (r * 256 + u32::from(*b)) % p) == 0)
 }
 
 fn is_prime(c: u32) -> bool {
-    c >= 2 && (2..).take_while(|d| d * d <= c).all(|d| c % d != 0)
+    c >= 2
+        && (2..)
+            .take_while(|d| d * d <= c)
+            .all(|d| !c.is_multiple_of(d))
 }
 
 #[cfg(test)]
@@ -393,9 +397,17 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed() {
-        for input in ["", "hello", "-----BEGIN PUBLIC KEY-----\n!!!\n-----END PUBLIC KEY-----"] {
+        for input in [
+            "",
+            "hello",
+            "-----BEGIN PUBLIC KEY-----\n!!!\n-----END PUBLIC KEY-----",
+        ] {
             let err = ValidPublicKey::parse(input, &KeyPolicy::default()).err();
-            assert_eq!(err.map(|e| e.slug()), Some("public_key_malformed"), "{input}");
+            assert_eq!(
+                err.map(|e| e.slug()),
+                Some("public_key_malformed"),
+                "{input}"
+            );
         }
     }
 }

@@ -27,7 +27,11 @@ pub fn hash_password(password: &str) -> Result<String, ApiError> {
 
 fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -56,15 +60,27 @@ pub struct Session {
 
 /// Check the limits, the API key and the password; record the failure or open a session.
 /// Shared by the JSON API and the web page.
-pub async fn login(state: &AppState, api_key: &str, password: &str, address: IpAddr) -> Result<Session, ApiError> {
+pub async fn login(
+    state: &AppState,
+    api_key: &str,
+    password: &str,
+    address: IpAddr,
+) -> Result<Session, ApiError> {
     let now = state.now();
     let settings = &state.settings;
     let window = settings.login_failure_window.as_secs();
     let since = now - window as i64;
     let address = address.to_string();
-    let (by_key, by_address) = state.store.count_login_failures(api_key, &address, since).await?;
-    if by_key >= settings.login_max_failures_per_key || by_address >= settings.login_max_failures_per_address {
-        return Err(ApiError::RateLimited { retry_after: window });
+    let (by_key, by_address) = state
+        .store
+        .count_login_failures(api_key, &address, since)
+        .await?;
+    if by_key >= settings.login_max_failures_per_key
+        || by_address >= settings.login_max_failures_per_address
+    {
+        return Err(ApiError::RateLimited {
+            retry_after: window,
+        });
     }
     let found = state.store.find_login(api_key).await?;
     // Always run one argon2 verification, against a dummy hash for an unknown API key, so the
@@ -83,7 +99,12 @@ pub async fn login(state: &AppState, api_key: &str, password: &str, address: IpA
             let ttl = settings.token_ttl.as_secs();
             state
                 .store
-                .create_session(&token_hash(&token), api_key_record.id, now, now + ttl as i64)
+                .create_session(
+                    &token_hash(&token),
+                    api_key_record.id,
+                    now,
+                    now + ttl as i64,
+                )
                 .await?;
             Ok(Session {
                 token,
@@ -95,25 +116,47 @@ pub async fn login(state: &AppState, api_key: &str, password: &str, address: IpA
             })
         }
         _ => {
-            state.store.record_login_failure(api_key, &address, now).await?;
+            state
+                .store
+                .record_login_failure(api_key, &address, now)
+                .await?;
             Err(ApiError::InvalidCredentials)
         }
     }
 }
 
 /// Resolve a bearer token to who it speaks for; shared by the API and the web page.
-pub async fn authenticate_token(state: &AppState, token: &str) -> Result<(Principal, UnixTime), ApiError> {
+pub async fn authenticate_token(
+    state: &AppState,
+    token: &str,
+) -> Result<(Principal, UnixTime), ApiError> {
     state
         .store
         .find_session(&token_hash(token), state.now())
         .await?
-        .ok_or(ApiError::Unauthorized("the token is expired, logged out or unknown; log in again"))
+        .ok_or(ApiError::Unauthorized(
+            "the token is expired, logged out or unknown; log in again",
+        ))
 }
 
 /// The caller's address for login limits: the peer, or `X-Forwarded-For` behind a trusted proxy.
-pub fn client_address(headers: &HeaderMap, peer: Option<SocketAddr>, trust_forwarded_for: bool) -> IpAddr {
+pub fn client_address(
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+    trust_forwarded_for: bool,
+) -> IpAddr {
     let forwarded = trust_forwarded_for
-        .then(|| headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next()?.trim().parse().ok())
+        .then(|| {
+            headers
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .split(',')
+                .next()?
+                .trim()
+                .parse()
+                .ok()
+        })
         .flatten();
     forwarded
         .or(peer.map(|p| p.ip()))
@@ -124,14 +167,21 @@ pub fn client_address(headers: &HeaderMap, peer: Option<SocketAddr>, trust_forwa
 pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     let value = headers
         .get(header::AUTHORIZATION)
-        .ok_or(ApiError::Unauthorized("this endpoint needs Authorization: Bearer <token>; log in at POST /auth/login"))?;
+        .ok_or(ApiError::Unauthorized(
+            "this endpoint needs Authorization: Bearer <token>; log in at POST /auth/login",
+        ))?;
     value
         .to_str()
         .ok()
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|t| !t.is_empty() && t.len() <= 512)
-        .ok_or(ApiError::Unauthorized("the Authorization header must be `Bearer <token>`"))
+        .ok_or(ApiError::Unauthorized(
+            "the Authorization header must be `Bearer <token>`",
+        ))
 }
 
 /// A request with a valid bearer token.
@@ -143,7 +193,10 @@ pub struct Authenticated {
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(&parts.headers)?;
         let (principal, _) = authenticate_token(state, token).await?;
         Ok(Authenticated {
@@ -161,7 +214,10 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(PeerAddress(
-            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0),
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
         ))
     }
 }

@@ -176,7 +176,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if let Ok(secs) = text.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
-    humantime::parse_duration(text).map_err(|e| format!("`{text}` is not a duration like 365d, 15m or 3s ({e})"))
+    humantime::parse_duration(text)
+        .map_err(|e| format!("`{text}` is not a duration like 365d, 15m or 3s ({e})"))
 }
 
 /// Values from the command line, applied last.
@@ -243,13 +244,17 @@ impl Settings {
         let duration = |name: &str, value: Option<DurationValue>, default: Duration| match value {
             None => Ok(default),
             Some(DurationValue::Seconds(s)) => Ok(Duration::from_secs(s)),
-            Some(DurationValue::Text(t)) => parse_duration(&t).map_err(|e| invalid(format!("{name}: {e}"))),
+            Some(DurationValue::Text(t)) => {
+                parse_duration(&t).map_err(|e| invalid(format!("{name}: {e}")))
+            }
         };
         let listen = match raw.listen {
             None => d.listen,
-            Some(text) => text
-                .parse()
-                .map_err(|_| invalid(format!("listen: `{text}` is not an address like 127.0.0.1:8080")))?,
+            Some(text) => text.parse().map_err(|_| {
+                invalid(format!(
+                    "listen: `{text}` is not an address like 127.0.0.1:8080"
+                ))
+            })?,
         };
         let allowed_key_bits = match raw.allowed_key_bits {
             None => d.allowed_key_bits,
@@ -259,10 +264,16 @@ impl Settings {
                 .split(',')
                 .map(|part| part.trim().parse::<u32>())
                 .collect::<Result<_, _>>()
-                .map_err(|_| invalid(format!("allowed_key_bits: `{text}` is not a list of sizes like 2048,3072")))?,
+                .map_err(|_| {
+                    invalid(format!(
+                        "allowed_key_bits: `{text}` is not a list of sizes like 2048,3072"
+                    ))
+                })?,
         };
         if allowed_key_bits.is_empty() || allowed_key_bits.iter().any(|b| *b < 2048 || *b > 8192) {
-            return Err(invalid("allowed_key_bits: sizes must be between 2048 and 8192".into()));
+            return Err(invalid(
+                "allowed_key_bits: sizes must be between 2048 and 8192".into(),
+            ));
         }
         let settings = Settings {
             listen,
@@ -270,27 +281,45 @@ impl Settings {
             key_validity: duration("key_validity", raw.key_validity, d.key_validity)?,
             token_ttl: duration("token_ttl", raw.token_ttl, d.token_ttl)?,
             allowed_key_bits,
-            signature_max_skew: duration("signature_max_skew", raw.signature_max_skew, d.signature_max_skew)?,
+            signature_max_skew: duration(
+                "signature_max_skew",
+                raw.signature_max_skew,
+                d.signature_max_skew,
+            )?,
             max_body_bytes: match raw.max_body_bytes {
                 None => d.max_body_bytes,
-                Some(n) => usize::try_from(n).map_err(|_| invalid("max_body_bytes is too large".into()))?,
+                Some(n) => {
+                    usize::try_from(n).map_err(|_| invalid("max_body_bytes is too large".into()))?
+                }
             },
             master_key_file: raw.master_key_file.unwrap_or(d.master_key_file),
-            login_max_failures_per_key: raw.login_max_failures_per_key.unwrap_or(d.login_max_failures_per_key),
+            login_max_failures_per_key: raw
+                .login_max_failures_per_key
+                .unwrap_or(d.login_max_failures_per_key),
             login_max_failures_per_address: raw
                 .login_max_failures_per_address
                 .unwrap_or(d.login_max_failures_per_address),
-            login_failure_window: duration("login_failure_window", raw.login_failure_window, d.login_failure_window)?,
+            login_failure_window: duration(
+                "login_failure_window",
+                raw.login_failure_window,
+                d.login_failure_window,
+            )?,
             trust_forwarded_for: raw.trust_forwarded_for.unwrap_or(d.trust_forwarded_for),
             cookie_secure: raw.cookie_secure.unwrap_or(d.cookie_secure),
-            upstream_timeout: duration("upstream_timeout", raw.upstream_timeout, d.upstream_timeout)?,
+            upstream_timeout: duration(
+                "upstream_timeout",
+                raw.upstream_timeout,
+                d.upstream_timeout,
+            )?,
             routes: raw.routes.unwrap_or_default(),
             demo: raw.demo.unwrap_or(false),
             system_key_grace: duration("system_key_grace", raw.system_key_grace, d.system_key_grace)?,
             master_key: None,
         };
         if settings.key_validity.is_zero() || settings.token_ttl.is_zero() {
-            return Err(invalid("key_validity and token_ttl must be longer than zero".into()));
+            return Err(invalid(
+                "key_validity and token_ttl must be longer than zero".into(),
+            ));
         }
         if settings.max_body_bytes < 1024 {
             return Err(invalid("max_body_bytes must be at least 1024".into()));
@@ -345,17 +374,34 @@ mod tests {
     #[test]
     fn bad_values_are_refused_clearly() {
         let env = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
-        let err = Settings::load(None, env("KEYGATE_KEY_VALIDITY", "soon"), &Overrides::default()).unwrap_err();
+        let err = Settings::load(
+            None,
+            env("KEYGATE_KEY_VALIDITY", "soon"),
+            &Overrides::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("key_validity"), "{err}");
-        let err = Settings::load(None, env("KEYGATE_ALLOWED_KEY_BITS", "2048,abc"), &Overrides::default()).unwrap_err();
+        let err = Settings::load(
+            None,
+            env("KEYGATE_ALLOWED_KEY_BITS", "2048,abc"),
+            &Overrides::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("allowed_key_bits"), "{err}");
         assert_eq!(
-            Settings::load(None, env("KEYGATE_ALLOWED_KEY_BITS", "2048,3072"), &Overrides::default())
-                .unwrap()
-                .allowed_key_bits,
+            Settings::load(
+                None,
+                env("KEYGATE_ALLOWED_KEY_BITS", "2048,3072"),
+                &Overrides::default()
+            )
+            .unwrap()
+            .allowed_key_bits,
             vec![2048, 3072]
         );
-        assert_eq!(parse_duration("365d").unwrap(), Duration::from_secs(365 * 86_400));
+        assert_eq!(
+            parse_duration("365d").unwrap(),
+            Duration::from_secs(365 * 86_400)
+        );
         assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
     }
 }

@@ -12,7 +12,9 @@ pub enum ApiError {
     InvalidRequest(String),
     #[error("this endpoint takes a JSON body: send Content-Type: application/json")]
     UnsupportedMediaType,
-    #[error("the request body is larger than this server accepts (max_body_bytes); send a smaller body")]
+    #[error(
+        "the request body is larger than this server accepts (max_body_bytes); send a smaller body"
+    )]
     PayloadTooLarge,
     #[error("{0}")]
     NotFound(&'static str),
@@ -69,7 +71,11 @@ impl ApiError {
         use ApiError::*;
         match self {
             InvalidRequest(_) => (StatusCode::BAD_REQUEST, 1001, "invalid_request"),
-            UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, 1002, "unsupported_media_type"),
+            UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                1002,
+                "unsupported_media_type",
+            ),
             PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, 1003, "payload_too_large"),
             NotFound(_) => (StatusCode::NOT_FOUND, 1004, "not_found"),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 1005, "method_not_allowed"),

@@ -11,6 +11,7 @@ pub mod registry;
 pub mod state;
 pub mod system_key;
 pub mod telemetry;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -46,9 +47,11 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
     Router::new()
         .merge(api::router())
+        .merge(web::router(state.clone()))
         .fallback(gateway::handle)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(telemetry::track))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -67,6 +70,7 @@ pub struct Application {
 impl Application {
     /// Connect the store (migrations run here), then bind. `listen` port 0 picks a free port.
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
+        telemetry::init_metrics();
         let store = Store::connect(&settings.database_url).await?;
         let dummy = tokio::task::spawn_blocking(|| {
             let password = auth::random_secret(24)?;
@@ -145,9 +149,14 @@ impl Application {
     }
 
     /// Serve until the future `shutdown` completes.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 
     /// Serve until Ctrl-C / SIGTERM.

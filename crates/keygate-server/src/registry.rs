@@ -10,8 +10,15 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Parse, check and store an uploaded key. Nothing is stored unless every check passes.
-pub async fn upload(state: &AppState, principal: &Principal, pasted: &str) -> Result<KeyRecord, ApiError> {
-    let key = ValidPublicKey::parse(pasted, &state.key_policy)?;
+pub async fn upload(
+    state: &AppState,
+    principal: &Principal,
+    pasted: &str,
+) -> Result<KeyRecord, ApiError> {
+    // Only the slug is logged: the pasted text may be a private key.
+    let key = ValidPublicKey::parse(pasted, &state.key_policy).inspect_err(|rejection| {
+        tracing::info!(api_key_id = %principal.api_key.id, error = rejection.slug(), "public key upload refused");
+    })?;
     let new = NewKey {
         id: Uuid::new_v4(),
         api_key_id: principal.api_key.id,
@@ -34,13 +41,21 @@ pub async fn upload(state: &AppState, principal: &Principal, pasted: &str) -> Re
     }
 }
 
-pub async fn revoke(state: &AppState, principal: &Principal, reason: Option<&str>) -> Result<KeyRecord, ApiError> {
+pub async fn revoke(
+    state: &AppState,
+    principal: &Principal,
+    reason: Option<&str>,
+) -> Result<KeyRecord, ApiError> {
     let reason = match reason.map(str::trim) {
         Some(r) if r.chars().count() > 500 => {
-            return Err(ApiError::InvalidRequest("reason: at most 500 characters".into()))
+            return Err(ApiError::InvalidRequest(
+                "reason: at most 500 characters".into(),
+            ))
         }
         Some(r) if r.chars().any(char::is_control) => {
-            return Err(ApiError::InvalidRequest("reason: control characters are not allowed".into()))
+            return Err(ApiError::InvalidRequest(
+                "reason: control characters are not allowed".into(),
+            ))
         }
         Some("") | None => None,
         Some(r) => Some(r),

@@ -83,7 +83,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve { listen, demo } => {
             let settings = cli.settings(listen.clone(), *demo)?;
-            keygate_server::telemetry::init();
+            keygate_server::telemetry::init_logs();
             let app = keygate_server::Application::build(settings).await?;
             let addr = app.local_addr()?;
             match app.demo_client() {

@@ -8,7 +8,9 @@ use super::client_key::ClientKey;
 use super::jwe::encrypt_compact_jwe;
 
 /// How a confidential field is encrypted, chosen per route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum Scheme {
     /// Compact JWE, `RSA-OAEP-256` + `A256GCM`, `kid` = the key's id, `cty: json` for
     /// non-strings. The default.

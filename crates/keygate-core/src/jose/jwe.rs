@@ -102,9 +102,8 @@ impl<'a> ParsedJwe<'a> {
         ) else {
             return Err(JweDecryptError);
         };
-        let header: JweHeader =
-            serde_json::from_slice(&b64url_decode(h).ok_or(JweDecryptError)?)
-                .map_err(|_| JweDecryptError)?;
+        let header: JweHeader = serde_json::from_slice(&b64url_decode(h).ok_or(JweDecryptError)?)
+            .map_err(|_| JweDecryptError)?;
         if header.zip.is_some() || header.crit.is_some() {
             return Err(JweDecryptError);
         }

@@ -8,7 +8,9 @@
 //! 5. the signature, with the [`ClientKey`]'s pre-parsed key for that `alg`.
 //!
 //! Only after all of these is the payload handed out, so no claim is trusted before the
-//! signature is.
+//! signature is. Header members that point at keys (`jwk`, `jku`, `x5u`, `x5c`) are ignored: the
+//! key is always the caller's registered [`ClientKey`]. Duplicate header members make the header
+//! malformed rather than letting one of them win.
 
 use aws_lc_rs::signature::{self, RsaParameters};
 use serde::Deserialize;

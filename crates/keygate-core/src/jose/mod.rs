@@ -37,6 +37,6 @@ pub use signed_request::{
     StaleReason, VerifiedSignature,
 };
 pub use system_key::{
-    decrypt_fields, open_private_key, seal_private_key, EncryptedFieldInvalid, SealedKeyError,
-    SystemKey, SystemKeyError,
+    decrypt_fields, jwk_thumbprint, open_private_key, rsa_components, seal_private_key,
+    EncryptedFieldInvalid, SealedKeyError, SystemKey, SystemKeyError,
 };

@@ -121,7 +121,9 @@ pub enum InvalidReason {
     #[error("the body_sha256 claim does not match the SHA-256 of the request body (base64url, no padding)")]
     BodyHashMismatch,
     /// `ath` is not the SHA-256 of the bearer token.
-    #[error("the ath claim does not match the SHA-256 of the bearer token (base64url, no padding)")]
+    #[error(
+        "the ath claim does not match the SHA-256 of the bearer token (base64url, no padding)"
+    )]
     AthMismatch,
 }
 
@@ -186,7 +188,10 @@ struct Claims {
 /// everything from the first `/` or `?` after the authority (`/` when there is no path), with
 /// any fragment dropped.
 fn htu_path_and_query(htu: &str) -> std::borrow::Cow<'_, str> {
-    let lower_prefix = htu.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
+    let lower_prefix = htu
+        .get(..8)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
     let rest = if lower_prefix.starts_with("https://") {
         htu.get(8..)
     } else if lower_prefix.starts_with("http://") {
@@ -233,7 +238,10 @@ pub fn verify_signed_request(
     if exp.is_some_and(|exp| exp <= now) {
         return Err(stale(StaleReason::Expired));
     }
-    if claims.nbf.is_some_and(|nbf| nbf.0 > now.saturating_add(skew)) {
+    if claims
+        .nbf
+        .is_some_and(|nbf| nbf.0 > now.saturating_add(skew))
+    {
         return Err(stale(StaleReason::NotYetValid));
     }
 

@@ -93,7 +93,8 @@ impl SystemKey {
             .to_vec();
         let (n, e) = rsa_components(&spki_der).ok_or(SystemKeyError::Unparseable)?;
         let kid = jwk_thumbprint(&n, &e);
-        let oaep = OaepPrivateDecryptingKey::new(private).map_err(|_| SystemKeyError::Unparseable)?;
+        let oaep =
+            OaepPrivateDecryptingKey::new(private).map_err(|_| SystemKeyError::Unparseable)?;
         Ok(Self {
             oaep,
             pkcs8: Zeroizing::new(pkcs8.to_vec()),
@@ -120,8 +121,9 @@ impl SystemKey {
     /// `-----END PUBLIC KEY-----` and no newline (the canonical form of DESIGN §3).
     #[must_use]
     pub fn public_pem(&self) -> String {
-        let pem = pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &self.spki_der)
-            .unwrap_or_default();
+        let pem =
+            pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &self.spki_der)
+                .unwrap_or_default();
         pem.trim_end().to_owned()
     }
 
@@ -149,8 +151,9 @@ impl SystemKey {
     }
 }
 
-/// `n` and `e` (big-endian, no leading zeros) of an RSA SubjectPublicKeyInfo.
-pub(crate) fn rsa_components(spki_der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+/// `n` and `e` (big-endian, no leading zeros) of an RSA SubjectPublicKeyInfo DER; `None` if it
+/// is not one.
+pub fn rsa_components(spki_der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     let spki = spki::SubjectPublicKeyInfoRef::from_der(spki_der).ok()?;
     let rsa = pkcs1::RsaPublicKey::from_der(spki.subject_public_key.raw_bytes()).ok()?;
     Some((
@@ -160,7 +163,7 @@ pub(crate) fn rsa_components(spki_der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
 }
 
 /// RFC 7638 thumbprint of an RSA key from its big-endian `n` and `e`.
-pub(crate) fn jwk_thumbprint(n: &[u8], e: &[u8]) -> String {
+pub fn jwk_thumbprint(n: &[u8], e: &[u8]) -> String {
     // Members in lexicographic order, no whitespace (RFC 7638 §3.2).
     let canonical = format!(
         r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
@@ -171,7 +174,9 @@ pub(crate) fn jwk_thumbprint(n: &[u8], e: &[u8]) -> String {
 }
 
 fn master_aead(master: &[u8; 32]) -> Option<LessSafeKey> {
-    UnboundKey::new(&AES_256_GCM, master).ok().map(LessSafeKey::new)
+    UnboundKey::new(&AES_256_GCM, master)
+        .ok()
+        .map(LessSafeKey::new)
 }
 
 /// Seals a PKCS#8 private key under the 32-byte master key: AES-256-GCM, a random 96-bit nonce,

@@ -1,6 +1,6 @@
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::extract::State;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -45,7 +45,8 @@ pub async fn login(
             "api_key": {"id": p.api_key.id, "alias": p.api_key.alias},
         }),
     );
-    let value = HeaderValue::from_str(&format!("Bearer {}", session.token)).map_err(ApiError::internal)?;
+    let value =
+        HeaderValue::from_str(&format!("Bearer {}", session.token)).map_err(ApiError::internal)?;
     response.headers_mut().insert(header::AUTHORIZATION, value);
     response
         .headers_mut()
@@ -53,7 +54,10 @@ pub async fn login(
     Ok(response)
 }
 
-pub async fn logout(State(state): State<AppState>, auth: Authenticated) -> Result<impl IntoResponse, ApiError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<impl IntoResponse, ApiError> {
     state.store.delete_session(&auth.token_hash).await?;
     state.gateway.caches.invalidate_session(&auth.token_hash);
     Ok(ok(StatusCode::OK, json!({"logged_out": true})))

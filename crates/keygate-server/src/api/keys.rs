@@ -28,14 +28,20 @@ pub async fn upload(
     ))
 }
 
-pub async fn current(State(state): State<AppState>, auth: Authenticated) -> Result<Response, ApiError> {
+pub async fn current(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Response, ApiError> {
     let now = state.now();
     let record = state
         .store
         .active_key(auth.principal.api_key.id, now)
         .await?
         .ok_or(ApiError::NoActiveKey)?;
-    Ok(ok(StatusCode::OK, registry::key_envelope(&auth.principal, &record, now)))
+    Ok(ok(
+        StatusCode::OK,
+        registry::key_envelope(&auth.principal, &record, now),
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -45,7 +51,11 @@ struct RevokeBody {
 }
 
 /// The body is optional; when there is one, it is JSON.
-pub async fn revoke(State(state): State<AppState>, auth: Authenticated, req: Request) -> Result<Response, ApiError> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    req: Request,
+) -> Result<Response, ApiError> {
     let json_type = is_json(req.headers());
     let bytes = read_body(req, &state).await?;
     let body: RevokeBody = if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -56,10 +66,16 @@ pub async fn revoke(State(state): State<AppState>, auth: Authenticated, req: Req
         parse_json(&bytes)?
     };
     let record = registry::revoke(&state, &auth.principal, body.reason.as_deref()).await?;
-    Ok(ok(StatusCode::OK, json!({"key": registry::key_row(&record, state.now())})))
+    Ok(ok(
+        StatusCode::OK,
+        json!({"key": registry::key_row(&record, state.now())}),
+    ))
 }
 
-pub async fn list(State(state): State<AppState>, auth: Authenticated) -> Result<Response, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<Response, ApiError> {
     let now = state.now();
     let keys = state.store.list_keys(auth.principal.api_key.id).await?;
     let rows: Vec<_> = keys.iter().map(|k| registry::key_row(k, now)).collect();
@@ -78,5 +94,8 @@ pub async fn view(
         .get_key(auth.principal.api_key.id, id)
         .await?
         .ok_or(ApiError::NotFound(UNKNOWN))?;
-    Ok(ok(StatusCode::OK, json!({"key": registry::key_view(&record, state.now())?})))
+    Ok(ok(
+        StatusCode::OK,
+        json!({"key": registry::key_view(&record, state.now())?}),
+    ))
 }

@@ -5,6 +5,7 @@ mod health;
 pub mod json;
 mod keys;
 mod system;
+mod openapi;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -25,4 +26,6 @@ pub fn router() -> Router<AppState> {
         .route("/.well-known/jwks.json", get(system::jwks))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(crate::telemetry::metrics_endpoint))
+        .route("/openapi.json", get(openapi::openapi))
 }

@@ -3,12 +3,22 @@ use std::time::Duration;
 use crate::both_backends;
 use crate::helpers::*;
 
-both_backends!(login_answers_per_design, wrong_and_unknown_look_the_same, expired_and_logged_out_tokens_are_refused, failed_logins_are_limited, missing_and_malformed_tokens);
+both_backends!(
+    login_answers_per_design,
+    wrong_and_unknown_look_the_same,
+    expired_and_logged_out_tokens_are_refused,
+    failed_logins_are_limited,
+    missing_and_malformed_tokens
+);
 
 async fn login_answers_per_design(backend: Backend) {
     let app = spawn_app(backend).await;
     let creds = app.new_api_key().await;
-    let reply = app.client().login_reply(&creds.api_key, &creds.password).await.unwrap();
+    let reply = app
+        .client()
+        .login_reply(&creds.api_key, &creds.password)
+        .await
+        .unwrap();
     assert_eq!(reply.status, 200);
     let data = reply.data();
     let token = data["access_token"].as_str().unwrap();
@@ -17,16 +27,38 @@ async fn login_answers_per_design(backend: Backend) {
     assert_eq!(data["client"]["id"], creds.client_id.to_string());
     assert_eq!(data["api_key"]["id"], creds.api_key_id.to_string());
     assert!(data["client"]["name"].is_string() && data["client"]["alias"].is_string());
-    assert_eq!(reply.headers["authorization"].to_str().unwrap(), format!("Bearer {token}"));
-    assert!(app.client().with_token(token).list_keys().await.unwrap().status == 200);
+    assert_eq!(
+        reply.headers["authorization"].to_str().unwrap(),
+        format!("Bearer {token}")
+    );
+    assert!(
+        app.client()
+            .with_token(token)
+            .list_keys()
+            .await
+            .unwrap()
+            .status
+            == 200
+    );
 }
 
 async fn wrong_and_unknown_look_the_same(backend: Backend) {
     let app = spawn_app(backend).await;
     let creds = app.new_api_key().await;
-    let wrong = app.client().login_reply(&creds.api_key, "not the password").await.unwrap();
-    let unknown = app.client().login_reply("kg_nobody", "not the password").await.unwrap();
-    assert_eq!((wrong.status, wrong.slug()), (401, Some("invalid_credentials")));
+    let wrong = app
+        .client()
+        .login_reply(&creds.api_key, "not the password")
+        .await
+        .unwrap();
+    let unknown = app
+        .client()
+        .login_reply("kg_nobody", "not the password")
+        .await
+        .unwrap();
+    assert_eq!(
+        (wrong.status, wrong.slug()),
+        (401, Some("invalid_credentials"))
+    );
     assert_eq!(wrong.body, unknown.body);
     assert_eq!(wrong.status, unknown.status);
 }
@@ -39,7 +71,11 @@ async fn expired_and_logged_out_tokens_are_refused(backend: Backend) {
     client.login(&creds.api_key, &creds.password).await.unwrap();
     let token = client.token().unwrap().to_string();
     let on_other = other.client().with_token(&token);
-    assert_eq!(on_other.list_keys().await.unwrap().status, 200, "a token works on every node");
+    assert_eq!(
+        on_other.list_keys().await.unwrap().status,
+        200,
+        "a token works on every node"
+    );
     tokio::time::sleep(Duration::from_millis(2600)).await;
     for c in [&client, &on_other] {
         let r = c.list_keys().await.unwrap();
@@ -63,43 +99,80 @@ async fn failed_logins_are_limited(backend: Backend) {
     let app = spawn_app(backend).await;
     let creds = app.new_api_key().await;
     for _ in 0..10 {
-        let r = app.client().login_reply(&creds.api_key, "wrong").await.unwrap();
+        let r = app
+            .client()
+            .login_reply(&creds.api_key, "wrong")
+            .await
+            .unwrap();
         assert_eq!(r.slug(), Some("invalid_credentials"));
     }
-    let r = app.client().login_reply(&creds.api_key, &creds.password).await.unwrap();
+    let r = app
+        .client()
+        .login_reply(&creds.api_key, &creds.password)
+        .await
+        .unwrap();
     assert_eq!((r.status, r.slug()), (429, Some("rate_limited")));
     let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry > 0);
     // Another API key from the same address is not locked out by these ten.
     let other = app.new_api_key().await;
-    assert_eq!(app.client().login_reply(&other.api_key, &other.password).await.unwrap().status, 200);
+    assert_eq!(
+        app.client()
+            .login_reply(&other.api_key, &other.password)
+            .await
+            .unwrap()
+            .status,
+        200
+    );
 
     // Per address: a low limit, many API keys.
     let app = spawn_app_with(backend, |s| s.login_max_failures_per_address = 3).await;
     for _ in 0..3 {
-        let r = app.client().login_reply("kg_unknown", "wrong").await.unwrap();
+        let r = app
+            .client()
+            .login_reply("kg_unknown", "wrong")
+            .await
+            .unwrap();
         assert_eq!(r.slug(), Some("invalid_credentials"));
     }
     let creds = app.new_api_key().await;
-    let r = app.client().login_reply(&creds.api_key, &creds.password).await.unwrap();
+    let r = app
+        .client()
+        .login_reply(&creds.api_key, &creds.password)
+        .await
+        .unwrap();
     assert_eq!((r.status, r.slug()), (429, Some("rate_limited")));
 }
 
 async fn missing_and_malformed_tokens(backend: Backend) {
     let app = spawn_app(backend).await;
-    for client in [app.client(), app.client().with_token("nonsense"), app.client().with_token("")] {
+    for client in [
+        app.client(),
+        app.client().with_token("nonsense"),
+        app.client().with_token(""),
+    ] {
         let r = client.list_keys().await.unwrap();
         assert_eq!((r.status, r.slug()), (401, Some("unauthorized")));
     }
     let r = app
         .client()
-        .send(reqwest::Method::GET, "/clients/api_key/public_keys", None, &[("authorization", "Basic abc")])
+        .send(
+            reqwest::Method::GET,
+            "/clients/api_key/public_keys",
+            None,
+            &[("authorization", "Basic abc")],
+        )
         .await
         .unwrap();
     assert_eq!((r.status, r.slug()), (401, Some("unauthorized")));
     let r = app
         .client()
-        .send(reqwest::Method::POST, "/auth/login", Some(b"{\"api_client\": {}}".to_vec()), &[])
+        .send(
+            reqwest::Method::POST,
+            "/auth/login",
+            Some(b"{\"api_client\": {}}".to_vec()),
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!((r.status, r.slug()), (400, Some("invalid_request")));

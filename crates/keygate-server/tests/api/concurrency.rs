@@ -15,7 +15,9 @@ async fn fifty_concurrent_uploads_one_wins(backend: Backend) {
     let (client, _) = app.logged_in().await;
     let token = client.token().unwrap().to_string();
     let keys: Vec<String> = {
-        let handles: Vec<_> = (0..50).map(|_| std::thread::spawn(new_public_key)).collect();
+        let handles: Vec<_> = (0..50)
+            .map(|_| std::thread::spawn(new_public_key))
+            .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     };
     let uploads = keys.iter().enumerate().map(|(i, key)| {
@@ -27,8 +29,19 @@ async fn fifty_concurrent_uploads_one_wins(backend: Backend) {
     });
     let replies = join_all(uploads).await;
     let created = replies.iter().filter(|r| r.status == 201).count();
-    let conflicts = replies.iter().filter(|r| r.status == 409 && r.slug() == Some("active_key_exists")).count();
-    assert_eq!((created, conflicts), (1, 49), "{:?}", replies.iter().map(|r| (r.status, r.slug())).collect::<Vec<_>>());
+    let conflicts = replies
+        .iter()
+        .filter(|r| r.status == 409 && r.slug() == Some("active_key_exists"))
+        .count();
+    assert_eq!(
+        (created, conflicts),
+        (1, 49),
+        "{:?}",
+        replies
+            .iter()
+            .map(|r| (r.status, r.slug()))
+            .collect::<Vec<_>>()
+    );
     let table = client.list_keys().await.unwrap();
     let keys = table.data()["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1);

@@ -37,7 +37,8 @@ macro_rules! both_backends {
 }
 
 pub fn postgres_admin_url() -> String {
-    std::env::var("KEYGATE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("KEYGATE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// A database that exists for one test and is dropped after it.
@@ -68,7 +69,10 @@ impl TestDatabase {
                     .execute(&mut conn)
                     .await
                     .expect("create the test database");
-                let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_string())
+                    .unwrap_or(admin.clone());
                 TestDatabase {
                     url: format!("{base}/{name}"),
                     drop_name: Some(name),
@@ -83,7 +87,12 @@ impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some(name) = &self.drop_name {
             let _ = Command::new("psql")
-                .args([&postgres_admin_url(), "-q", "-c", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")])
+                .args([
+                    &postgres_admin_url(),
+                    "-q",
+                    "-c",
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                ])
                 .output();
         }
         if let Some(file) = &self.file {
@@ -111,11 +120,13 @@ impl Drop for TestApp {
 }
 
 pub fn test_settings(url: &str) -> Settings {
-    let mut settings = Settings::default();
-    settings.listen = "127.0.0.1:0".parse().expect("address");
-    settings.database_url = url.to_string();
-    settings.master_key_file = std::env::temp_dir().join(format!("kg-master-{}.key", Uuid::new_v4().simple()));
-    settings
+    Settings {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        database_url: url.to_string(),
+        master_key_file: std::env::temp_dir()
+            .join(format!("kg-master-{}.key", Uuid::new_v4().simple())),
+        ..Settings::default()
+    }
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -135,7 +146,9 @@ pub async fn spawn_second_node(app: &TestApp) -> TestApp {
 }
 
 async fn start(settings: Settings, db: std::sync::Arc<TestDatabase>) -> TestApp {
-    let application = Application::build(settings.clone()).await.expect("build the app");
+    let application = Application::build(settings.clone())
+        .await
+        .expect("build the app");
     let addr = application.local_addr().expect("local address");
     let store = application.state().store.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -192,7 +205,10 @@ impl TestApp {
     pub async fn logged_in(&self) -> (KeygateClient, Credentials) {
         let creds = self.new_api_key().await;
         let mut client = self.client();
-        client.login(&creds.api_key, &creds.password).await.expect("login");
+        client
+            .login(&creds.api_key, &creds.password)
+            .await
+            .expect("login");
         (client, creds)
     }
 }
@@ -216,12 +232,21 @@ pub fn openssl(args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
         .spawn()
         .expect("openssl is installed");
     if let Some(input) = stdin {
-        child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
     } else {
         drop(child.stdin.take());
     }
     let out = child.wait_with_output().expect("openssl runs");
-    assert!(out.status.success(), "openssl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -304,8 +329,15 @@ pub async fn database_text(app: &TestApp) -> String {
             text
         }
         (None, Some(_)) => {
-            let out = Command::new("pg_dump").arg(&app.db.url).output().expect("pg_dump runs");
-            assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+            let out = Command::new("pg_dump")
+                .arg(&app.db.url)
+                .output()
+                .expect("pg_dump runs");
+            assert!(
+                out.status.success(),
+                "pg_dump: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             String::from_utf8_lossy(&out.stdout).into_owned()
         }
         _ => String::new(),

@@ -7,4 +7,5 @@ mod helpers;
 mod auth;
 mod concurrency;
 mod lifecycle;
+mod operations;
 mod refusals;

@@ -1,0 +1,122 @@
+# keygate web page — English. Every message id here must exist in el and es too (a unit test checks).
+
+app-name = keygate · API Certificate
+skip-to-content = Skip to content
+lang-switcher = Language
+logout = Log out
+footer = Your public key is used to check your signed API requests and to encrypt confidential data sent to you.
+who = { $client } · API key “{ $apikey }”
+
+## Dates (UTC)
+date = { $day } { $monthname } { $year }
+date-time = { $date }, { $time } UTC
+month-1 = Jan
+month-2 = Feb
+month-3 = Mar
+month-4 = Apr
+month-5 = May
+month-6 = Jun
+month-7 = Jul
+month-8 = Aug
+month-9 = Sep
+month-10 = Oct
+month-11 = Nov
+month-12 = Dec
+
+## Login
+login-title = Log in
+login-intro = Log in with your API key and its password to manage its public key.
+login-api-key = API key
+login-password = Password
+login-submit = Log in
+
+## The page
+page-title = API Certificate
+page-intro = Register the RSA public key of this API key. Your API calls are signed with the matching private key, which never leaves your systems.
+notice-uploaded = Your public key was uploaded and is now active.
+notice-revoked = Your public key was revoked. Your API calls are refused until you upload a new key.
+current-heading = Current key
+active-summary = Active key { $fingerprint }, issued on { $issued }, valid until { $expires }.
+expiry-banner = Your public key expires on { $date } (in { $days } days). Generate a new key pair now; when you are ready, revoke this key and upload the new public key.
+no-active-key = No active key: your API calls are refused until you upload one.
+no-key-yet = No public key has been uploaded for this API key yet.
+last-key-revoked = Your last key was revoked on { $when }.
+last-key-expired = Your last key expired on { $date }.
+revoke = Revoke key
+
+upload-heading = Upload a public key
+upload-while-active = This API key already has an active key. To replace it, revoke it first.
+upload-paste-label = Public key (PEM)
+upload-paste-hint = Paste the whole public key, from -----BEGIN PUBLIC KEY----- to -----END PUBLIC KEY-----. Never paste a private key.
+upload-file-label = Or choose a .pem file
+upload-submit = Upload
+
+history-heading = Your keys
+history-caption = Every public key of this API key, newest first
+history-empty = No keys yet.
+col-public-key = Public key
+col-issued = Issue date
+col-expires = Expiry date
+col-status = Status
+view-key = View key
+status-active = ACTIVE
+status-expired = EXPIRED
+status-revoked = REVOKED
+revoked-on = Revoked on { $when }
+revoked-on-because = Revoked on { $when }: { $reason }
+
+## Key view
+key-title = Public key
+back-to-page = Back to API Certificate
+key-id = Key id
+key-fingerprint = Fingerprint (SHA-256)
+key-thumbprint = JWK thumbprint (RFC 7638)
+key-algorithm = Algorithm
+key-bits = Size (bits)
+key-exponent = Public exponent
+key-pem = Public key (PEM)
+key-copy = Copy
+key-copied = Copied
+key-copy-hint = Select the text to copy it.
+
+## Revoke
+revoke-title = Revoke the public key
+revoke-question = Revoke the active key { $fingerprint }, issued on { $issued }?
+revoke-consequence = Revocation takes effect at once and cannot be undone: your API calls are refused until you upload a new public key, and a revoked key can never be uploaded again.
+revoke-reason = Reason (optional)
+revoke-confirm = Yes, revoke the key
+revoke-cancel = Cancel
+
+## Errors
+error-title = Something went wrong
+err-csrf = This form has expired or did not come from this page. Go back, reload the page and try again.
+err-login-missing = Enter both the API key and the password.
+err-reason-invalid = The reason may have at most 500 characters and no control characters.
+err-invalid_request = The request could not be understood. Go back and try again.
+err-payload_too_large = The file or text is too large. A public key is a few hundred characters long.
+err-not_found = This page or key does not exist.
+err-unauthorized = Your session has ended. Log in again.
+err-invalid_credentials = The API key or the password is wrong.
+err-rate_limited = Too many failed attempts. Try again in { $minutes } minutes.
+err-internal_error = An internal error occurred; it has been logged. Try again later.
+err-public_key_reused = This public key was registered before. A key can be registered only once: generate a new key pair and upload its public key.
+err-active_key_exists = This API key already has an active public key. Revoke it first, or wait until it expires, then upload the new one.
+err-no_active_key = This API key has no active public key.
+err-private_key_submitted = You submitted a PRIVATE key. It was not stored, but it must now be treated as compromised: generate a new key pair, keep the private key secret, and upload only the public key (openssl rsa -in private.pem -pubout).
+err-public_key_malformed = This is not a PEM public key: { $reason }. Paste the whole public key, from -----BEGIN PUBLIC KEY----- to -----END PUBLIC KEY----- (for example the output of openssl rsa -in private.pem -pubout).
+err-public_key_not_rsa = This is an { $kind } key; only RSA keys are accepted. Generate one with openssl genrsa -out private.pem 2048, then upload its public key.
+err-public_key_wrong_size = This RSA key has { $found } bits; the allowed size is { $allowed } bits. Generate a key of an allowed size (for example openssl genrsa -out private.pem { $example }).
+err-public_key_weak = This RSA key is weak: { $reason }. Generate a new key pair with openssl genrsa -out private.pem 2048 and upload its public key.
+malformed-empty = the text is empty
+malformed-no-pem-block = no PEM block (-----BEGIN PUBLIC KEY-----) was found
+malformed-several-blocks = more than one PEM block was found
+malformed-trailing-data = there is text before the BEGIN line or after the END line
+malformed-bad-envelope = the END line is missing or does not match the BEGIN line
+malformed-headers = the PEM block carries headers
+malformed-bad-base64 = the base64 inside the PEM block is invalid
+malformed-unknown-label = the PEM label is not PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE
+malformed-bad-der = the key data inside the PEM block cannot be parsed
+weak-exponent = the public exponent is { $value }; only 65537 is accepted
+weak-exponent-too-large = the public exponent is too large; only 65537 is accepted
+weak-even-modulus = the modulus is even, so the key is broken
+weak-small-factor = the modulus has the small prime factor { $value }, so the key is broken

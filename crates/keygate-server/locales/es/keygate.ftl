@@ -1,0 +1,122 @@
+# keygate web page — Español. Cada id de mensaje debe existir también en en y el.
+
+app-name = keygate · Certificado de API
+skip-to-content = Saltar al contenido
+lang-switcher = Idioma
+logout = Cerrar sesión
+footer = Su clave pública se usa para comprobar sus solicitudes de API firmadas y para cifrar los datos confidenciales que se le envían.
+who = { $client } · clave de API «{ $apikey }»
+
+## Fechas (UTC)
+date = { $dd }/{ $mm }/{ $year }
+date-time = { $date }, { $time } UTC
+month-1 = ene
+month-2 = feb
+month-3 = mar
+month-4 = abr
+month-5 = may
+month-6 = jun
+month-7 = jul
+month-8 = ago
+month-9 = sept
+month-10 = oct
+month-11 = nov
+month-12 = dic
+
+## Inicio de sesión
+login-title = Iniciar sesión
+login-intro = Inicie sesión con su clave de API y su contraseña para gestionar su clave pública.
+login-api-key = Clave de API
+login-password = Contraseña
+login-submit = Iniciar sesión
+
+## La página
+page-title = Certificado de API
+page-intro = Registre la clave pública RSA de esta clave de API. Sus llamadas a la API se firman con la clave privada correspondiente, que nunca sale de sus sistemas.
+notice-uploaded = Su clave pública se ha subido y ya está activa.
+notice-revoked = Su clave pública se ha revocado. Sus llamadas a la API se rechazan hasta que suba una clave nueva.
+current-heading = Clave actual
+active-summary = Clave activa { $fingerprint }, emitida el { $issued }, válida hasta el { $expires }.
+expiry-banner = Su clave pública caduca el { $date } (dentro de { $days } días). Genere ahora un nuevo par de claves; cuando esté listo, revoque esta clave y suba la nueva clave pública.
+no-active-key = Sin clave activa: sus llamadas a la API se rechazan hasta que suba una.
+no-key-yet = Todavía no se ha subido ninguna clave pública para esta clave de API.
+last-key-revoked = Su última clave se revocó el { $when }.
+last-key-expired = Su última clave caducó el { $date }.
+revoke = Revocar clave
+
+upload-heading = Subir una clave pública
+upload-while-active = Esta clave de API ya tiene una clave activa. Para sustituirla, revóquela primero.
+upload-paste-label = Clave pública (PEM)
+upload-paste-hint = Pegue la clave pública completa, desde -----BEGIN PUBLIC KEY----- hasta -----END PUBLIC KEY-----. No pegue nunca una clave privada.
+upload-file-label = O elija un archivo .pem
+upload-submit = Subir
+
+history-heading = Sus claves
+history-caption = Todas las claves públicas de esta clave de API, de la más reciente a la más antigua
+history-empty = Todavía no hay claves.
+col-public-key = Clave pública
+col-issued = Fecha de emisión
+col-expires = Fecha de caducidad
+col-status = Estado
+view-key = Ver clave
+status-active = ACTIVA
+status-expired = CADUCADA
+status-revoked = REVOCADA
+revoked-on = Revocada el { $when }
+revoked-on-because = Revocada el { $when }: { $reason }
+
+## Vista de la clave
+key-title = Clave pública
+back-to-page = Volver al Certificado de API
+key-id = Id de la clave
+key-fingerprint = Huella (SHA-256)
+key-thumbprint = Huella JWK (RFC 7638)
+key-algorithm = Algoritmo
+key-bits = Tamaño (bits)
+key-exponent = Exponente público
+key-pem = Clave pública (PEM)
+key-copy = Copiar
+key-copied = Copiada
+key-copy-hint = Seleccione el texto para copiarlo.
+
+## Revocar
+revoke-title = Revocar la clave pública
+revoke-question = ¿Revocar la clave activa { $fingerprint }, emitida el { $issued }?
+revoke-consequence = La revocación es inmediata y no se puede deshacer: sus llamadas a la API se rechazan hasta que suba una nueva clave pública, y una clave revocada no se puede volver a subir nunca.
+revoke-reason = Motivo (opcional)
+revoke-confirm = Sí, revocar la clave
+revoke-cancel = Cancelar
+
+## Errores
+error-title = Algo ha ido mal
+err-csrf = Este formulario ha caducado o no procede de esta página. Vuelva atrás, recargue la página e inténtelo de nuevo.
+err-login-missing = Introduzca la clave de API y la contraseña.
+err-reason-invalid = El motivo puede tener como máximo 500 caracteres y ningún carácter de control.
+err-invalid_request = No se ha podido entender la solicitud. Vuelva atrás e inténtelo de nuevo.
+err-payload_too_large = El archivo o el texto es demasiado grande. Una clave pública ocupa unos cientos de caracteres.
+err-not_found = Esta página o clave no existe.
+err-unauthorized = Su sesión ha terminado. Vuelva a iniciar sesión.
+err-invalid_credentials = La clave de API o la contraseña no son correctas.
+err-rate_limited = Demasiados intentos fallidos. Vuelva a intentarlo dentro de { $minutes } minutos.
+err-internal_error = Se ha producido un error interno; ha quedado registrado. Inténtelo de nuevo más tarde.
+err-public_key_reused = Esta clave pública ya se registró antes. Una clave solo se puede registrar una vez: genere un nuevo par de claves y suba su clave pública.
+err-active_key_exists = Esta clave de API ya tiene una clave pública activa. Revóquela primero, o espere a que caduque, y después suba la nueva.
+err-no_active_key = Esta clave de API no tiene ninguna clave pública activa.
+err-private_key_submitted = Ha enviado una clave PRIVADA. No se ha guardado, pero a partir de ahora debe considerarse comprometida: genere un nuevo par de claves, mantenga en secreto la clave privada y suba solo la clave pública (openssl rsa -in private.pem -pubout).
+err-public_key_malformed = Esto no es una clave pública PEM: { $reason }. Pegue la clave pública completa, desde -----BEGIN PUBLIC KEY----- hasta -----END PUBLIC KEY----- (por ejemplo, la salida de openssl rsa -in private.pem -pubout).
+err-public_key_not_rsa = Esta es una clave { $kind }; solo se aceptan claves RSA. Genere una con openssl genrsa -out private.pem 2048 y suba su clave pública.
+err-public_key_wrong_size = Esta clave RSA tiene { $found } bits; el tamaño permitido es { $allowed } bits. Genere una clave de un tamaño permitido (por ejemplo, openssl genrsa -out private.pem { $example }).
+err-public_key_weak = Esta clave RSA es débil: { $reason }. Genere un nuevo par de claves con openssl genrsa -out private.pem 2048 y suba su clave pública.
+malformed-empty = el texto está vacío
+malformed-no-pem-block = no se ha encontrado ningún bloque PEM (-----BEGIN PUBLIC KEY-----)
+malformed-several-blocks = se ha encontrado más de un bloque PEM
+malformed-trailing-data = hay texto antes de la línea BEGIN o después de la línea END
+malformed-bad-envelope = falta la línea END o no coincide con la línea BEGIN
+malformed-headers = el bloque PEM contiene cabeceras
+malformed-bad-base64 = el base64 del bloque PEM no es válido
+malformed-unknown-label = la etiqueta PEM no es PUBLIC KEY, RSA PUBLIC KEY ni CERTIFICATE
+malformed-bad-der = no se pueden interpretar los datos de la clave del bloque PEM
+weak-exponent = el exponente público es { $value }; solo se acepta 65537
+weak-exponent-too-large = el exponente público es demasiado grande; solo se acepta 65537
+weak-even-modulus = el módulo es par, así que la clave está dañada
+weak-small-factor = el módulo tiene el factor primo pequeño { $value }, así que la clave está dañada

@@ -1,0 +1,200 @@
+//! The page templates (askama, auto-escaped HTML) and the view models they show.
+
+use askama::Template;
+use keygate_core::model::{KeyRecord, KeyStatus, Principal, UnixTime};
+
+use super::i18n::{Lang, Tr};
+
+/// One entry of the language switcher.
+pub struct LangLink {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub current: bool,
+}
+
+/// What every page shares: language, title, who is logged in and the logout form's token.
+pub struct Chrome {
+    pub t: Tr,
+    pub lang: &'static str,
+    pub title: String,
+    pub langs: Vec<LangLink>,
+    pub who: Option<String>,
+    pub csrf: String,
+}
+
+impl Chrome {
+    pub fn new(lang: Lang, title_id: &str) -> Chrome {
+        let t = Tr::new(lang);
+        Chrome {
+            t,
+            lang: lang.code(),
+            title: t.msg(title_id),
+            langs: Lang::ALL
+                .into_iter()
+                .map(|l| LangLink {
+                    code: l.code(),
+                    name: l.native_name(),
+                    current: l == lang,
+                })
+                .collect(),
+            who: None,
+            csrf: String::new(),
+        }
+    }
+
+    /// The header of a logged-in page: who, and the logout form.
+    pub fn logged_in(mut self, principal: &Principal, csrf: &str) -> Chrome {
+        self.who = Some(self.t.fmt(
+            "who",
+            &[
+                ("client", &principal.client.name),
+                ("apikey", &principal.api_key.alias),
+            ],
+        ));
+        self.csrf = csrf.to_string();
+        self
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub c: Chrome,
+    pub csrf: String,
+    pub api_key: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "page.html")]
+pub struct MainPage {
+    pub c: Chrome,
+    pub csrf: String,
+    pub notice: Option<String>,
+    pub banner: Option<String>,
+    pub active: Option<ActiveView>,
+    pub no_active_detail: Option<String>,
+    pub error: Option<String>,
+    pub error_slug: &'static str,
+    pub pasted: String,
+    pub rows: Vec<RowView>,
+}
+
+#[derive(Template)]
+#[template(path = "key.html")]
+pub struct KeyPage {
+    pub c: Chrome,
+    pub k: KeyDetail,
+}
+
+#[derive(Template)]
+#[template(path = "revoke.html")]
+pub struct RevokePage {
+    pub c: Chrome,
+    pub csrf: String,
+    pub question: String,
+    pub reason: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub c: Chrome,
+    pub heading: String,
+    pub message: String,
+    pub back_href: &'static str,
+}
+
+pub struct ActiveView {
+    pub summary: String,
+}
+
+/// A row of the status table, already formatted for the page's language.
+pub struct RowView {
+    pub id: String,
+    pub fingerprint: String,
+    pub fingerprint_short: String,
+    pub issued: String,
+    pub expires: String,
+    pub status: String,
+    /// `active`, `expired`, `revoked`: a CSS class and a test hook.
+    pub status_code: &'static str,
+    pub revoked: Option<String>,
+}
+
+pub struct KeyDetail {
+    pub row: RowView,
+    pub thumbprint: String,
+    pub bits: u32,
+    pub exponent: u64,
+    pub pem: String,
+}
+
+/// The first eight bytes of a colon-separated fingerprint, then an ellipsis.
+pub fn short_fingerprint(fingerprint: &str) -> String {
+    let bytes: Vec<&str> = fingerprint.split(':').collect();
+    if bytes.len() <= 8 {
+        fingerprint.to_string()
+    } else {
+        format!("{}…", bytes[..8].join(":"))
+    }
+}
+
+pub fn status_code(status: KeyStatus) -> &'static str {
+    match status {
+        KeyStatus::Active => "active",
+        KeyStatus::Expired => "expired",
+        KeyStatus::Revoked => "revoked",
+    }
+}
+
+pub fn row_view(t: Tr, record: &KeyRecord, now: UnixTime) -> RowView {
+    let status = record.status(now);
+    let code = status_code(status);
+    let revoked = record.revoked_at.map(|at| {
+        let when = t.date_time(at);
+        match record.revoke_reason.as_deref() {
+            Some(reason) if !reason.is_empty() => {
+                t.fmt("revoked-on-because", &[("when", &when), ("reason", reason)])
+            }
+            _ => t.fmt("revoked-on", &[("when", &when)]),
+        }
+    });
+    RowView {
+        id: record.id.to_string(),
+        fingerprint: record.fingerprint_sha256.clone(),
+        fingerprint_short: short_fingerprint(&record.fingerprint_sha256),
+        issued: t.date(record.issued_at),
+        expires: t.date(record.expires_at),
+        status: t.msg(&format!("status-{code}")),
+        status_code: code,
+        revoked,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_are_shortened() {
+        let fp = "00:11:22:33:44:55:66:77:88:99";
+        assert_eq!(short_fingerprint(fp), "00:11:22:33:44:55:66:77…");
+        assert_eq!(short_fingerprint("aa:bb"), "aa:bb");
+    }
+
+    #[test]
+    fn every_status_has_a_label() {
+        for lang in Lang::ALL {
+            for status in [KeyStatus::Active, KeyStatus::Expired, KeyStatus::Revoked] {
+                let id = format!("status-{}", status_code(status));
+                assert!(
+                    Tr::new(lang).try_format(&id, &[]).is_some(),
+                    "{} lacks {id}",
+                    lang.code()
+                );
+            }
+        }
+    }
+}
