@@ -16,7 +16,8 @@ fn main() {
         eprintln!("usage: presign PRIVATE_PEM TOKEN KID METHOD PATH COUNT OUT_FILE");
         std::process::exit(2);
     };
-    let key = ClientPrivateKey::from_pem(&std::fs::read_to_string(key).expect("read key")).expect("private key");
+    let key = ClientPrivateKey::from_pem(&std::fs::read_to_string(key).expect("read key"))
+        .expect("private key");
     let count: usize = count.parse().expect("COUNT");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -32,14 +33,27 @@ fn main() {
                     (t * per..((t + 1) * per).min(count))
                         .map(|i| {
                             let jti = format!("load-{now}-{i:012}");
-                            sign_request(key, SigAlg::RS256, Some(kid), method, path, b"", Some(token), now, &jti)
-                                .expect("sign")
+                            sign_request(
+                                key,
+                                SigAlg::RS256,
+                                Some(kid),
+                                method,
+                                path,
+                                b"",
+                                Some(token),
+                                now,
+                                &jti,
+                            )
+                            .expect("sign")
                         })
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("thread")).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("thread"))
+            .collect()
     });
     let mut file = std::io::BufWriter::new(std::fs::File::create(out).expect("create OUT_FILE"));
     for line in lines {

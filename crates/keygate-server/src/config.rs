@@ -313,7 +313,11 @@ impl Settings {
             )?,
             routes: raw.routes.unwrap_or_default(),
             demo: raw.demo.unwrap_or(false),
-            system_key_grace: duration("system_key_grace", raw.system_key_grace, d.system_key_grace)?,
+            system_key_grace: duration(
+                "system_key_grace",
+                raw.system_key_grace,
+                d.system_key_grace,
+            )?,
             master_key: None,
         };
         if settings.key_validity.is_zero() || settings.token_ttl.is_zero() {

@@ -89,11 +89,10 @@ impl Application {
         if settings.demo {
             route_configs.extend(demo::routes());
             demo_router = Some(demo::card_api());
-            demo_client = Some(
-                demo::ensure_demo_client(&store, now)
-                    .await
-                    .map_err(|e| StartError::Other(format!("cannot create the demo client: {e}")))?,
-            );
+            demo_client =
+                Some(demo::ensure_demo_client(&store, now).await.map_err(|e| {
+                    StartError::Other(format!("cannot create the demo client: {e}"))
+                })?);
         }
         let routes = gateway::routes::RouteTable::new(&route_configs, settings.upstream_timeout)
             .map_err(|e| StartError::Other(format!("invalid configuration: {e}")))?;
@@ -113,12 +112,13 @@ impl Application {
             .map_err(StartError::Other)?,
         );
         gateway::spawn_background(store.clone(), &gateway);
-        let listener = TcpListener::bind(settings.listen)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: settings.listen,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| StartError::Bind {
+                    addr: settings.listen,
+                    source,
+                })?;
         let state = AppState {
             store,
             key_policy: Arc::new(KeyPolicy {

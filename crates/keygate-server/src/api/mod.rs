@@ -4,8 +4,8 @@ mod auth;
 mod health;
 pub mod json;
 mod keys;
-mod system;
 mod openapi;
+mod system;
 
 use axum::routing::{get, post};
 use axum::Router;

@@ -342,10 +342,7 @@ async fn proxy(state: &AppState, request: Request) -> Result<Response, ApiError>
 
     // 1. Who: the bearer token (401).
     let token = bearer_token(&parts.headers)?;
-    let principal = gw
-        .caches
-        .session(&state.store, token, now)
-        .await?;
+    let principal = gw.caches.session(&state.store, token, now).await?;
     let api_key_id = principal.api_key.id;
 
     // 2. The key state (403): a route with a signature or confidential fields needs an active
