@@ -96,7 +96,7 @@ pub enum PublicKeyCommand {
 
 fn humanize(d: std::time::Duration) -> String {
     let secs = d.as_secs();
-    if secs % 86_400 == 0 {
+    if secs.is_multiple_of(86_400) {
         format!("{}d", secs / 86_400)
     } else {
         format!("{secs}s")
