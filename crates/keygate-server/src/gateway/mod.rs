@@ -128,46 +128,59 @@ impl Gateway {
 /// Starts the node's background work: the invalidation listener (PostgreSQL), the replay
 /// purge and the key ring refresh. It stops by itself once the gateway is dropped.
 pub fn spawn_background(store: Store, gateway: &Arc<Gateway>) {
+    let now = || chrono::Utc::now().timestamp();
+    // The invalidation listener (PostgreSQL). Its `recv` is never cancelled (no `select!`), so
+    // no notification can be lost between polls; it stops at the first message or error after
+    // the gateway is gone (a closed pool ends the wait with an error).
     let weak: Weak<Gateway> = Arc::downgrade(gateway);
+    let listener_store = store.clone();
     tokio::spawn(async move {
-        let now = || chrono::Utc::now().timestamp();
+        let store = listener_store;
         let mut listener = match store.invalidations().await {
-            Ok(listener) => listener,
+            Ok(Some(listener)) => listener,
+            Ok(None) => return,
             Err(e) => {
                 tracing::error!(error = %e, "cannot LISTEN for cache invalidations; caches will rely on their age limit");
-                None
+                return;
             }
         };
+        loop {
+            let message = listener.recv().await;
+            let Some(gw) = weak.upgrade() else { break };
+            match message {
+                Ok(Some(payload)) if payload == "system_keys" => {
+                    gw.reload_keyring(&store, now()).await
+                }
+                Ok(Some(payload)) => gw.caches.apply(&payload),
+                Ok(None) => {
+                    // The connection was lost and is back: anything may have changed.
+                    gw.caches.clear();
+                    gw.reload_keyring(&store, now()).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cache invalidation listener failed; retrying");
+                    gw.caches.clear();
+                    drop(gw);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    });
+    // Periodic work: purge old jtis, refresh the system keys.
+    let weak: Weak<Gateway> = Arc::downgrade(gateway);
+    tokio::spawn(async move {
         let mut purge = tokio::time::interval(Duration::from_secs(10));
         let mut refresh = tokio::time::interval(Duration::from_secs(5));
-        let mut alive = tokio::time::interval(Duration::from_secs(1));
         loop {
-            let Some(gw) = weak.upgrade() else { break };
             tokio::select! {
-                message = async {
-                    match listener.as_mut() {
-                        Some(l) => l.recv().await,
-                        None => std::future::pending().await,
-                    }
-                } => match message {
-                    Ok(Some(payload)) if payload == "system_keys" => gw.reload_keyring(&store, now()).await,
-                    Ok(Some(payload)) => gw.caches.apply(&payload),
-                    Ok(None) => {
-                        // The connection was lost and is back: anything may have changed.
-                        gw.caches.clear();
-                        gw.reload_keyring(&store, now()).await;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cache invalidation listener failed; retrying");
-                        gw.caches.clear();
-                        drop(gw);
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        continue;
-                    }
-                },
-                _ = purge.tick() => gw.replay.purge(&store, now()).await,
-                _ = refresh.tick() => gw.reload_keyring(&store, now()).await,
-                _ = alive.tick() => {}
+                _ = purge.tick() => {
+                    let Some(gw) = weak.upgrade() else { break };
+                    gw.replay.purge(&store, now()).await;
+                }
+                _ = refresh.tick() => {
+                    let Some(gw) = weak.upgrade() else { break };
+                    gw.reload_keyring(&store, now()).await;
+                }
             }
         }
     });
