@@ -19,7 +19,7 @@ PORT=${PORT:-18443}
 URL=http://127.0.0.1:$PORT
 cd "$WORK"
 
-RUST_LOG=warn taskset -c 0 "$KG" serve --demo --listen 127.0.0.1:$PORT --database-url sqlite://load.db > serve.out 2> serve.err &
+RUST_LOG=warn taskset -c 0 "$KG" serve --demo --listen 127.0.0.1:$PORT --database-url "${DATABASE_URL:-sqlite://load.db}" > serve.out 2> serve.err &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "$URL/healthz" > /dev/null && break; sleep 0.2; done
