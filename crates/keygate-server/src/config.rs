@@ -69,6 +69,21 @@ pub struct Settings {
     pub upstream_timeout: Duration,
     pub routes: Vec<RouteConfig>,
     pub demo: bool,
+    /// How long a rotated-out system key keeps decrypting (`system_key_grace`, default 7d).
+    pub system_key_grace: Duration,
+    /// The master key (base64 of 32 bytes) from `KEYGATE_MASTER_KEY`; when absent,
+    /// `master_key_file` is read (and created when missing). Never read from the TOML file.
+    pub master_key: Option<MasterKeyText>,
+}
+
+/// The base64 master key text; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MasterKeyText(pub String);
+
+impl std::fmt::Debug for MasterKeyText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKeyText(..)")
+    }
 }
 
 impl Default for Settings {
@@ -90,6 +105,8 @@ impl Default for Settings {
             upstream_timeout: Duration::from_secs(10),
             routes: Vec::new(),
             demo: false,
+            system_key_grace: Duration::from_secs(7 * 86_400),
+            master_key: None,
         }
     }
 }
@@ -114,6 +131,7 @@ struct RawSettings {
     upstream_timeout: Option<DurationValue>,
     routes: Option<Vec<RouteConfig>>,
     demo: Option<bool>,
+    system_key_grace: Option<DurationValue>,
 }
 
 /// Keys that may be set in the file and as `KEYGATE_<NAME>`.
@@ -134,6 +152,7 @@ pub const KEYS: &[&str] = &[
     "upstream_timeout",
     "routes",
     "demo",
+    "system_key_grace",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -187,10 +206,15 @@ impl Settings {
             }
             None => toml::Table::new(),
         };
+        let mut master_key = None;
         for (name, value) in env {
             let Some(key) = name.strip_prefix("KEYGATE_") else {
                 continue;
             };
+            if key == "MASTER_KEY" {
+                master_key = Some(MasterKeyText(value));
+                continue;
+            }
             let key = key.to_ascii_lowercase();
             if !KEYS.contains(&key.as_str()) {
                 continue; // KEYGATE_MASTER_KEY and friends are read elsewhere
@@ -209,7 +233,9 @@ impl Settings {
         let raw: RawSettings = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
-        Settings::from_raw(raw)
+        let mut settings = Settings::from_raw(raw)?;
+        settings.master_key = master_key;
+        Ok(settings)
     }
 
     fn from_raw(raw: RawSettings) -> Result<Settings, ConfigError> {
@@ -287,6 +313,12 @@ impl Settings {
             )?,
             routes: raw.routes.unwrap_or_default(),
             demo: raw.demo.unwrap_or(false),
+            system_key_grace: duration(
+                "system_key_grace",
+                raw.system_key_grace,
+                d.system_key_grace,
+            )?,
+            master_key: None,
         };
         if settings.key_validity.is_zero() || settings.token_ttl.is_zero() {
             return Err(invalid(

@@ -34,6 +34,26 @@ pub enum ApiError {
     ActiveKeyExists,
     #[error("this API key has no active public key; upload one")]
     NoActiveKey,
+    #[error("this route needs a signed request: send X-Request-Signature with a JWS made with the private key of your active key (see GET /system/public_key and the docs)")]
+    SignatureMissing,
+    #[error("the request signature is invalid: {0}")]
+    SignatureInvalid(String),
+    #[error("the request signature is stale: {0}; sign each request when you send it, with iat the current time")]
+    SignatureStale(String),
+    #[error("this jti was already used; every signed request needs a new, unique jti")]
+    SignatureReplayed,
+    #[error("this API key has no public key yet; upload one at POST /clients/api_key/public_key before calling protected APIs")]
+    PublicKeyRequired,
+    #[error("this API key's public key has expired; upload a new public key before calling protected APIs")]
+    PublicKeyExpired,
+    #[error("this API key's public key was revoked; upload a new public key before calling protected APIs")]
+    PublicKeyRevoked,
+    #[error("an encrypted field could not be decrypted; encrypt confidential fields to the key of GET /system/public_key as a compact JWE (RSA-OAEP-256, A256GCM) or base64 RSA-OAEP-SHA256")]
+    EncryptedFieldInvalid,
+    #[error("the upstream service is unavailable; try again later")]
+    UpstreamUnavailable,
+    #[error("the upstream service did not answer in time; try again later")]
+    UpstreamTimeout,
     #[error("the service is not ready: {0}")]
     NotReady(&'static str),
     /// Anything we did not expect. The cause is logged once, here, and never sent.
@@ -75,6 +95,16 @@ impl ApiError {
             PublicKeyReused => (StatusCode::CONFLICT, 3006, "public_key_reused"),
             ActiveKeyExists => (StatusCode::CONFLICT, 3007, "active_key_exists"),
             NoActiveKey => (StatusCode::NOT_FOUND, 3008, "no_active_key"),
+            SignatureMissing => (StatusCode::UNAUTHORIZED, 4001, "signature_missing"),
+            SignatureInvalid(_) => (StatusCode::UNAUTHORIZED, 4002, "signature_invalid"),
+            SignatureStale(_) => (StatusCode::UNAUTHORIZED, 4003, "signature_stale"),
+            SignatureReplayed => (StatusCode::UNAUTHORIZED, 4004, "signature_replayed"),
+            PublicKeyRequired => (StatusCode::FORBIDDEN, 4010, "public_key_required"),
+            PublicKeyExpired => (StatusCode::FORBIDDEN, 4011, "public_key_expired"),
+            PublicKeyRevoked => (StatusCode::FORBIDDEN, 4012, "public_key_revoked"),
+            EncryptedFieldInvalid => (StatusCode::BAD_REQUEST, 4020, "encrypted_field_invalid"),
+            UpstreamUnavailable => (StatusCode::BAD_GATEWAY, 5002, "upstream_unavailable"),
+            UpstreamTimeout => (StatusCode::GATEWAY_TIMEOUT, 5004, "upstream_timeout"),
             NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, 5003, "not_ready"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, 5000, "internal_error"),
         }

@@ -4,9 +4,12 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod demo;
 pub mod error;
+pub mod gateway;
 pub mod registry;
 pub mod state;
+pub mod system_key;
 pub mod telemetry;
 pub mod web;
 
@@ -34,6 +37,8 @@ pub enum StartError {
         source: std::io::Error,
     },
     #[error("{0}")]
+    Keyring(#[from] system_key::KeyringError),
+    #[error("{0}")]
     Other(String),
 }
 
@@ -43,16 +48,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::router())
         .merge(web::router(state.clone()))
-        .fallback(not_found)
+        .fallback(gateway::handle)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(telemetry::track))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
-}
-
-async fn not_found() -> ApiError {
-    ApiError::NotFound("nothing is served at this path")
 }
 
 async fn method_not_allowed() -> ApiError {
@@ -63,6 +64,7 @@ async fn method_not_allowed() -> ApiError {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    demo_client: Option<demo::DemoClient>,
 }
 
 impl Application {
@@ -77,6 +79,39 @@ impl Application {
         .await
         .map_err(|e| StartError::Other(e.to_string()))?
         .map_err(|e| StartError::Other(e.to_string()))?;
+        let now = chrono::Utc::now().timestamp();
+        let master = system_key::load_master_key(&settings)?;
+        let grace = i64::try_from(settings.system_key_grace.as_secs()).unwrap_or(i64::MAX);
+        let keyring = system_key::load_keyring(&store, &master, now, grace, true).await?;
+        let mut route_configs = settings.routes.clone();
+        let mut demo_client = None;
+        let mut demo_router = None;
+        if settings.demo {
+            route_configs.extend(demo::routes());
+            demo_router = Some(demo::card_api());
+            demo_client =
+                Some(demo::ensure_demo_client(&store, now).await.map_err(|e| {
+                    StartError::Other(format!("cannot create the demo client: {e}"))
+                })?);
+        }
+        let routes = gateway::routes::RouteTable::new(&route_configs, settings.upstream_timeout)
+            .map_err(|e| StartError::Other(format!("invalid configuration: {e}")))?;
+        let gateway = Arc::new(
+            gateway::Gateway::new(
+                &store,
+                gateway::GatewayParts {
+                    routes,
+                    keyring,
+                    master,
+                    grace: settings.system_key_grace,
+                    max_skew: settings.signature_max_skew,
+                    max_body: settings.max_body_bytes,
+                    demo: demo_router,
+                },
+            )
+            .map_err(StartError::Other)?,
+        );
+        gateway::spawn_background(store.clone(), &gateway);
         let listener =
             TcpListener::bind(settings.listen)
                 .await
@@ -91,8 +126,13 @@ impl Application {
             }),
             settings: Arc::new(settings),
             dummy_password_hash: Arc::from(dummy),
+            gateway,
         };
-        Ok(Application { listener, state })
+        Ok(Application {
+            listener,
+            state,
+            demo_client,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -101,6 +141,11 @@ impl Application {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// With `--demo`: the demo client's credentials when they were made by this start.
+    pub fn demo_client(&self) -> Option<&demo::DemoClient> {
+        self.demo_client.as_ref()
     }
 
     /// Serve until the future `shutdown` completes.

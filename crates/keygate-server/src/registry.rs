@@ -31,6 +31,7 @@ pub async fn upload(
     let validity = i64::try_from(state.settings.key_validity.as_secs()).unwrap_or(i64::MAX);
     match state.store.insert_key(new, state.now(), validity).await {
         Ok(record) => {
+            state.gateway.caches.invalidate_key(principal.api_key.id);
             tracing::info!(api_key_id = %principal.api_key.id, key_id = %record.id, "public key uploaded");
             Ok(record)
         }
@@ -64,6 +65,7 @@ pub async fn revoke(
         .revoke_active(principal.api_key.id, reason, state.now())
         .await?
         .ok_or(ApiError::NoActiveKey)?;
+    state.gateway.caches.invalidate_key(principal.api_key.id);
     tracing::info!(api_key_id = %principal.api_key.id, key_id = %record.id, "public key revoked");
     Ok(record)
 }

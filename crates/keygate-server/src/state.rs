@@ -7,6 +7,7 @@ use keygate_core::public_key::KeyPolicy;
 use keygate_store::Store;
 
 use crate::config::Settings;
+use crate::gateway::Gateway;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -16,6 +17,8 @@ pub struct AppState {
     /// An argon2id hash of a random password, verified against when a login names an unknown
     /// API key, so that answer costs the same time as a wrong password.
     pub dummy_password_hash: Arc<str>,
+    /// Routes, caches, replay guard and system keys of this node.
+    pub gateway: Arc<Gateway>,
 }
 
 impl AppState {

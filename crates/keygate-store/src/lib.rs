@@ -137,6 +137,9 @@ macro_rules! key_columns {
     };
 }
 
+mod gateway;
+pub use gateway::{Invalidations, SystemKeyRow, INVALIDATE_CHANNEL};
+
 type ClientRow = (String, String, String, i64);
 type ApiKeyRow = (String, String, String, String, i64);
 /// An API key's columns, then its client's, then one more column.

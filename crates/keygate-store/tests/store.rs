@@ -212,7 +212,10 @@ async fn migrations_are_idempotent(kind: Backend) {
             sqlx::query_as(sql).fetch_all(&pool).await.unwrap()
         }
     };
-    assert_eq!(applied, vec![(1, "init".to_owned())]);
+    assert_eq!(
+        applied,
+        vec![(1, "init".to_owned()), (2, "gateway".to_owned())]
+    );
 }
 
 #[test]

@@ -25,6 +25,25 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: PublicKeyCommand,
     },
+    /// keygate's own encryption key (DESIGN §6).
+    SystemKey {
+        #[command(subcommand)]
+        command: SystemKeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SystemKeyCommand {
+    /// Make a new current system key; the previous one keeps decrypting for `system_key_grace`.
+    Rotate {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the system keys.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -73,6 +92,15 @@ pub enum PublicKeyCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+fn humanize(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    if secs.is_multiple_of(86_400) {
+        format!("{}d", secs / 86_400)
+    } else {
+        format!("{secs}s")
+    }
 }
 
 fn now() -> i64 {
@@ -167,6 +195,48 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
                 } else {
                     for k in &keys {
                         println!("{}  {:<24} {}", k.id, k.alias, k.api_key);
+                    }
+                }
+            }
+        },
+        AdminCommand::SystemKey { command } => match command {
+            SystemKeyCommand::Rotate { json } => {
+                let master = keygate_server::system_key::load_master_key(settings)?;
+                // Make the first key if this database has none yet, then rotate.
+                let grace = i64::try_from(settings.system_key_grace.as_secs()).unwrap_or(i64::MAX);
+                let before =
+                    keygate_server::system_key::load_keyring(&store, &master, now(), grace, true)
+                        .await?;
+                let kid = keygate_server::system_key::rotate(&store, &master, now()).await?;
+                let previous = before.current.kid().to_owned();
+                if *json {
+                    println!(
+                        "{}",
+                        json!({"kid": kid, "previous_kid": previous, "grace_seconds": grace})
+                    );
+                } else {
+                    println!(
+                        "new system key {kid}; the previous key {previous} keeps decrypting for {}",
+                        humanize(settings.system_key_grace)
+                    );
+                }
+            }
+            SystemKeyCommand::List { json } => {
+                let rows = store.system_keys().await?;
+                if *json {
+                    let list: Vec<_> = rows
+                        .iter()
+                        .map(|r| json!({"kid": r.kid, "created_at": r.created_at, "retired_at": r.retired_at}))
+                        .collect();
+                    println!("{}", json!({"system_keys": list}));
+                } else {
+                    for r in &rows {
+                        let state = if r.retired_at.is_some() {
+                            "retired"
+                        } else {
+                            "current"
+                        };
+                        println!("{}  {state}", r.kid);
                     }
                 }
             }

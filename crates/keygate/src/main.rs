@@ -2,10 +2,17 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod client;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+
+/// mimalloc instead of the system allocator: the gateway's hot path makes many small,
+/// short-lived allocations (JSON trees, header maps, JWE pieces), where glibc malloc cost
+/// ~10% of the CPU time under load (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use keygate_server::config::{Overrides, Settings};
 
 #[derive(Parser)]
@@ -41,6 +48,8 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// A client developer's commands: keys, login, signed calls (through the keygate-client crate).
+    Client(client::ClientArgs),
 }
 
 impl Cli {
@@ -77,6 +86,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             keygate_server::telemetry::init_logs();
             let app = keygate_server::Application::build(settings).await?;
             let addr = app.local_addr()?;
+            match app.demo_client() {
+                Some(keygate_server::demo::DemoClient::Created {
+                    api_key_id,
+                    api_key,
+                    password,
+                }) => {
+                    println!("demo client DEMO created; its credentials are shown only now:");
+                    println!("  api_key_id: {api_key_id}");
+                    println!("  api_key:    {api_key}");
+                    println!("  password:   {password}");
+                    println!("try: keygate client login --url http://{addr} --api-key {api_key} --password '{password}'");
+                }
+                Some(keygate_server::demo::DemoClient::Exists) => {
+                    println!("demo client DEMO exists (its credentials were printed when it was created)");
+                }
+                None => {}
+            }
             eprintln!("keygate listening on http://{addr}");
             app.run().await?;
             Ok(())
@@ -85,5 +111,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = cli.settings(None, false)?;
             admin::run(command, &settings).await
         }
+        Command::Client(args) => client::run(args).await,
     }
 }

@@ -59,5 +59,6 @@ pub async fn logout(
     auth: Authenticated,
 ) -> Result<impl IntoResponse, ApiError> {
     state.store.delete_session(&auth.token_hash).await?;
+    state.gateway.caches.invalidate_session(&auth.token_hash);
     Ok(ok(StatusCode::OK, json!({"logged_out": true})))
 }

@@ -5,6 +5,7 @@ mod health;
 pub mod json;
 mod keys;
 mod openapi;
+mod system;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -21,6 +22,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/clients/api_key/public_keys", get(keys::list))
         .route("/clients/api_key/public_keys/{id}", get(keys::view))
+        .route("/system/public_key", get(system::public_key))
+        .route("/.well-known/jwks.json", get(system::jwks))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::telemetry::metrics_endpoint))

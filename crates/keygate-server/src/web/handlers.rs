@@ -203,6 +203,7 @@ pub async fn logout(
     if let Err(e) = state.store.delete_session(&session.token_hash).await {
         return internal(lang, e.into());
     }
+    state.gateway.caches.invalidate_session(&session.token_hash);
     let mut response = redirect("/login");
     if let Some(cookie) = session::clear_session_cookie(&state) {
         response.headers_mut().append(header::SET_COOKIE, cookie);

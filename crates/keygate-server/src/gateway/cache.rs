@@ -1,0 +1,236 @@
+//! The hot path's memory (DESIGN §10): active keys cached parsed, bearer tokens cached with
+//! their principal, both bounded, both invalidated on revoke, upload and logout — locally at
+//! once, on other nodes through PostgreSQL `LISTEN/NOTIFY` (see `listen`).
+//!
+//! Races: every invalidation bumps a generation counter; an entry loaded from the database is
+//! kept only if no invalidation happened while it was being loaded, so a revoke that lands
+//! during a load can never leave the stale "active" entry behind.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use keygate_core::jose::ClientKey;
+use keygate_core::model::{KeyStatus, Principal, UnixTime};
+use keygate_core::public_key::{KeyPolicy, ValidPublicKey};
+use keygate_store::Store;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+/// What the gateway needs to know about an API key's key.
+#[derive(Debug, Clone)]
+pub enum KeyState {
+    /// The active key, parsed, and when it expires (checked against `now` on every use).
+    Active {
+        key: Arc<ClientKey>,
+        expires_at: UnixTime,
+    },
+    Required,
+    Expired,
+    Revoked,
+}
+
+impl KeyState {
+    /// The active key at `now`, or the 403 that refuses the call.
+    pub fn active(&self, now: UnixTime) -> Result<Arc<ClientKey>, ApiError> {
+        match self {
+            KeyState::Active { key, expires_at } if now < *expires_at => Ok(key.clone()),
+            KeyState::Active { .. } | KeyState::Expired => Err(ApiError::PublicKeyExpired),
+            KeyState::Required => Err(ApiError::PublicKeyRequired),
+            KeyState::Revoked => Err(ApiError::PublicKeyRevoked),
+        }
+    }
+}
+
+/// A bounded map whose entries also age out after `max_age`.
+struct Bounded<K, V> {
+    map: RwLock<HashMap<K, (V, Instant)>>,
+    capacity: usize,
+    max_age: Duration,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
+    fn new(capacity: usize, max_age: Duration) -> Self {
+        Bounded {
+            map: RwLock::new(HashMap::new()),
+            capacity,
+            max_age,
+        }
+    }
+
+    fn get(&self, key: &K) -> Option<V> {
+        let map = self.map.read().ok()?;
+        let (value, loaded) = map.get(key)?;
+        (loaded.elapsed() < self.max_age).then(|| value.clone())
+    }
+
+    fn insert(&self, key: K, value: V) {
+        if let Ok(mut map) = self.map.write() {
+            if map.len() >= self.capacity && !map.contains_key(&key) {
+                let max_age = self.max_age;
+                map.retain(|_, (_, loaded)| loaded.elapsed() < max_age);
+                if map.len() >= self.capacity {
+                    // Still full of fresh entries: drop an arbitrary eighth (cheap, bounded).
+                    let drop: Vec<K> = map.keys().take(self.capacity / 8 + 1).cloned().collect();
+                    for k in drop {
+                        map.remove(&k);
+                    }
+                }
+            }
+            map.insert(key, (value, Instant::now()));
+        }
+    }
+
+    fn remove(&self, key: &K) {
+        if let Ok(mut map) = self.map.write() {
+            map.remove(key);
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut map) = self.map.write() {
+            map.clear();
+        }
+    }
+}
+
+/// 64 lowercase hex digits → 32 bytes.
+fn hex32(text: &str) -> Option<[u8; 32]> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in bytes.chunks_exact(2).enumerate() {
+        let hi = (pair[0] as char).to_digit(16)?;
+        let lo = (pair[1] as char).to_digit(16)?;
+        out[i] = u8::try_from(hi * 16 + lo).ok()?;
+    }
+    Some(out)
+}
+
+/// The key and session caches of one node.
+pub struct Caches {
+    keys: Bounded<Uuid, KeyState>,
+    /// Keyed by the token's SHA-256 (raw bytes: no hex formatting on the hot path).
+    sessions: Bounded<[u8; 32], (Principal, UnixTime)>,
+    generation: AtomicU64,
+}
+
+impl Caches {
+    /// `max_age` bounds staleness when no notification can arrive (e.g. `keygate admin`
+    /// revoking on SQLite from another process).
+    pub fn new(capacity: usize, max_age: Duration) -> Caches {
+        Caches {
+            keys: Bounded::new(capacity, max_age),
+            sessions: Bounded::new(capacity, max_age),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn invalidate_key(&self, api_key_id: Uuid) {
+        self.bump();
+        self.keys.remove(&api_key_id);
+    }
+
+    /// `token_hash`: the lowercase hex SHA-256 the store keeps (`auth::token_hash`).
+    pub fn invalidate_session(&self, token_hash: &str) {
+        self.bump();
+        match hex32(token_hash) {
+            Some(key) => self.sessions.remove(&key),
+            None => self.sessions.clear(),
+        }
+    }
+
+    pub fn clear(&self) {
+        self.bump();
+        self.keys.clear();
+        self.sessions.clear();
+    }
+
+    /// Applies a payload of the invalidation channel.
+    pub fn apply(&self, payload: &str) {
+        if let Some(id) = payload.strip_prefix("key:") {
+            match Uuid::parse_str(id) {
+                Ok(id) => self.invalidate_key(id),
+                Err(_) => self.clear(),
+            }
+        } else if let Some(hash) = payload.strip_prefix("session:") {
+            self.invalidate_session(hash);
+        }
+    }
+
+    /// The principal of a bearer token, from memory or the store.
+    pub async fn session(
+        &self,
+        store: &Store,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<Principal, ApiError> {
+        let unauthorized =
+            ApiError::Unauthorized("the token is expired, logged out or unknown; log in again");
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+        let mut key = [0u8; 32];
+        key.copy_from_slice(digest.as_ref());
+        if let Some((principal, expires_at)) = self.sessions.get(&key) {
+            return if now < expires_at {
+                Ok(principal)
+            } else {
+                Err(unauthorized)
+            };
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let (principal, expires_at) = store
+            .find_session(&crate::auth::token_hash(token), now)
+            .await?
+            .ok_or(unauthorized)?;
+        if self.generation.load(Ordering::SeqCst) == generation {
+            self.sessions.insert(key, (principal.clone(), expires_at));
+        }
+        Ok(principal)
+    }
+
+    /// The state of an API key's key, from memory or the store (parsed once per load).
+    pub async fn key_state(
+        &self,
+        store: &Store,
+        api_key_id: Uuid,
+        now: UnixTime,
+    ) -> Result<KeyState, ApiError> {
+        if let Some(state) = self.keys.get(&api_key_id) {
+            return Ok(state);
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let state = match store.latest_key(api_key_id).await? {
+            None => KeyState::Required,
+            Some(record) => match record.status(now) {
+                KeyStatus::Revoked => KeyState::Revoked,
+                KeyStatus::Expired => KeyState::Expired,
+                KeyStatus::Active => {
+                    let policy = KeyPolicy {
+                        allowed_bits: vec![record.bits],
+                    };
+                    let valid = ValidPublicKey::parse(&record.public_key_pem, &policy)
+                        .map_err(ApiError::internal)?;
+                    let key = ClientKey::from_spki_der(valid.spki_der(), record.id)
+                        .map_err(ApiError::internal)?;
+                    KeyState::Active {
+                        key: Arc::new(key),
+                        expires_at: record.expires_at,
+                    }
+                }
+            },
+        };
+        if self.generation.load(Ordering::SeqCst) == generation {
+            self.keys.insert(api_key_id, state.clone());
+        }
+        Ok(state)
+    }
+}

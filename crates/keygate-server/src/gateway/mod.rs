@@ -1,0 +1,464 @@
+//! The gateway (DESIGN §5–§7): configured routes proxied to their upstreams with signed-request
+//! verification, replay detection and confidential-field rules.
+//!
+//! Order of checks for a matched route (§5): the bearer token (401), the key state (403), the
+//! signature (401 `signature_*`), then the body rules of §6 (400 `encrypted_field_invalid`).
+//! Only then is anything sent upstream.
+
+pub mod cache;
+pub mod replay;
+pub mod routes;
+
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use keygate_core::jose::{
+    decrypt_fields, encrypt_fields, verify_signed_request, RequestFacts, SignatureError,
+    SignaturePolicy,
+};
+use keygate_store::Store;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::auth::bearer_token;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::system_key::{load_keyring, Keyring, MasterKey};
+use cache::Caches;
+use replay::ReplayGuard;
+use routes::{Matched, Route, RouteTable, Upstream};
+
+/// Entries in each cache (keys, sessions).
+const CACHE_CAPACITY: usize = 100_000;
+
+/// One node's gateway: routes, upstream client, caches, replay guard, system keys.
+pub struct Gateway {
+    pub routes: RouteTable,
+    http: reqwest::Client,
+    pub caches: Caches,
+    pub replay: ReplayGuard,
+    keyring: RwLock<Arc<Keyring>>,
+    master: MasterKey,
+    grace_secs: i64,
+    pub policy: SignaturePolicy,
+    demo: Option<axum::Router>,
+    max_body: usize,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("routes", &self.routes)
+            .finish_non_exhaustive()
+    }
+}
+
+pub struct GatewayParts {
+    pub routes: RouteTable,
+    pub keyring: Keyring,
+    pub master: MasterKey,
+    pub grace: Duration,
+    pub max_skew: Duration,
+    pub max_body: usize,
+    pub demo: Option<axum::Router>,
+}
+
+impl Gateway {
+    pub fn new(store: &Store, parts: GatewayParts) -> Result<Gateway, String> {
+        let timeout = parts.routes.timeout;
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .pool_max_idle_per_host(256)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cannot build the upstream HTTP client: {e}"))?;
+        // With PostgreSQL, NOTIFY invalidates at once; the age limit only covers a lost
+        // connection. With SQLite the age limit (1 s) covers `keygate admin` run from another
+        // process, which cannot reach this node's memory.
+        let max_age = if store.is_shared() {
+            Duration::from_secs(30)
+        } else {
+            Duration::from_secs(1)
+        };
+        Ok(Gateway {
+            routes: parts.routes,
+            http,
+            caches: Caches::new(CACHE_CAPACITY, max_age),
+            replay: ReplayGuard::for_store(store),
+            keyring: RwLock::new(Arc::new(parts.keyring)),
+            master: parts.master,
+            grace_secs: i64::try_from(parts.grace.as_secs()).unwrap_or(i64::MAX),
+            policy: SignaturePolicy {
+                max_skew_secs: i64::try_from(parts.max_skew.as_secs()).unwrap_or(300),
+                ..SignaturePolicy::default()
+            },
+            demo: parts.demo,
+            max_body: parts.max_body,
+        })
+    }
+
+    /// The system keys as this node holds them now.
+    pub fn keyring(&self) -> Arc<Keyring> {
+        match self.keyring.read() {
+            Ok(ring) => ring.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Re-reads the system keys (after a rotation by any node or by `keygate admin`).
+    pub async fn reload_keyring(&self, store: &Store, now: i64) {
+        match load_keyring(store, &self.master, now, self.grace_secs, false).await {
+            Ok(ring) => {
+                if let Ok(mut slot) = self.keyring.write() {
+                    *slot = Arc::new(ring);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reloading the system keys failed; keeping the ones loaded")
+            }
+        }
+    }
+}
+
+/// Starts the node's background work: the invalidation listener (PostgreSQL), the replay
+/// purge and the key ring refresh. It stops by itself once the gateway is dropped.
+pub fn spawn_background(store: Store, gateway: &Arc<Gateway>) {
+    let now = || chrono::Utc::now().timestamp();
+    // The invalidation listener (PostgreSQL). Its `recv` is never cancelled (no `select!`), so
+    // no notification can be lost between polls; it stops at the first message or error after
+    // the gateway is gone (a closed pool ends the wait with an error).
+    let weak: Weak<Gateway> = Arc::downgrade(gateway);
+    let listener_store = store.clone();
+    tokio::spawn(async move {
+        let store = listener_store;
+        let mut listener = match store.invalidations().await {
+            Ok(Some(listener)) => listener,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot LISTEN for cache invalidations; caches will rely on their age limit");
+                return;
+            }
+        };
+        loop {
+            let message = listener.recv().await;
+            let Some(gw) = weak.upgrade() else { break };
+            match message {
+                Ok(Some(payload)) if payload == "system_keys" => {
+                    gw.reload_keyring(&store, now()).await
+                }
+                Ok(Some(payload)) => gw.caches.apply(&payload),
+                Ok(None) => {
+                    // The connection was lost and is back: anything may have changed.
+                    gw.caches.clear();
+                    gw.reload_keyring(&store, now()).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cache invalidation listener failed; retrying");
+                    gw.caches.clear();
+                    drop(gw);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    });
+    // Periodic work: purge old jtis, refresh the system keys.
+    let weak: Weak<Gateway> = Arc::downgrade(gateway);
+    tokio::spawn(async move {
+        let mut purge = tokio::time::interval(Duration::from_secs(10));
+        let mut refresh = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = purge.tick() => {
+                    let Some(gw) = weak.upgrade() else { break };
+                    gw.replay.purge(&store, now()).await;
+                }
+                _ = refresh.tick() => {
+                    let Some(gw) = weak.upgrade() else { break };
+                    gw.reload_keyring(&store, now()).await;
+                }
+            }
+        }
+    });
+}
+
+/// The fallback handler: every path the JSON API does not serve.
+pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
+    match proxy(&state, request).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+fn signature_error(e: SignatureError) -> ApiError {
+    match e {
+        SignatureError::Invalid(reason) => ApiError::SignatureInvalid(reason.to_string()),
+        SignatureError::Stale(reason) => ApiError::SignatureStale(reason.to_string()),
+    }
+}
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1) and what keygate sets itself.
+fn is_dropped_request_header(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "host"
+            | "content-length"
+            | "authorization"
+            | "x-request-signature"
+    ) || name.as_str().starts_with("x-keygate-")
+}
+
+fn is_dropped_response_header(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "content-length"
+    )
+}
+
+/// Headers named in `Connection` are hop-by-hop too.
+fn connection_listed(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn forward_headers(
+    incoming: &HeaderMap,
+    client_id: &str,
+    api_key_id: &str,
+) -> Result<HeaderMap, ApiError> {
+    let listed = connection_listed(incoming);
+    let mut out = HeaderMap::with_capacity(incoming.len() + 2);
+    for (name, value) in incoming {
+        if !is_dropped_request_header(name) && !listed.iter().any(|l| l == name.as_str()) {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out.insert(
+        HeaderName::from_static("x-keygate-client-id"),
+        HeaderValue::from_str(client_id).map_err(ApiError::internal)?,
+    );
+    out.insert(
+        HeaderName::from_static("x-keygate-api-key-id"),
+        HeaderValue::from_str(api_key_id).map_err(ApiError::internal)?,
+    );
+    Ok(out)
+}
+
+struct UpstreamReply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+async fn call_upstream(
+    gw: &Gateway,
+    route: &Route,
+    method: Method,
+    path_and_query: &str,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<UpstreamReply, ApiError> {
+    match &route.upstream {
+        Upstream::Http(base) => {
+            let url = format!("{base}{path_and_query}");
+            let response = gw
+                .http
+                .request(method, &url)
+                .headers(headers)
+                .body(body)
+                .send()
+                .await
+                .map_err(upstream_error)?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await.map_err(upstream_error)?;
+            Ok(UpstreamReply {
+                status,
+                headers,
+                body,
+            })
+        }
+        Upstream::Demo => {
+            let router = gw.demo.clone().ok_or(ApiError::UpstreamUnavailable)?;
+            let mut request = axum::http::Request::builder()
+                .method(method)
+                .uri(path_and_query)
+                .body(Body::from(body))
+                .map_err(ApiError::internal)?;
+            *request.headers_mut() = headers;
+            let call = async {
+                let response = router.oneshot(request).await.map_err(ApiError::internal)?;
+                let (parts, body) = response.into_parts();
+                let body = axum::body::to_bytes(body, 16 * 1024 * 1024)
+                    .await
+                    .map_err(|_| ApiError::UpstreamUnavailable)?;
+                Ok(UpstreamReply {
+                    status: parts.status,
+                    headers: parts.headers,
+                    body,
+                })
+            };
+            tokio::time::timeout(gw.routes.timeout, call)
+                .await
+                .map_err(|_| ApiError::UpstreamTimeout)?
+        }
+    }
+}
+
+fn upstream_error(e: reqwest::Error) -> ApiError {
+    if e.is_timeout() {
+        tracing::warn!(error = %e, "upstream timed out");
+        ApiError::UpstreamTimeout
+    } else {
+        tracing::warn!(error = %e, "upstream unavailable");
+        ApiError::UpstreamUnavailable
+    }
+}
+
+async fn proxy(state: &AppState, request: Request) -> Result<Response, ApiError> {
+    let gw = &state.gateway;
+    let route = match gw.routes.find(request.method(), request.uri().path()) {
+        Matched::Route(route) => route,
+        Matched::WrongMethod => return Err(ApiError::MethodNotAllowed),
+        Matched::None => return Err(ApiError::NotFound("nothing is served at this path")),
+    };
+    let (parts, body) = request.into_parts();
+    let now = state.now();
+
+    // 1. Who: the bearer token (401).
+    let token = bearer_token(&parts.headers)?;
+    let principal = gw.caches.session(&state.store, token, now).await?;
+    let api_key_id = principal.api_key.id;
+
+    // 2. The key state (403): a route with a signature or confidential fields needs an active
+    //    key, and never falls back to plaintext without one.
+    let client_key = if route.needs_client_key() {
+        Some(
+            gw.caches
+                .key_state(&state.store, api_key_id, now)
+                .await?
+                .active(now)?,
+        )
+    } else {
+        None
+    };
+
+    let too_large = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > gw.max_body as u64);
+    if too_large {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let body = axum::body::to_bytes(body, gw.max_body)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?;
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path(), |pq| pq.as_str());
+
+    // 3. The signature (401), then the jti, recorded before anything is forwarded.
+    if route.signature_required {
+        let jws = parts
+            .headers
+            .get("x-request-signature")
+            .ok_or(ApiError::SignatureMissing)?
+            .to_str()
+            .map_err(|_| {
+                ApiError::SignatureInvalid("the X-Request-Signature header is not ASCII".into())
+            })?
+            .trim();
+        let key = client_key.as_ref().ok_or(ApiError::PublicKeyRequired)?;
+        let facts = RequestFacts {
+            method: parts.method.as_str(),
+            path_and_query,
+            body: &body,
+            bearer_token: token,
+        };
+        let verified =
+            verify_signed_request(jws, key, &facts, now, &gw.policy).map_err(signature_error)?;
+        let until = verified.iat.saturating_add(gw.policy.max_skew_secs);
+        gw.replay
+            .record(&state.store, api_key_id, &verified.jti, now, until)
+            .await?;
+    }
+
+    // 4. Confidential request fields (400 encrypted_field_invalid; nothing is forwarded).
+    let body = if !route.decrypt_request.is_empty() && !body.is_empty() {
+        let mut doc: Value = serde_json::from_slice(&body).map_err(|_| {
+            ApiError::InvalidRequest("this route takes a JSON body with encrypted fields".into())
+        })?;
+        let ring = gw.keyring();
+        decrypt_fields(&mut doc, &route.decrypt_request, &ring.decrypting(now))
+            .map_err(|_| ApiError::EncryptedFieldInvalid)?;
+        Bytes::from(serde_json::to_vec(&doc).map_err(ApiError::internal)?)
+    } else {
+        body
+    };
+
+    // 5. Forward.
+    let headers = forward_headers(
+        &parts.headers,
+        &principal.client.id.to_string(),
+        &api_key_id.to_string(),
+    )?;
+    let reply = call_upstream(
+        gw,
+        route,
+        parts.method.clone(),
+        path_and_query,
+        headers,
+        body,
+    )
+    .await?;
+
+    // 6. Confidential response fields, encrypted to the caller's active key.
+    let mut body = reply.body;
+    if let (false, Some(key)) = (route.encrypt_response.is_empty(), client_key.as_ref()) {
+        if let Ok(mut doc) = serde_json::from_slice::<Value>(&body) {
+            encrypt_fields(&mut doc, &route.encrypt_response, route.scheme, key)
+                .map_err(ApiError::internal)?;
+            body = Bytes::from(serde_json::to_vec(&doc).map_err(ApiError::internal)?);
+        }
+    }
+    let listed = connection_listed(&reply.headers);
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = reply.status;
+    for (name, value) in &reply.headers {
+        if !is_dropped_response_header(name) && !listed.iter().any(|l| l == name.as_str()) {
+            response.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    Ok(response)
+}

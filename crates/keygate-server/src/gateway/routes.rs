@@ -1,0 +1,253 @@
+//! Gateway routes from configuration (DESIGN §7), checked once at start.
+
+use std::time::Duration;
+
+use axum::http::Method;
+use keygate_core::jose::Scheme;
+
+use crate::config::RouteConfig;
+
+/// Where a route's requests go.
+#[derive(Debug, Clone)]
+pub enum Upstream {
+    /// `http://host:port[/base]`: the matched path and query are appended as sent.
+    Http(String),
+    /// `keygate:demo`: the built-in sample card API, called in-process.
+    Demo,
+}
+
+/// One segment of a path pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    /// `{name}`: any one non-empty segment.
+    Param,
+}
+
+/// A route, parsed.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub pattern: String,
+    segments: Vec<Segment>,
+    pub methods: Vec<Method>,
+    pub upstream: Upstream,
+    pub signature_required: bool,
+    pub encrypt_response: Vec<String>,
+    pub decrypt_request: Vec<String>,
+    pub scheme: Scheme,
+}
+
+impl Route {
+    /// Does the route need the caller's active key (to verify or to encrypt to)?
+    pub fn needs_client_key(&self) -> bool {
+        self.signature_required
+            || !self.encrypt_response.is_empty()
+            || !self.decrypt_request.is_empty()
+    }
+
+    fn matches(&self, path: &str) -> bool {
+        let mut parts = path.strip_prefix('/').unwrap_or(path).split('/');
+        for segment in &self.segments {
+            match (segment, parts.next()) {
+                (Segment::Literal(lit), Some(part)) if lit == part => {}
+                (Segment::Param, Some(part)) if !part.is_empty() => {}
+                _ => return false,
+            }
+        }
+        parts.next().is_none()
+    }
+}
+
+/// Why a route in the configuration is refused.
+#[derive(Debug, thiserror::Error)]
+#[error("route {path:?}: {reason}")]
+pub struct RouteError {
+    path: String,
+    reason: String,
+}
+
+fn pointer_ok(p: &str) -> bool {
+    p.starts_with('/')
+}
+
+/// Parses and checks a configured route.
+pub fn compile(config: &RouteConfig) -> Result<Route, RouteError> {
+    let fail = |reason: String| RouteError {
+        path: config.path.clone(),
+        reason,
+    };
+    if !config.path.starts_with('/') {
+        return Err(fail("path must start with /".into()));
+    }
+    let segments = config.path[1..]
+        .split('/')
+        .map(|s| {
+            if s.starts_with('{') && s.ends_with('}') && s.len() > 2 {
+                Ok(Segment::Param)
+            } else if s.contains(['{', '}', '?', '#']) {
+                Err(fail(format!(
+                    "segment {s:?} is neither a literal nor {{name}}"
+                )))
+            } else {
+                Ok(Segment::Literal(s.to_owned()))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let methods = config
+        .methods
+        .iter()
+        .map(|m| {
+            Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                .map_err(|_| fail(format!("method {m:?} is not an HTTP method")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if methods.is_empty() {
+        return Err(fail("methods must list at least one method".into()));
+    }
+    let upstream = if config.upstream == "keygate:demo" {
+        Upstream::Demo
+    } else if let Some(rest) = config.upstream.strip_prefix("http://") {
+        if rest.is_empty() || rest.contains(['?', '#']) {
+            return Err(fail("upstream must be http://host:port[/base]".into()));
+        }
+        Upstream::Http(config.upstream.trim_end_matches('/').to_owned())
+    } else {
+        return Err(fail(
+            "upstream must be an http:// URL (keygate is meant to sit beside its upstreams; put TLS in front of keygate)".into(),
+        ));
+    };
+    let signature_required = match config.signature.as_str() {
+        "required" => true,
+        "none" => false,
+        other => {
+            return Err(fail(format!(
+                "signature must be \"required\" or \"none\", not {other:?}"
+            )))
+        }
+    };
+    let scheme = Scheme::from_name(&config.scheme).ok_or_else(|| {
+        fail(format!(
+            "scheme must be jwe, rsa-oaep-256 or rsa-pkcs1, not {:?}",
+            config.scheme
+        ))
+    })?;
+    for p in config
+        .encrypt_response
+        .iter()
+        .chain(&config.decrypt_request)
+    {
+        if !pointer_ok(p) {
+            return Err(fail(format!(
+                "{p:?} is not a JSON pointer (RFC 6901) like /data/card/number"
+            )));
+        }
+    }
+    Ok(Route {
+        pattern: config.path.clone(),
+        segments,
+        methods,
+        upstream,
+        signature_required,
+        encrypt_response: config.encrypt_response.clone(),
+        decrypt_request: config.decrypt_request.clone(),
+        scheme,
+    })
+}
+
+/// What a path finds among the routes.
+pub enum Matched<'a> {
+    Route(&'a Route),
+    /// The path matches, the method does not.
+    WrongMethod,
+    None,
+}
+
+/// The routes, in configuration order; the first match wins.
+#[derive(Debug, Clone, Default)]
+pub struct RouteTable {
+    routes: Vec<Route>,
+    pub timeout: Duration,
+}
+
+impl RouteTable {
+    pub fn new(configs: &[RouteConfig], timeout: Duration) -> Result<RouteTable, RouteError> {
+        Ok(RouteTable {
+            routes: configs.iter().map(compile).collect::<Result<_, _>>()?,
+            timeout,
+        })
+    }
+
+    pub fn find(&self, method: &Method, path: &str) -> Matched<'_> {
+        let mut path_matched = false;
+        for route in &self.routes {
+            if route.matches(path) {
+                if route.methods.contains(method) {
+                    return Matched::Route(route);
+                }
+                path_matched = true;
+            }
+        }
+        if path_matched {
+            Matched::WrongMethod
+        } else {
+            Matched::None
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn route(path: &str) -> RouteConfig {
+        RouteConfig {
+            path: path.into(),
+            methods: vec!["GET".into()],
+            upstream: "http://127.0.0.1:9".into(),
+            signature: "required".into(),
+            encrypt_response: vec![],
+            decrypt_request: vec![],
+            scheme: "jwe".into(),
+        }
+    }
+
+    #[test]
+    fn patterns_match_one_segment_per_name() {
+        let t = RouteTable::new(
+            &[route("/cards/{id}"), route("/cards/{id}/pin")],
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        assert!(
+            matches!(t.find(&Method::GET, "/cards/42"), Matched::Route(r) if r.pattern == "/cards/{id}")
+        );
+        assert!(
+            matches!(t.find(&Method::GET, "/cards/42/pin"), Matched::Route(r) if r.pattern == "/cards/{id}/pin")
+        );
+        assert!(matches!(t.find(&Method::GET, "/cards/"), Matched::None));
+        assert!(matches!(
+            t.find(&Method::GET, "/cards/4/2/x"),
+            Matched::None
+        ));
+        assert!(matches!(
+            t.find(&Method::POST, "/cards/42"),
+            Matched::WrongMethod
+        ));
+        assert!(compile(&RouteConfig {
+            upstream: "https://x".into(),
+            ..route("/a")
+        })
+        .is_err());
+        assert!(compile(&RouteConfig {
+            scheme: "rot13".into(),
+            ..route("/a")
+        })
+        .is_err());
+        assert!(compile(&RouteConfig {
+            encrypt_response: vec!["data".into()],
+            ..route("/a")
+        })
+        .is_err());
+    }
+}

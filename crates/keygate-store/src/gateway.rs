@@ -1,0 +1,181 @@
+//! What the gateway needs from the database: the system keys, the shared `jti` record, and the
+//! invalidation channel (PostgreSQL `LISTEN/NOTIFY`).
+
+use keygate_core::model::UnixTime;
+use sqlx::postgres::PgListener;
+use uuid::Uuid;
+
+use super::{is_unique_violation, Backend, Store, StoreError};
+
+/// The PostgreSQL channel the triggers of `0002_gateway.sql` announce changes on. Payloads:
+/// `key:<api_key_id>`, `session:<token_hash>`, `system_keys`.
+pub const INVALIDATE_CHANNEL: &str = "keygate_invalidate";
+
+/// One stored system key. `sealed_private_key` is the AES-256-GCM sealed PKCS#8 (never plain).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SystemKeyRow {
+    pub kid: String,
+    pub sealed_private_key: Vec<u8>,
+    pub created_at: UnixTime,
+    /// `None` for the current key; when it stopped being current otherwise.
+    pub retired_at: Option<UnixTime>,
+}
+
+impl std::fmt::Debug for SystemKeyRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SystemKeyRow")
+            .field("kid", &self.kid)
+            .field("created_at", &self.created_at)
+            .field("retired_at", &self.retired_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A subscription to [`INVALIDATE_CHANNEL`] (PostgreSQL only).
+pub struct Invalidations {
+    listener: PgListener,
+}
+
+impl Invalidations {
+    /// The next payload. `Ok(None)` means the connection was lost and re-established: anything
+    /// may have changed meanwhile, so the caller must drop every cached entry.
+    pub async fn recv(&mut self) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .listener
+            .try_recv()
+            .await?
+            .map(|n| n.payload().to_owned()))
+    }
+}
+
+type SystemKeyDbRow = (String, Vec<u8>, i64, Option<i64>);
+
+impl Store {
+    /// `true` when several nodes may share this database (PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+
+    /// Every system key, the current one first, then the retired ones, newest first.
+    pub async fn system_keys(&self) -> Result<Vec<SystemKeyRow>, StoreError> {
+        let rows: Vec<SystemKeyDbRow> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT kid, sealed_private_key, created_at, retired_at FROM system_keys \
+                 ORDER BY current DESC, created_at DESC, kid",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(
+                |(kid, sealed_private_key, created_at, retired_at)| SystemKeyRow {
+                    kid,
+                    sealed_private_key,
+                    created_at,
+                    retired_at,
+                },
+            )
+            .collect())
+    }
+
+    /// Stores the first system key. `false` when another node stored one first (reload then).
+    pub async fn insert_first_system_key(
+        &self,
+        kid: &str,
+        sealed: &[u8],
+        now: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let result = on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO system_keys (kid, sealed_private_key, created_at, retired_at, current) \
+                 VALUES ($1, $2, $3, NULL, 1)",
+            )
+            .bind(kid)
+            .bind(sealed)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        });
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Makes `kid` the current system key; the previous current one is retired at `now`.
+    pub async fn rotate_system_key(
+        &self,
+        kid: &str,
+        sealed: &[u8],
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        in_write_tx!(self, |tx| {
+            sqlx::query("UPDATE system_keys SET current = 0, retired_at = $1 WHERE current = 1")
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO system_keys (kid, sealed_private_key, created_at, retired_at, current) \
+                 VALUES ($1, $2, $3, NULL, 1)",
+            )
+            .bind(kid)
+            .bind(sealed)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Records a `jti` for an API key until `expires_at`: `true` when it was new, `false` when
+    /// it was seen before (a replay). One `INSERT ... ON CONFLICT DO NOTHING`.
+    pub async fn record_jti(
+        &self,
+        api_key_id: Uuid,
+        jti: &str,
+        expires_at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let api_key_id = api_key_id.to_string();
+        let inserted = on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO seen_jtis (api_key_id, jti, expires_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&api_key_id)
+            .bind(jti)
+            .bind(expires_at)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(inserted == 1)
+    }
+
+    /// Deletes `jti` records that expired before `now`; returns how many.
+    pub async fn purge_jtis(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM seen_jtis WHERE expires_at < $1")
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done)
+    }
+
+    /// Subscribes to [`INVALIDATE_CHANNEL`]; `None` on SQLite (one node: nothing to hear).
+    pub async fn invalidations(&self) -> Result<Option<Invalidations>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(None),
+            Backend::Postgres(pool) => {
+                let mut listener = PgListener::connect_with(pool).await?;
+                listener.listen(INVALIDATE_CHANNEL).await?;
+                Ok(Some(Invalidations { listener }))
+            }
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! `keygate client ...` (DESIGN §9): what a client developer runs, through the keygate-client
+//! crate. The session (URL, token, key id) is kept in a small JSON state file.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use keygate_client::crypto::{
+    decrypt_field, encrypt_value_for_system, generate_rsa_2048, sign_request, ClientPrivateKey,
+};
+use keygate_client::http::{KeygateClient, Reply};
+use keygate_core::jose::{Scheme, SigAlg};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Args)]
+pub struct ClientArgs {
+    /// keygate's base URL (default: the one of the last login, else http://127.0.0.1:8080).
+    #[arg(long, env = "KEYGATE_URL", global = true)]
+    url: Option<String>,
+    /// The session state file (default ~/.keygate/session.json).
+    #[arg(long, env = "KEYGATE_STATE", global = true)]
+    state: Option<PathBuf>,
+    #[command(subcommand)]
+    command: ClientCommand,
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Make an RSA-2048 key pair: DIR/private.pem (mode 0600) and DIR/public.pem.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Log in with an API key and its password; the token goes to the state file.
+    Login {
+        #[arg(long, env = "KEYGATE_API_KEY")]
+        api_key: String,
+        #[arg(long, env = "KEYGATE_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Upload a public key (PEM file).
+    UploadKey { file: PathBuf },
+    /// The status table of this API key's keys.
+    Status,
+    /// Revoke the active key.
+    Revoke {
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Send a signed request and print the answer with confidential fields decrypted.
+    Call {
+        method: String,
+        path: String,
+        /// The JSON body.
+        #[arg(long)]
+        data: Option<String>,
+        /// The private key that signs and decrypts.
+        #[arg(long, env = "KEYGATE_KEY", default_value = "private.pem")]
+        key: PathBuf,
+        /// RS256 or PS256.
+        #[arg(long, default_value = "PS256")]
+        alg: String,
+        /// Encrypt this field of --data (JSON pointer) to keygate's system key first (repeatable).
+        #[arg(long = "encrypt-field")]
+        encrypt_field: Vec<String>,
+        /// Print the answer as received (no decryption).
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Decrypt one confidential value (jwe, rsa-oaep-256 or rsa-pkcs1, told apart by shape).
+    Decrypt {
+        value: String,
+        #[arg(long, env = "KEYGATE_KEY", default_value = "private.pem")]
+        key: PathBuf,
+    },
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct SessionState {
+    url: Option<String>,
+    token: Option<String>,
+    api_key_id: Option<String>,
+    key_id: Option<String>,
+}
+
+fn state_path(args: &ClientArgs) -> PathBuf {
+    args.state.clone().unwrap_or_else(|| {
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
+        home.join(".keygate").join("session.json")
+    })
+}
+
+fn load_state(path: &Path) -> SessionState {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let mut file = options.open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        file.write_all(bytes)?;
+    }
+    #[cfg(not(unix))]
+    options.open(path)?.write_all(bytes)?;
+    Ok(())
+}
+
+fn save_state(path: &Path, state: &SessionState) -> anyhow::Result<()> {
+    write_private(path, serde_json::to_string_pretty(state)?.as_bytes())
+}
+
+fn print_reply(reply: &Reply) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(&reply.body)?);
+    if (200..300).contains(&reply.status) {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "keygate answered {} {}",
+            reply.status,
+            reply.slug().unwrap_or("(no slug)")
+        )
+    }
+}
+
+fn read_key(path: &Path) -> anyhow::Result<ClientPrivateKey> {
+    let pem = std::fs::read_to_string(path).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read the private key {}: {e} (use --key FILE)",
+            path.display()
+        )
+    })?;
+    Ok(ClientPrivateKey::from_pem(&pem)?)
+}
+
+/// Decrypts a value by its shape: five dot-separated parts are a JWE; otherwise base64 of one
+/// RSA block, tried as OAEP-SHA256 then PKCS#1 v1.5. `None` when it is not a ciphertext for us.
+pub fn decrypt_by_shape(key: &ClientPrivateKey, value: &str) -> Option<String> {
+    if value.split('.').count() == 5 {
+        return decrypt_field(key, value, Scheme::Jwe).ok();
+    }
+    let len = keygate_core::jose::b64_std_decode(value)?.len();
+    if !matches!(len, 256 | 384 | 512 | 768 | 1024) {
+        return None;
+    }
+    decrypt_field(key, value, Scheme::RsaOaep256)
+        .or_else(|_| decrypt_field(key, value, Scheme::RsaPkcs1))
+        .ok()
+}
+
+/// Replaces every string that decrypts with its plaintext (JSON text that parses becomes JSON).
+fn decrypt_tree(key: &ClientPrivateKey, value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            if let Some(plain) = decrypt_by_shape(key, s) {
+                *value = match serde_json::from_str::<Value>(&plain) {
+                    Ok(v @ (Value::Object(_) | Value::Array(_))) => v,
+                    _ => Value::String(plain),
+                };
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| decrypt_tree(key, v)),
+        Value::Object(map) => map.values_mut().for_each(|v| decrypt_tree(key, v)),
+        _ => {}
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+pub async fn run(args: &ClientArgs) -> anyhow::Result<()> {
+    let path = state_path(args);
+    let mut state = load_state(&path);
+    let url = args
+        .url
+        .clone()
+        .or_else(|| state.url.clone())
+        .unwrap_or_else(|| "http://127.0.0.1:8080".into());
+    let authed = |state: &SessionState| -> anyhow::Result<KeygateClient> {
+        let token = state
+            .token
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("not logged in: run `keygate client login` first"))?;
+        Ok(KeygateClient::new(&url).with_token(token))
+    };
+    match &args.command {
+        ClientCommand::Keygen { out } => {
+            let pair = generate_rsa_2048()?;
+            std::fs::create_dir_all(out)?;
+            let private = out.join("private.pem");
+            if private.exists() {
+                anyhow::bail!(
+                    "{} exists; not overwriting a private key",
+                    private.display()
+                );
+            }
+            write_private(&private, pair.private_pkcs8_pem.as_bytes())?;
+            std::fs::write(out.join("public.pem"), pair.public_spki_pem.as_bytes())?;
+            println!(
+                "wrote {} (mode 0600, keep it secret) and {}",
+                private.display(),
+                out.join("public.pem").display()
+            );
+            println!(
+                "next: keygate client upload-key {}",
+                out.join("public.pem").display()
+            );
+        }
+        ClientCommand::Login { api_key, password } => {
+            let mut client = KeygateClient::new(&url);
+            let reply = client.login(api_key, password).await?;
+            state.url = Some(url.clone());
+            state.token = client.token().map(str::to_owned);
+            state.api_key_id = reply.data()["api_key"]["id"].as_str().map(str::to_owned);
+            let current = client.current_key().await?;
+            state.key_id = current.data()["key"]["id"].as_str().map(str::to_owned);
+            save_state(&path, &state)?;
+            println!(
+                "logged in as API key {} of client {}; token valid for {} s (saved in {})",
+                reply.data()["api_key"]["alias"].as_str().unwrap_or("?"),
+                reply.data()["client"]["alias"].as_str().unwrap_or("?"),
+                reply.data()["expires_in"],
+                path.display()
+            );
+        }
+        ClientCommand::UploadKey { file } => {
+            let pem = std::fs::read_to_string(file)?;
+            let reply = authed(&state)?.upload_key(&pem).await?;
+            if reply.status == 201 {
+                state.key_id = reply.data()["key"]["id"].as_str().map(str::to_owned);
+                save_state(&path, &state)?;
+            }
+            print_reply(&reply)?;
+        }
+        ClientCommand::Status => {
+            let reply = authed(&state)?.list_keys().await?;
+            print_reply(&reply)?;
+        }
+        ClientCommand::Revoke { reason } => {
+            let reply = authed(&state)?.revoke_key(reason.as_deref()).await?;
+            print_reply(&reply)?;
+        }
+        ClientCommand::Call {
+            method,
+            path: target,
+            data,
+            key,
+            alg,
+            encrypt_field,
+            raw,
+        } => {
+            let client = authed(&state)?;
+            let private = read_key(key)?;
+            let alg = SigAlg::from_name(alg)
+                .ok_or_else(|| anyhow::anyhow!("--alg must be RS256 or PS256"))?;
+            let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())?;
+            let body = match data {
+                None => None,
+                Some(text) => {
+                    let mut doc: Value = serde_json::from_str(text)
+                        .map_err(|e| anyhow::anyhow!("--data is not JSON: {e}"))?;
+                    if !encrypt_field.is_empty() {
+                        let system = KeygateClient::new(&url)
+                            .send(Method::GET, "/system/public_key", None, &[])
+                            .await?
+                            .into_result()?;
+                        let pem = system.data()["public_key"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned();
+                        let kid = system.data()["kid"].as_str().map(str::to_owned);
+                        for pointer in encrypt_field {
+                            let field = doc.pointer_mut(pointer).ok_or_else(|| {
+                                anyhow::anyhow!(
+                                    "--encrypt-field {pointer}: --data has no such field"
+                                )
+                            })?;
+                            *field = Value::String(encrypt_value_for_system(
+                                pem.as_bytes(),
+                                field,
+                                Scheme::Jwe,
+                                kid.as_deref(),
+                            )?);
+                        }
+                    }
+                    Some(serde_json::to_vec(&doc)?)
+                }
+            };
+            let jti = uuid::Uuid::new_v4().simple().to_string();
+            let signature = sign_request(
+                &private,
+                alg,
+                state.key_id.as_deref(),
+                method.as_str(),
+                target,
+                body.as_deref().unwrap_or_default(),
+                client.token(),
+                now(),
+                &jti,
+            )?;
+            let mut reply = client
+                .send(
+                    method,
+                    target,
+                    body,
+                    &[("X-Request-Signature", signature.as_str())],
+                )
+                .await?;
+            if !*raw {
+                decrypt_tree(&private, &mut reply.body);
+            }
+            print_reply(&reply)?;
+        }
+        ClientCommand::Decrypt { value, key } => {
+            let private = read_key(key)?;
+            let plain = decrypt_by_shape(&private, value.trim()).ok_or_else(|| {
+                anyhow::anyhow!("this value does not decrypt with this private key")
+            })?;
+            println!("{plain}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! `keygate serve --demo` and the `keygate client` commands, as the README walkthrough runs them:
+//! keygen → login → upload-key → call (decrypted card) → PIN change → decrypt; rotation of the
+//! system key with `keygate admin system-key rotate`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn keygate(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keygate"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("KEYGATE_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.current_dir(dir);
+    cmd
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `keygate serve --demo` on port 0: the URL and what it printed on stdout.
+fn serve_demo(dir: &Path) -> (Server, String, Vec<String>) {
+    let mut child = keygate(dir)
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut errors = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = errors
+            .next()
+            .expect("keygate exited before listening")
+            .unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in errors {});
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    loop {
+        let line = out
+            .next()
+            .expect("keygate printed nothing about the demo client")
+            .unwrap();
+        let last = line.starts_with("try:") || line.contains("exists");
+        printed.push(line);
+        if last {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in out {});
+    (Server(child), url, printed)
+}
+
+fn value_of<'a>(printed: &'a [String], label: &str) -> &'a str {
+    printed
+        .iter()
+        .find_map(|l| l.trim().strip_prefix(label))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no {label} in {printed:?}"))
+}
+
+fn client(dir: &Path, url: &str, args: &[&str]) -> Output {
+    keygate(dir)
+        .args(["client", "--url", url, "--state", "session.json"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok_json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn demo_walkthrough_with_the_client_commands() {
+    let dir: PathBuf =
+        std::env::temp_dir().join(format!("kg-demo-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (server, url, printed) = serve_demo(&dir);
+    let api_key = value_of(&printed, "api_key:").to_string();
+    let password = value_of(&printed, "password:").to_string();
+
+    let out = client(&dir, &url, &["keygen", "--out", "keys"]);
+    assert!(out.status.success());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("keys/private.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let out = client(
+        &dir,
+        &url,
+        &["login", "--api-key", &api_key, "--password", &password],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // No key yet: refused, never plaintext.
+    let out = client(
+        &dir,
+        &url,
+        &["call", "GET", "/demo/cards/42", "--key", "keys/private.pem"],
+    );
+    assert!(!out.status.success());
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["error"], "public_key_required");
+
+    ok_json(&client(&dir, &url, &["upload-key", "keys/public.pem"]));
+    let card = ok_json(&client(
+        &dir,
+        &url,
+        &["call", "GET", "/demo/cards/42", "--key", "keys/private.pem"],
+    ));
+    assert_eq!(card["data"]["card"]["number"], "4242424242424242");
+    assert_eq!(card["data"]["card"]["pin"], "0042");
+    let raw = ok_json(&client(
+        &dir,
+        &url,
+        &[
+            "call",
+            "GET",
+            "/demo/cards/42",
+            "--key",
+            "keys/private.pem",
+            "--raw",
+            "--alg",
+            "RS256",
+        ],
+    ));
+    let jwe = raw["data"]["card"]["number"].as_str().unwrap().to_string();
+    assert!(!raw.to_string().contains("4242424242424242"));
+    assert_eq!(jwe.split('.').count(), 5);
+    let out = client(&dir, &url, &["decrypt", &jwe, "--key", "keys/private.pem"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "4242424242424242"
+    );
+
+    // PIN change with the field encrypted to the system key.
+    let changed = ok_json(&client(
+        &dir,
+        &url,
+        &[
+            "call",
+            "POST",
+            "/demo/cards/42/pin",
+            "--data",
+            r#"{"pin":"9876"}"#,
+            "--encrypt-field",
+            "/pin",
+            "--key",
+            "keys/private.pem",
+        ],
+    ));
+    assert_eq!(changed["data"]["card"]["pin_changed"], true);
+    let card = ok_json(&client(
+        &dir,
+        &url,
+        &["call", "GET", "/demo/cards/42", "--key", "keys/private.pem"],
+    ));
+    assert_eq!(card["data"]["card"]["pin"], "9876");
+
+    let status = ok_json(&client(&dir, &url, &["status"]));
+    assert_eq!(status["data"]["keys"][0]["status"], "ACTIVE");
+
+    // Rotation from the admin command; the running node picks it up (5 s refresh).
+    let out = keygate(&dir)
+        .args(["admin", "system-key", "rotate", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rotated: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_ne!(rotated["kid"], rotated["previous_kid"]);
+    drop(server);
+
+    // A later start on the same database says the demo client exists.
+    let (_server, _url, printed) = serve_demo(&dir);
+    assert!(printed.iter().any(|l| l.contains("exists")), "{printed:?}");
+    assert!(!printed.iter().any(|l| l.contains("password")));
+}
