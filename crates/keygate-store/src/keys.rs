@@ -1,0 +1,237 @@
+//! The public-key lifecycle: one active key per API key, enforced by the database.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+impl Store {
+    /// Registers `new` as the API key's active key, valid from `now` for `validity_secs`.
+    ///
+    /// In one transaction: the API key's open key is closed if it is revoked or expired; a key
+    /// whose fingerprint was ever registered (by anyone) is refused with
+    /// [`InsertKeyError::Reused`]; otherwise the key is inserted as the open one. If the API key
+    /// still has an active key, the partial unique index refuses the insert and the answer is
+    /// [`InsertKeyError::ActiveKeyExists`]. Unique violations are never reported as database
+    /// errors: they are re-checked and mapped to `Reused` (which wins) or `ActiveKeyExists`.
+    pub async fn insert_key(
+        &self,
+        new: NewKey,
+        now: UnixTime,
+        validity_secs: i64,
+    ) -> Result<KeyRecord, InsertKeyError> {
+        let record = KeyRecord {
+            id: new.id,
+            api_key_id: new.api_key_id,
+            public_key_pem: new.public_key_pem,
+            fingerprint_sha256: new.fingerprint_sha256,
+            jwk_thumbprint: new.jwk_thumbprint,
+            bits: new.bits,
+            exponent: new.exponent,
+            issued_at: now,
+            expires_at: now.saturating_add(validity_secs),
+            revoked_at: None,
+            revoke_reason: None,
+        };
+        let exponent = i64::try_from(record.exponent)
+            .map_err(|_| StoreError::OutOfRange("public key exponent"))?;
+        let bits = i64::from(record.bits);
+        let id = record.id.to_string();
+        let api_key_id = record.api_key_id.to_string();
+
+        let outcome: Result<(), sqlx::Error> = in_write_tx!(self, |tx| {
+            // Write first: close this API key's open key if it is revoked or expired.
+            sqlx::query(
+                "UPDATE public_keys SET open = 0 \
+                 WHERE api_key_id = $1 AND open = 1 \
+                   AND (revoked_at IS NOT NULL OR expires_at <= $2)",
+            )
+            .bind(&api_key_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+
+            let seen = sqlx::query("SELECT 1 FROM public_keys WHERE fingerprint_sha256 = $1")
+                .bind(&record.fingerprint_sha256)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if seen.is_some() {
+                tx.rollback().await?;
+                return Err(InsertKeyError::Reused);
+            }
+
+            let inserted = sqlx::query(
+                "INSERT INTO public_keys (id, api_key_id, public_key_pem, fingerprint_sha256, \
+                   jwk_thumbprint, bits, exponent, issued_at, expires_at, open) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)",
+            )
+            .bind(&id)
+            .bind(&api_key_id)
+            .bind(&record.public_key_pem)
+            .bind(&record.fingerprint_sha256)
+            .bind(&record.jwk_thumbprint)
+            .bind(bits)
+            .bind(exponent)
+            .bind(record.issued_at)
+            .bind(record.expires_at)
+            .execute(&mut *tx)
+            .await
+            .map(|done| done.rows_affected());
+            match inserted {
+                Ok(_) => tx.commit().await,
+                // Dropping the transaction rolls it back.
+                Err(e) => Err(e),
+            }
+        });
+
+        match outcome {
+            Ok(()) => Ok(record),
+            Err(e) if is_unique_violation(&e) => Err(self.explain_key_conflict(&record, &id).await),
+            Err(e) if is_foreign_key_violation(&e) => {
+                Err(StoreError::NotFound("api key".into()).into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// After a unique violation on `public_keys` (a concurrent writer won): which rule refused.
+    async fn explain_key_conflict(&self, record: &KeyRecord, id: &str) -> InsertKeyError {
+        let check = |sql: &'static str, value: String| async move {
+            let found: Result<bool, sqlx::Error> = on_pool!(self, |pool| {
+                sqlx::query(sql)
+                    .bind(value)
+                    .fetch_optional(pool)
+                    .await
+                    .map(|row| row.is_some())
+            });
+            found
+        };
+        match check(
+            "SELECT 1 FROM public_keys WHERE fingerprint_sha256 = $1",
+            record.fingerprint_sha256.clone(),
+        )
+        .await
+        {
+            Ok(true) => return InsertKeyError::Reused,
+            Ok(false) => {}
+            Err(e) => return e.into(),
+        }
+        match check("SELECT 1 FROM public_keys WHERE id = $1", id.to_owned()).await {
+            Ok(true) => InsertKeyError::Store(StoreError::Conflict("public key id".into())),
+            Ok(false) => InsertKeyError::ActiveKeyExists,
+            Err(e) => e.into(),
+        }
+    }
+
+    /// The API key's active key: open, not revoked, not expired at `now`.
+    pub async fn active_key(
+        &self,
+        api_key_id: Uuid,
+        now: UnixTime,
+    ) -> Result<Option<KeyRecord>, StoreError> {
+        let api_key_id = api_key_id.to_string();
+        let row: Option<KeyRow> = on_pool!(self, |pool| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM public_keys WHERE api_key_id = $1 AND open = 1",
+                " AND revoked_at IS NULL AND expires_at > $2"
+            ))
+            .bind(&api_key_id)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(key_from_row).transpose()
+    }
+
+    /// The API key's newest key, whatever its status (`None`: never uploaded).
+    pub async fn latest_key(&self, api_key_id: Uuid) -> Result<Option<KeyRecord>, StoreError> {
+        let api_key_id = api_key_id.to_string();
+        let row: Option<KeyRow> = on_pool!(self, |pool| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM public_keys WHERE api_key_id = $1",
+                " ORDER BY issued_at DESC, seq DESC LIMIT 1"
+            ))
+            .bind(&api_key_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(key_from_row).transpose()
+    }
+
+    /// Revokes the API key's currently ACTIVE key (one atomic statement). `None` when there is
+    /// no active key (never uploaded, already revoked, or expired).
+    pub async fn revoke_active(
+        &self,
+        api_key_id: Uuid,
+        reason: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Option<KeyRecord>, StoreError> {
+        let api_key_id = api_key_id.to_string();
+        let row: Option<KeyRow> = on_pool!(self, |pool| {
+            sqlx::query_as(concat!(
+                "UPDATE public_keys SET revoked_at = $3, revoke_reason = $2, open = 0",
+                " WHERE api_key_id = $1 AND open = 1 AND revoked_at IS NULL AND expires_at > $3",
+                " RETURNING ",
+                key_columns!()
+            ))
+            .bind(&api_key_id)
+            .bind(reason)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(key_from_row).transpose()
+    }
+
+    /// The operator's revocation: the same rule as [`Store::revoke_active`].
+    pub async fn admin_revoke_active(
+        &self,
+        api_key_id: Uuid,
+        reason: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Option<KeyRecord>, StoreError> {
+        self.revoke_active(api_key_id, reason, now).await
+    }
+
+    /// Every key of the API key, newest first (ties broken by insertion order, newest first).
+    pub async fn list_keys(&self, api_key_id: Uuid) -> Result<Vec<KeyRecord>, StoreError> {
+        let api_key_id = api_key_id.to_string();
+        let rows: Vec<KeyRow> = on_pool!(self, |pool| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM public_keys WHERE api_key_id = $1",
+                " ORDER BY issued_at DESC, seq DESC"
+            ))
+            .bind(&api_key_id)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(key_from_row).collect()
+    }
+
+    /// One key of this API key; another API key's key is `None`.
+    pub async fn get_key(
+        &self,
+        api_key_id: Uuid,
+        key_id: Uuid,
+    ) -> Result<Option<KeyRecord>, StoreError> {
+        let api_key_id = api_key_id.to_string();
+        let key_id = key_id.to_string();
+        let row: Option<KeyRow> = on_pool!(self, |pool| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM public_keys WHERE api_key_id = $1 AND id = $2"
+            ))
+            .bind(&api_key_id)
+            .bind(&key_id)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(key_from_row).transpose()
+    }
+}

@@ -1,0 +1,151 @@
+//! Login failures and sessions: both live in the database so every node sees them.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+impl Store {
+    // ----- login failures --------------------------------------------------------------------
+
+    /// Records one failed login attempt for a login identifier from a client address.
+    pub async fn record_login_failure(
+        &self,
+        api_key_login: &str,
+        address: &str,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO login_failures (api_key_login, address, failed_at) \
+                 VALUES ($1, $2, $3)",
+            )
+            .bind(api_key_login)
+            .bind(address)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Failed attempts at or after `since`: `(for this login identifier, from this address)`.
+    pub async fn count_login_failures(
+        &self,
+        api_key_login: &str,
+        address: &str,
+        since: UnixTime,
+    ) -> Result<(u32, u32), StoreError> {
+        let (by_key, by_address): (i64, i64) = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT \
+                   (SELECT COUNT(*) FROM login_failures \
+                     WHERE api_key_login = $1 AND failed_at >= $3), \
+                   (SELECT COUNT(*) FROM login_failures \
+                     WHERE address = $2 AND failed_at >= $3)",
+            )
+            .bind(api_key_login)
+            .bind(address)
+            .bind(since)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok((count_to_u32(by_key), count_to_u32(by_address)))
+    }
+
+    /// Deletes failed attempts older than `before`; returns how many.
+    pub async fn purge_login_failures(&self, before: UnixTime) -> Result<u64, StoreError> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM login_failures WHERE failed_at < $1")
+                .bind(before)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done)
+    }
+
+    // ----- sessions --------------------------------------------------------------------------
+
+    /// Stores a session under the SHA-256 hash (hex) of its bearer token.
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        api_key_id: Uuid,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        let api_key = api_key_id.to_string();
+        let result = on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO sessions (token_hash, api_key_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(token_hash)
+            .bind(&api_key)
+            .bind(now)
+            .bind(expires_at)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        });
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict("session".into())),
+            Err(e) if is_foreign_key_violation(&e) => Err(StoreError::NotFound("api key".into())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The principal of an unexpired session, and when it expires. Expired (at or after
+    /// `expires_at`) or unknown → `None`.
+    pub async fn find_session(
+        &self,
+        token_hash: &str,
+        now: UnixTime,
+    ) -> Result<Option<(Principal, UnixTime)>, StoreError> {
+        let row: Option<ApiKeyClientRow<i64>> = on_pool!(self, |pool| {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                api_key_columns!("a"),
+                ", ",
+                client_columns!("c"),
+                ", s.expires_at FROM sessions s",
+                " JOIN api_keys a ON a.id = s.api_key_id",
+                " JOIN clients c ON c.id = a.client_id",
+                " WHERE s.token_hash = $1 AND s.expires_at > $2"
+            ))
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row
+            .map(api_key_client_from_row)
+            .transpose()?
+            .map(|(api_key, client, expires_at)| (Principal { client, api_key }, expires_at)))
+    }
+
+    /// Ends a session (logout). `true` when it existed.
+    pub async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    /// Deletes sessions expired at `now`; returns how many.
+    pub async fn purge_expired_sessions(&self, now: UnixTime) -> Result<u64, StoreError> {
+        let done = on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done)
+    }
+}
