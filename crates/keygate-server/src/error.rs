@@ -174,10 +174,19 @@ impl From<keygate_store::StoreError> for ApiError {
 }
 
 /// The success envelope: `{"success": true, "code": 0, "message": "OK", "data": ...}`.
-pub fn ok(status: StatusCode, data: serde_json::Value) -> Response {
-    (
-        status,
-        Json(json!({"success": true, "code": 0, "message": "OK", "data": data})),
-    )
-        .into_response()
+pub fn ok(status: StatusCode, data: impl serde::Serialize) -> Response {
+    #[derive(serde::Serialize)]
+    struct Envelope<T> {
+        success: bool,
+        code: u32,
+        message: &'static str,
+        data: T,
+    }
+    let envelope = Envelope {
+        success: true,
+        code: 0,
+        message: "OK",
+        data,
+    };
+    (status, Json(envelope)).into_response()
 }

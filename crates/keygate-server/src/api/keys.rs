@@ -79,7 +79,11 @@ pub async fn list(
     let now = state.now();
     let keys = state.store.list_keys(auth.principal.api_key.id).await?;
     let rows: Vec<_> = keys.iter().map(|k| registry::key_row(k, now)).collect();
-    Ok(ok(StatusCode::OK, json!({"keys": rows})))
+    #[derive(serde::Serialize)]
+    struct Table<'a> {
+        keys: Vec<registry::KeyRow<'a>>,
+    }
+    Ok(ok(StatusCode::OK, Table { keys: rows }))
 }
 
 pub async fn view(
