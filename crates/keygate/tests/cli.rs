@@ -2,22 +2,18 @@
 //! the embedded default, configuration layering, refusals of bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use common::{keygate as keygate_in, serve as serve_in};
 
 use keygate_client::http::KeygateClient;
 use serde_json::Value;
 
 fn keygate() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keygate"));
-    // The tests' own environment must not leak configuration into the binary.
-    for (name, _) in std::env::vars() {
-        if name.starts_with("KEYGATE_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd
+    keygate_in(None)
 }
 
 fn run_json(args: &[&str]) -> Value {
@@ -268,40 +264,11 @@ fn bad_configuration_is_refused_clearly() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_setting"));
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Start `keygate serve` on port 0 and read the address it prints.
-fn serve(dir: &PathBuf, extra_env: &[(&str, &str)]) -> (Server, String) {
-    let mut cmd = keygate();
-    cmd.current_dir(dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null());
-    for (k, v) in extra_env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("keygate exited before listening")
-            .unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.trim().to_string();
-        }
-    };
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), url)
+fn serve(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> (common::Server, String) {
+    let (server, url, stdout) = serve_in(dir, &[], extra_env);
+    std::thread::spawn(move || for _ in stdout {});
+    (server, url)
 }
 
 #[tokio::test]

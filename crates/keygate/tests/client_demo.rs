@@ -3,52 +3,21 @@
 //! system key with `keygate admin system-key rotate`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::Server;
 use serde_json::Value;
 
 fn keygate(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keygate"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("KEYGATE_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.current_dir(dir);
-    cmd
+    common::keygate(Some(dir))
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `keygate serve --demo` on port 0: the URL and what it printed on stdout.
+/// `keygate serve --demo` on port 0: the URL and what it printed on stdout about the demo client.
 fn serve_demo(dir: &Path) -> (Server, String, Vec<String>) {
-    let mut child = keygate(dir)
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut errors = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = errors
-            .next()
-            .expect("keygate exited before listening")
-            .unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in errors {});
-    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (server, url, mut out) = common::serve(dir, &["--demo"], &[]);
     let mut printed = Vec::new();
     loop {
         let line = out
@@ -62,7 +31,7 @@ fn serve_demo(dir: &Path) -> (Server, String, Vec<String>) {
         }
     }
     std::thread::spawn(move || for _ in out {});
-    (Server(child), url, printed)
+    (server, url, printed)
 }
 
 fn value_of<'a>(printed: &'a [String], label: &str) -> &'a str {

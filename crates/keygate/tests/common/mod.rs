@@ -1,0 +1,63 @@
+//! Running the `keygate` binary from the tests: a clean environment, and `serve` on port 0.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Lines};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+/// `keygate` with none of the tests' own `KEYGATE_*` variables, run in `dir` when given.
+pub fn keygate(dir: Option<&Path>) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_keygate"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("KEYGATE_") {
+            cmd.env_remove(name);
+        }
+    }
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
+    cmd
+}
+
+/// A running `keygate serve`, killed when dropped.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start `keygate serve --listen 127.0.0.1:0 EXTRA_ARGS` in `dir`; wait for the address it
+/// prints on stderr. Returns the server, its URL, and its stdout lines.
+pub fn serve(
+    dir: &Path,
+    extra_args: &[&str],
+    extra_env: &[(&str, &str)],
+) -> (Server, String, Lines<BufReader<ChildStdout>>) {
+    let mut cmd = keygate(Some(dir));
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra_args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("keygate starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stderr).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("keygate exited before listening")
+            .expect("stderr is text");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.trim().to_string();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (Server(child), url, BufReader::new(stdout).lines())
+}
