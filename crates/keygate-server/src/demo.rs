@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use keygate_store::Store;
 use serde_json::{json, Value};
 
-use crate::auth::{hash_password, random_secret};
+use crate::auth::{hash_password, new_credentials};
 use crate::config::RouteConfig;
 use crate::error::ApiError;
 
@@ -176,8 +176,7 @@ pub async fn ensure_demo_client(store: &Store, now: i64) -> Result<DemoClient, A
         Err(keygate_store::StoreError::Conflict(_)) => return Ok(DemoClient::Exists),
         Err(e) => return Err(e.into()),
     };
-    let api_key = format!("kg_{}", random_secret(18)?);
-    let password = random_secret(24)?;
+    let (api_key, password) = new_credentials()?;
     let hash = {
         let password = password.clone();
         tokio::task::spawn_blocking(move || hash_password(&password))

@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use keygate_core::model::{Alias, Client};
-use keygate_server::auth::{hash_password, random_secret};
+use keygate_server::auth::{hash_password, new_credentials};
 use keygate_server::config::Settings;
 use keygate_store::Store;
 use serde_json::json;
@@ -162,8 +162,7 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
             } => {
                 let alias = Alias::parse(alias).map_err(anyhow::Error::msg)?;
                 let client = find_client(&store, client).await?;
-                let login = format!("kg_{}", random_secret(18)?);
-                let password = random_secret(24)?;
+                let (login, password) = new_credentials()?;
                 let hash = {
                     let password = password.clone();
                     tokio::task::spawn_blocking(move || hash_password(&password)).await??
