@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -23,6 +24,8 @@ struct Card {
     pin: String,
     cvv: &'static str,
     expiry: &'static str,
+    /// The `GET` answer, serialized once and kept until the pin changes.
+    json: Option<Bytes>,
 }
 
 type Cards = Arc<Mutex<HashMap<String, Card>>>;
@@ -65,6 +68,7 @@ pub fn card_api() -> Router {
                 pin: pin.to_string(),
                 cvv,
                 expiry,
+                json: None,
             },
         );
     }
@@ -83,15 +87,38 @@ fn envelope(data: Value) -> Response {
         .into_response()
 }
 
+fn card_json(id: &str, c: &Card) -> Result<Bytes, serde_json::Error> {
+    let doc = json!({"success": true, "code": 0, "message": "OK", "data": {"card": {
+        "id": id, "holder": c.holder, "number": c.number, "pin": c.pin, "cvv": c.cvv, "expiry": c.expiry,
+    }}});
+    serde_json::to_vec(&doc).map(Bytes::from)
+}
+
 async fn get_card(State(cards): State<Cards>, Path(id): Path<String>) -> Response {
-    let card = cards.lock().ok().and_then(|c| c.get(&id).cloned());
-    match card {
-        Some(c) => envelope(json!({"card": {
-            "id": id, "holder": c.holder, "number": c.number, "pin": c.pin, "cvv": c.cvv, "expiry": c.expiry,
-        }})),
-        None => ApiError::NotFound("no card has this id (the demo has cards 1, 2 and 42)")
-            .into_response(),
-    }
+    let Ok(mut cards) = cards.lock() else {
+        return ApiError::internal("demo card lock poisoned").into_response();
+    };
+    let Some(card) = cards.get_mut(&id) else {
+        return ApiError::NotFound("no card has this id (the demo has cards 1, 2 and 42)")
+            .into_response();
+    };
+    let json = match &card.json {
+        Some(json) => json.clone(),
+        None => match card_json(&id, card) {
+            Ok(json) => card.json.insert(json).clone(),
+            Err(e) => return ApiError::internal(e).into_response(),
+        },
+    };
+    drop(cards);
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        json,
+    )
+        .into_response()
 }
 
 async fn change_pin(
@@ -114,6 +141,7 @@ async fn change_pin(
     match cards.get_mut(&id) {
         Some(card) => {
             card.pin = pin;
+            card.json = None;
             envelope(json!({"card": {"id": id, "pin_changed": true}}))
         }
         None => ApiError::NotFound("no card has this id (the demo has cards 1, 2 and 42)")

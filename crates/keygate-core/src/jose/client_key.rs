@@ -4,6 +4,7 @@ use aws_lc_rs::rsa::{OaepPublicEncryptingKey, Pkcs1PublicEncryptingKey, PublicEn
 use aws_lc_rs::signature::ParsedPublicKey;
 use uuid::Uuid;
 
+use super::jwe::protected_header_b64;
 use super::jws::SigAlg;
 
 /// Why a SubjectPublicKeyInfo could not become a [`ClientKey`].
@@ -32,6 +33,9 @@ pub struct ClientKey {
     verifiers: [ParsedPublicKey; 6],
     oaep: OaepPublicEncryptingKey,
     pkcs1: Pkcs1PublicEncryptingKey,
+    /// base64url of the JWE protected header for this key: `[0]` for a string field, `[1]`
+    /// with `cty: json`. The same for every field, so encoded once.
+    jwe_headers: [String; 2],
 }
 
 impl std::fmt::Debug for ClientKey {
@@ -73,13 +77,19 @@ impl ClientKey {
             .map_err(|_| ClientKeyError::Unparseable)?;
         let pkcs1 =
             Pkcs1PublicEncryptingKey::new(public).map_err(|_| ClientKeyError::Unparseable)?;
+        let kid = id.to_string();
+        let header = |cty_json| {
+            protected_header_b64(Some(&kid), cty_json).map_err(|_| ClientKeyError::Unparseable)
+        };
+        let jwe_headers = [header(false)?, header(true)?];
         Ok(Self {
             id,
-            kid: id.to_string(),
+            kid,
             bits,
             verifiers,
             oaep,
             pkcs1,
+            jwe_headers,
         })
     }
 
@@ -107,6 +117,11 @@ impl ClientKey {
 
     pub(crate) fn oaep(&self) -> &OaepPublicEncryptingKey {
         &self.oaep
+    }
+
+    /// The encoded JWE protected header for this key (with `cty: json` when `cty_json`).
+    pub(crate) fn jwe_header_b64(&self, cty_json: bool) -> &str {
+        &self.jwe_headers[usize::from(cty_json)]
     }
 
     pub(crate) fn pkcs1(&self) -> &Pkcs1PublicEncryptingKey {

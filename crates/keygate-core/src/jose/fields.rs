@@ -1,11 +1,15 @@
 //! Confidential response fields (DESIGN §6, "Responses").
 
+use std::borrow::Cow;
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::rsa::OAEP_SHA256_MGF1SHA256;
 use serde_json::Value;
+use zeroize::Zeroizing;
 
 use super::b64::b64_std_encode;
 use super::client_key::ClientKey;
-use super::jwe::encrypt_compact_jwe;
+use super::jwe::{seal_compact_jwe, JWE_RANDOM_LEN};
 
 /// How a confidential field is encrypted, chosen per route.
 #[derive(
@@ -70,10 +74,10 @@ pub enum FieldError {
 
 /// The bytes a field is encrypted as: a string's UTF-8 text, any other value's compact JSON.
 /// The flag says whether it is JSON (`cty: json`).
-fn plaintext_of(value: &Value) -> (Vec<u8>, bool) {
+fn plaintext_of(value: &Value) -> (Cow<'_, [u8]>, bool) {
     match value {
-        Value::String(s) => (s.as_bytes().to_vec(), false),
-        other => (other.to_string().into_bytes(), true),
+        Value::String(s) => (Cow::Borrowed(s.as_bytes()), false),
+        other => (Cow::Owned(other.to_string().into_bytes()), true),
     }
 }
 
@@ -88,6 +92,18 @@ pub fn encrypt_value(
     key: &ClientKey,
     pointer: &str,
 ) -> Result<String, FieldError> {
+    encrypt_value_with(value, scheme, key, pointer, None)
+}
+
+/// [`encrypt_value`]; for [`Scheme::Jwe`], `jwe_random` may give the CEK and IV
+/// ([`JWE_RANDOM_LEN`] fresh random bytes used for this value only).
+fn encrypt_value_with(
+    value: &Value,
+    scheme: Scheme,
+    key: &ClientKey,
+    pointer: &str,
+    jwe_random: Option<&[u8]>,
+) -> Result<String, FieldError> {
     let (plaintext, is_json) = plaintext_of(value);
     let too_long = |max: usize| FieldError::PlaintextTooLong {
         pointer: pointer.to_owned(),
@@ -97,8 +113,20 @@ pub fn encrypt_value(
     };
     let failed = || FieldError::Encryption(pointer.to_owned());
     match scheme {
-        Scheme::Jwe => encrypt_compact_jwe(key.oaep(), Some(key.kid()), is_json, &plaintext)
-            .map_err(|_| failed()),
+        Scheme::Jwe => {
+            let header = key.jwe_header_b64(is_json);
+            match jwe_random {
+                Some(random) => seal_compact_jwe(key.oaep(), header, random, &plaintext),
+                None => {
+                    let mut random = Zeroizing::new([0u8; JWE_RANDOM_LEN]);
+                    SystemRandom::new()
+                        .fill(random.as_mut())
+                        .map_err(|_| failed())?;
+                    seal_compact_jwe(key.oaep(), header, random.as_ref(), &plaintext)
+                }
+            }
+            .map_err(|_| failed())
+        }
         Scheme::RsaOaep256 => {
             let oaep = key.oaep();
             let max = oaep.max_plaintext_size(&OAEP_SHA256_MGF1SHA256);
@@ -127,7 +155,9 @@ pub fn encrypt_value(
 /// Replaces each field named by `pointers` (RFC 6901) with its ciphertext for `key`.
 ///
 /// A string is encrypted as its UTF-8 text, any other value as its compact JSON text. A pointer
-/// naming nothing leaves the document as it is. Pointers are applied in order.
+/// naming nothing leaves the document as it is. Pointers are applied in order. With
+/// [`Scheme::Jwe`], the CEKs and IVs of all the fields come from one call to the random number
+/// generator (each field its own bytes).
 ///
 /// # Errors
 /// [`FieldError`]. On error the document may be partly encrypted and partly not: the caller must
@@ -138,12 +168,25 @@ pub fn encrypt_fields(
     scheme: Scheme,
     key: &ClientKey,
 ) -> Result<(), FieldError> {
+    if let Some(bad) = pointers
+        .iter()
+        .find(|p| !(p.is_empty() || p.starts_with('/')))
+    {
+        return Err(FieldError::InvalidPointer(bad.clone()));
+    }
+    // One RAND_bytes for the whole response: CEK and IV of field i at [i * 44, (i + 1) * 44).
+    let mut random = Zeroizing::new(Vec::new());
+    if scheme == Scheme::Jwe && !pointers.is_empty() {
+        random.resize(pointers.len() * JWE_RANDOM_LEN, 0);
+        SystemRandom::new()
+            .fill(random.as_mut_slice())
+            .map_err(|_| FieldError::Encryption(pointers.first().cloned().unwrap_or_default()))?;
+    }
+    let mut chunks = random.chunks_exact(JWE_RANDOM_LEN);
     for pointer in pointers {
-        if !(pointer.is_empty() || pointer.starts_with('/')) {
-            return Err(FieldError::InvalidPointer(pointer.clone()));
-        }
+        let field_random = chunks.next();
         if let Some(field) = doc.pointer_mut(pointer) {
-            let ciphertext = encrypt_value(field, scheme, key, pointer)?;
+            let ciphertext = encrypt_value_with(field, scheme, key, pointer, field_random)?;
             *field = Value::String(ciphertext);
         }
     }

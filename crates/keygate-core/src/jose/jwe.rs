@@ -10,6 +10,8 @@ use aws_lc_rs::rsa::{
     OaepAlgorithm, OaepPrivateDecryptingKey, OaepPublicEncryptingKey, PrivateDecryptingKey,
     OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256,
 };
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -198,6 +200,32 @@ pub fn decrypt_compact_jwe(
 #[error("encryption failed")]
 pub struct JweEncryptError;
 
+/// The base64url of the protected header
+/// `{"alg":"RSA-OAEP-256","enc":"A256GCM"[,"kid":…][,"cty":"json"]}` (its members in the order
+/// serde_json writes them). Computed once per [`super::ClientKey`] and reused for every field.
+///
+/// # Errors
+/// [`JweEncryptError`] if the header cannot be serialized (it always can).
+pub(crate) fn protected_header_b64(
+    kid: Option<&str>,
+    cty_json: bool,
+) -> Result<String, JweEncryptError> {
+    let mut header = serde_json::Map::new();
+    header.insert("alg".into(), "RSA-OAEP-256".into());
+    header.insert("enc".into(), "A256GCM".into());
+    if let Some(kid) = kid {
+        header.insert("kid".into(), kid.into());
+    }
+    if cty_json {
+        header.insert("cty".into(), "json".into());
+    }
+    let header_json = serde_json::to_vec(&header).map_err(|_| JweEncryptError)?;
+    Ok(b64url_encode(header_json))
+}
+
+/// Random bytes one JWE consumes: the CEK, then the IV.
+pub(crate) const JWE_RANDOM_LEN: usize = CEK_LEN + NONCE_LEN;
+
 /// Makes a compact JWE of `plaintext` for `key`: header
 /// `{"alg":"RSA-OAEP-256","enc":"A256GCM"[,"kid":…][,"cty":"json"]}`, a random 256-bit CEK
 /// wrapped with RSA-OAEP-SHA-256, a random 96-bit IV, AAD = the ASCII of the encoded protected
@@ -211,31 +239,47 @@ pub fn encrypt_compact_jwe(
     cty_json: bool,
     plaintext: &[u8],
 ) -> Result<String, JweEncryptError> {
-    let mut header = serde_json::Map::new();
-    header.insert("alg".into(), "RSA-OAEP-256".into());
-    header.insert("enc".into(), "A256GCM".into());
-    if let Some(kid) = kid {
-        header.insert("kid".into(), kid.into());
-    }
-    if cty_json {
-        header.insert("cty".into(), "json".into());
-    }
-    let header_json = serde_json::to_vec(&header).map_err(|_| JweEncryptError)?;
-    let header_b64 = b64url_encode(header_json);
+    let header_b64 = protected_header_b64(kid, cty_json)?;
+    let mut random = Zeroizing::new([0u8; JWE_RANDOM_LEN]);
+    SystemRandom::new()
+        .fill(random.as_mut())
+        .map_err(|_| JweEncryptError)?;
+    seal_compact_jwe(key, &header_b64, random.as_ref(), plaintext)
+}
 
-    let rng = SystemRandom::new();
-    let mut cek = Zeroizing::new([0u8; CEK_LEN]);
-    rng.fill(cek.as_mut()).map_err(|_| JweEncryptError)?;
-    let mut iv = [0u8; NONCE_LEN];
-    rng.fill(&mut iv).map_err(|_| JweEncryptError)?;
+/// [`encrypt_compact_jwe`] with the encoded protected header and the CEK and IV
+/// (`random`: [`JWE_RANDOM_LEN`] fresh random bytes, never used for anything else) given.
+///
+/// # Errors
+/// [`JweEncryptError`] if `random` has the wrong length or a primitive fails.
+pub(crate) fn seal_compact_jwe(
+    key: &OaepPublicEncryptingKey,
+    header_b64: &str,
+    random: &[u8],
+    plaintext: &[u8],
+) -> Result<String, JweEncryptError> {
+    if random.len() != JWE_RANDOM_LEN {
+        return Err(JweEncryptError);
+    }
+    let (cek, iv) = random.split_at(CEK_LEN);
+    let iv: [u8; NONCE_LEN] = iv.try_into().map_err(|_| JweEncryptError)?;
 
-    let mut wrapped = vec![0u8; key.ciphertext_size()];
+    // On the stack up to RSA-8192 (the largest client key keygate accepts).
+    let size = key.ciphertext_size();
+    let mut stack = [0u8; 1024];
+    let mut heap = Vec::new();
+    let buf: &mut [u8] = match stack.get_mut(..size) {
+        Some(buf) => buf,
+        None => {
+            heap.resize(size, 0);
+            &mut heap
+        }
+    };
     let wrapped = key
-        .encrypt(&OAEP_SHA256_MGF1SHA256, cek.as_ref(), &mut wrapped, None)
+        .encrypt(&OAEP_SHA256_MGF1SHA256, cek, buf, None)
         .map_err(|_| JweEncryptError)?;
 
-    let aead =
-        LessSafeKey::new(UnboundKey::new(&AES_256_GCM, cek.as_ref()).map_err(|_| JweEncryptError)?);
+    let aead = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, cek).map_err(|_| JweEncryptError)?);
     let mut in_out = plaintext.to_vec();
     let tag = aead
         .seal_in_place_separate_tag(
@@ -245,11 +289,19 @@ pub fn encrypt_compact_jwe(
         )
         .map_err(|_| JweEncryptError)?;
 
-    Ok(format!(
-        "{header_b64}.{}.{}.{}.{}",
-        b64url_encode(wrapped),
-        b64url_encode(iv),
-        b64url_encode(&in_out),
-        b64url_encode(tag.as_ref())
-    ))
+    let b64_len = |n: usize| (n * 4).div_ceil(3);
+    let mut out = String::with_capacity(
+        header_b64.len()
+            + 4
+            + b64_len(wrapped.len())
+            + b64_len(NONCE_LEN)
+            + b64_len(in_out.len())
+            + b64_len(TAG_LEN),
+    );
+    out.push_str(header_b64);
+    for part in [wrapped, &iv[..], &in_out[..], tag.as_ref()] {
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(part, &mut out);
+    }
+    Ok(out)
 }

@@ -449,7 +449,11 @@ async fn proxy(state: &AppState, request: Request) -> Result<Response, ApiError>
         if let Ok(mut doc) = serde_json::from_slice::<Value>(&body) {
             encrypt_fields(&mut doc, &route.encrypt_response, route.scheme, key)
                 .map_err(ApiError::internal)?;
-            body = Bytes::from(serde_json::to_vec(&doc).map_err(ApiError::internal)?);
+            // Each field grows to a compact JWE (about 0.5 KB with RSA-2048): size the buffer
+            // once.
+            let mut out = Vec::with_capacity(body.len() + 768 * route.encrypt_response.len());
+            serde_json::to_writer(&mut out, &doc).map_err(ApiError::internal)?;
+            body = Bytes::from(out);
         }
     }
     let listed = connection_listed(&reply.headers);
