@@ -201,8 +201,8 @@ fn signature_error(e: SignatureError) -> ApiError {
     }
 }
 
-/// Hop-by-hop headers (RFC 9110 §7.6.1) and what keygate sets itself.
-fn is_dropped_request_header(name: &HeaderName) -> bool {
+/// Hop-by-hop headers (RFC 9110 §7.6.1): never forwarded, in either direction.
+fn is_hop_by_hop(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
         "connection"
@@ -214,27 +214,23 @@ fn is_dropped_request_header(name: &HeaderName) -> bool {
             | "trailer"
             | "transfer-encoding"
             | "upgrade"
-            | "host"
-            | "content-length"
-            | "authorization"
-            | "x-request-signature"
-    ) || name.as_str().starts_with("x-keygate-")
+    )
 }
 
+/// Toward the upstream: hop-by-hop headers, the caller's credentials, and what keygate sets
+/// itself (so a caller cannot spoof `X-Keygate-*`).
+fn is_dropped_request_header(name: &HeaderName) -> bool {
+    is_hop_by_hop(name)
+        || matches!(
+            name.as_str(),
+            "host" | "content-length" | "authorization" | "x-request-signature"
+        )
+        || name.as_str().starts_with("x-keygate-")
+}
+
+/// Toward the caller: hop-by-hop headers, and the length (the body may be re-encrypted).
 fn is_dropped_response_header(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-authenticate"
-            | "proxy-authorization"
-            | "proxy-connection"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-            | "content-length"
-    )
+    is_hop_by_hop(name) || name.as_str() == "content-length"
 }
 
 /// Headers named in `Connection` are hop-by-hop too.
