@@ -24,8 +24,10 @@ fn value_of(printed: &[String], label: &str) -> String {
 }
 
 /// Runs one recipe; returns what it printed.
+/// Runs in the key's directory: the shell recipe writes `system.pem` where it runs.
 fn run(program: &str, script: &str, key: &Path, env: &[(&str, &str)]) -> String {
     let out = Command::new(program)
+        .current_dir(key.parent().expect("the key is in a directory"))
         .arg(recipes().join(script))
         .arg(key)
         .envs(env.iter().copied())
