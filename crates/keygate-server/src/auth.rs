@@ -63,6 +63,28 @@ pub fn token_hash(token: &str) -> String {
         .collect()
 }
 
+/// Drops expired sessions and login failures older than the window, once a minute, so neither
+/// table grows without bound. Runs while the node serves.
+pub async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let now = state.now();
+        let window =
+            i64::try_from(state.settings.login_failure_window.as_secs()).unwrap_or(i64::MAX);
+        if let Err(e) = state.store.purge_expired_sessions(now).await {
+            tracing::warn!(error = %e, "purging expired sessions failed");
+        }
+        if let Err(e) = state
+            .store
+            .purge_login_failures(now.saturating_sub(window))
+            .await
+        {
+            tracing::warn!(error = %e, "purging old login failures failed");
+        }
+    }
+}
+
 /// A successful login.
 pub struct Session {
     pub token: String,

@@ -153,10 +153,13 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let housekeeping = tokio::spawn(auth::housekeeping(self.state.clone()));
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        housekeeping.abort();
+        served
     }
 
     /// Serve until Ctrl-C / SIGTERM.
