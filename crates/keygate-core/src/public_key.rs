@@ -194,19 +194,24 @@ impl ValidPublicKey {
             "e": URL_SAFE_NO_PAD.encode(strip_leading_zeros(&self.exponent.to_be_bytes())),
         })
     }
-    /// RFC 7638 thumbprint: base64url SHA-256 of the required members in lexicographic order.
+    /// RFC 7638 thumbprint of this key.
     pub fn jwk_thumbprint(&self) -> String {
-        rsa_jwk_thumbprint(
-            &URL_SAFE_NO_PAD.encode(&self.modulus),
-            &URL_SAFE_NO_PAD.encode(strip_leading_zeros(&self.exponent.to_be_bytes())),
+        jwk_thumbprint(
+            &self.modulus,
+            strip_leading_zeros(&self.exponent.to_be_bytes()),
         )
     }
 }
 
-/// RFC 7638 thumbprint of an RSA JWK given its base64url `n` and `e`.
-pub fn rsa_jwk_thumbprint(n_b64url: &str, e_b64url: &str) -> String {
+/// RFC 7638 thumbprint of an RSA key from its big-endian `n` and `e` (no leading zeros):
+/// base64url SHA-256 of the required members in lexicographic order, without whitespace.
+pub fn jwk_thumbprint(n: &[u8], e: &[u8]) -> String {
     // Both members are base64url, so they need no JSON escaping.
-    let canonical = format!(r#"{{"e":"{e_b64url}","kty":"RSA","n":"{n_b64url}"}}"#);
+    let canonical = format!(
+        r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+        URL_SAFE_NO_PAD.encode(e),
+        URL_SAFE_NO_PAD.encode(n)
+    );
     URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, canonical.as_bytes()))
 }
 

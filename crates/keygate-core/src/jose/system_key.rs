@@ -11,8 +11,9 @@ use der::Decode;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use super::b64::{b64_std_decode, b64url_encode, sha256_b64url};
+use super::b64::{b64_std_decode, b64url_encode};
 use super::jwe::{JweKeyAlg, ParsedJwe};
+pub use crate::public_key::jwk_thumbprint;
 
 /// The AAD binding a sealed system key to its purpose.
 const SEAL_AAD: &[u8] = b"keygate system key v1";
@@ -160,17 +161,6 @@ pub fn rsa_components(spki_der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
         rsa.modulus.as_bytes().to_vec(),
         rsa.public_exponent.as_bytes().to_vec(),
     ))
-}
-
-/// RFC 7638 thumbprint of an RSA key from its big-endian `n` and `e`.
-pub fn jwk_thumbprint(n: &[u8], e: &[u8]) -> String {
-    // Members in lexicographic order, no whitespace (RFC 7638 §3.2).
-    let canonical = format!(
-        r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
-        b64url_encode(e),
-        b64url_encode(n)
-    );
-    sha256_b64url(canonical.as_bytes())
 }
 
 fn master_aead(master: &[u8; 32]) -> Option<LessSafeKey> {
