@@ -159,6 +159,14 @@ pub async fn login(
     }
 }
 
+/// End a session: the row goes (so every node refuses the token) and this node's cache entry
+/// with it. Shared by the JSON API and the web page.
+pub async fn logout(state: &AppState, token_hash: &str) -> Result<(), ApiError> {
+    state.store.delete_session(token_hash).await?;
+    state.gateway.caches.invalidate_session(token_hash);
+    Ok(())
+}
+
 /// Resolve a bearer token to who it speaks for; shared by the API and the web page.
 pub async fn authenticate_token(
     state: &AppState,

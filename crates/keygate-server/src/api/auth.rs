@@ -58,7 +58,6 @@ pub async fn logout(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.store.delete_session(&auth.token_hash).await?;
-    state.gateway.caches.invalidate_session(&auth.token_hash);
+    crate::auth::logout(&state, &auth.token_hash).await?;
     Ok(ok(StatusCode::OK, json!({"logged_out": true})))
 }

@@ -200,10 +200,9 @@ pub async fn logout(
     if !session.csrf_ok(&csrf) {
         return forbidden(lang, "/");
     }
-    if let Err(e) = state.store.delete_session(&session.token_hash).await {
-        return internal(lang, e.into());
+    if let Err(e) = auth::logout(&state, &session.token_hash).await {
+        return internal(lang, e);
     }
-    state.gateway.caches.invalidate_session(&session.token_hash);
     let mut response = redirect("/login");
     if let Some(cookie) = session::clear_session_cookie(&state) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
