@@ -2,14 +2,10 @@
 //! encrypted gateway routes, and a demo client whose credentials are printed once.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::http::{Method, StatusCode};
 use keygate_store::Store;
 use serde_json::{json, Value};
 
@@ -28,126 +24,159 @@ struct Card {
     json: Option<Bytes>,
 }
 
-type Cards = Arc<Mutex<HashMap<String, Card>>>;
-
 /// The sample card API (the "upstream" of the demo routes). Never mounted on the public router:
-/// the gateway calls it in-process, so it is reachable only through the signed routes.
-pub fn card_api() -> Router {
-    let mut cards = HashMap::new();
-    for (id, holder, number, pin, cvv, expiry) in [
-        (
-            "1",
-            "ADA LOVELACE",
-            "4111111111111111",
-            "1234",
-            "123",
-            "12/29",
-        ),
-        (
-            "2",
-            "ALAN TURING",
-            "5500005555555559",
-            "4321",
-            "456",
-            "06/28",
-        ),
-        (
-            "42",
-            "GRACE HOPPER",
-            "4242424242424242",
-            "0042",
-            "042",
-            "01/30",
-        ),
-    ] {
-        cards.insert(
-            id.to_string(),
-            Card {
-                holder,
-                number,
-                pin: pin.to_string(),
-                cvv,
-                expiry,
-                json: None,
-            },
-        );
+/// the gateway calls [`CardApi::call`] in-process (no HTTP, no router: a real upstream runs in
+/// its own process, so the demo should cost the gateway as little as one), and it is reachable
+/// only through the signed routes.
+#[derive(Debug)]
+pub struct CardApi {
+    cards: Mutex<HashMap<String, Card>>,
+}
+
+/// What the card API answers: always a JSON body.
+pub struct CardReply {
+    pub status: StatusCode,
+    pub body: Bytes,
+}
+
+impl Default for CardApi {
+    fn default() -> Self {
+        Self::new()
     }
-    let cards: Cards = Arc::new(Mutex::new(cards));
-    Router::new()
-        .route("/demo/cards/{id}", get(get_card))
-        .route("/demo/cards/{id}/pin", post(change_pin))
-        .with_state(cards)
 }
 
-fn envelope(data: Value) -> Response {
-    (
-        StatusCode::OK,
-        Json(json!({"success": true, "code": 0, "message": "OK", "data": data})),
-    )
-        .into_response()
-}
-
-fn card_json(id: &str, c: &Card) -> Result<Bytes, serde_json::Error> {
-    let doc = json!({"success": true, "code": 0, "message": "OK", "data": {"card": {
-        "id": id, "holder": c.holder, "number": c.number, "pin": c.pin, "cvv": c.cvv, "expiry": c.expiry,
-    }}});
-    serde_json::to_vec(&doc).map(Bytes::from)
-}
-
-async fn get_card(State(cards): State<Cards>, Path(id): Path<String>) -> Response {
-    let Ok(mut cards) = cards.lock() else {
-        return ApiError::internal("demo card lock poisoned").into_response();
-    };
-    let Some(card) = cards.get_mut(&id) else {
-        return ApiError::NotFound("no card has this id (the demo has cards 1, 2 and 42)")
-            .into_response();
-    };
-    let json = match &card.json {
-        Some(json) => json.clone(),
-        None => match card_json(&id, card) {
-            Ok(json) => card.json.insert(json).clone(),
-            Err(e) => return ApiError::internal(e).into_response(),
-        },
-    };
-    drop(cards);
-    (
-        StatusCode::OK,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        json,
-    )
-        .into_response()
-}
-
-async fn change_pin(
-    State(cards): State<Cards>,
-    Path(id): Path<String>,
-    body: axum::body::Bytes,
-) -> Response {
-    let pin = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v.get("pin").and_then(Value::as_str).map(str::to_owned));
-    let Some(pin) =
-        pin.filter(|p| (4..=6).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()))
-    else {
-        return ApiError::InvalidRequest("pin: 4 to 6 digits, encrypted to the system key".into())
-            .into_response();
-    };
-    let Ok(mut cards) = cards.lock() else {
-        return ApiError::internal("demo card lock poisoned").into_response();
-    };
-    match cards.get_mut(&id) {
-        Some(card) => {
-            card.pin = pin;
-            card.json = None;
-            envelope(json!({"card": {"id": id, "pin_changed": true}}))
+impl CardApi {
+    pub fn new() -> CardApi {
+        let mut cards = HashMap::new();
+        for (id, holder, number, pin, cvv, expiry) in [
+            (
+                "1",
+                "ADA LOVELACE",
+                "4111111111111111",
+                "1234",
+                "123",
+                "12/29",
+            ),
+            (
+                "2",
+                "ALAN TURING",
+                "5500005555555559",
+                "4321",
+                "456",
+                "06/28",
+            ),
+            (
+                "42",
+                "GRACE HOPPER",
+                "4242424242424242",
+                "0042",
+                "042",
+                "01/30",
+            ),
+        ] {
+            cards.insert(
+                id.to_string(),
+                Card {
+                    holder,
+                    number,
+                    pin: pin.to_string(),
+                    cvv,
+                    expiry,
+                    json: None,
+                },
+            );
         }
-        None => ApiError::NotFound("no card has this id (the demo has cards 1, 2 and 42)")
-            .into_response(),
+        CardApi {
+            cards: Mutex::new(cards),
+        }
+    }
+
+    /// Serves `GET /demo/cards/{id}` and `POST /demo/cards/{id}/pin` (a query string is
+    /// ignored); anything else is 404 / 405 with the §4 envelope.
+    pub fn call(&self, method: &Method, path_and_query: &str, body: &[u8]) -> CardReply {
+        let path = path_and_query
+            .split_once('?')
+            .map_or(path_and_query, |(path, _)| path);
+        let result = match path
+            .strip_prefix("/demo/cards/")
+            .map(|rest| rest.split('/'))
+        {
+            Some(mut parts) => match (parts.next(), parts.next(), parts.next()) {
+                (Some(id), None, None) if !id.is_empty() => {
+                    only(method, &Method::GET, || self.get_card(id))
+                }
+                (Some(id), Some("pin"), None) if !id.is_empty() => {
+                    only(method, &Method::POST, || self.change_pin(id, body))
+                }
+                _ => Err(ApiError::NotFound("nothing is served at this path")),
+            },
+            None => Err(ApiError::NotFound("nothing is served at this path")),
+        };
+        match result {
+            Ok(body) => CardReply {
+                status: StatusCode::OK,
+                body,
+            },
+            Err(error) => CardReply {
+                status: error.parts().0,
+                body: Bytes::from(error.envelope().to_string()),
+            },
+        }
+    }
+
+    fn get_card(&self, id: &str) -> Result<Bytes, ApiError> {
+        let mut cards = self
+            .cards
+            .lock()
+            .map_err(|_| ApiError::internal("demo card lock poisoned"))?;
+        let card = cards.get_mut(id).ok_or(NO_SUCH_CARD)?;
+        if let Some(json) = &card.json {
+            return Ok(json.clone());
+        }
+        let doc = json!({"success": true, "code": 0, "message": "OK", "data": {"card": {
+            "id": id, "holder": card.holder, "number": card.number, "pin": card.pin,
+            "cvv": card.cvv, "expiry": card.expiry,
+        }}});
+        let json = Bytes::from(doc.to_string());
+        card.json = Some(json.clone());
+        Ok(json)
+    }
+
+    fn change_pin(&self, id: &str, body: &[u8]) -> Result<Bytes, ApiError> {
+        let pin = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v.get("pin").and_then(Value::as_str).map(str::to_owned))
+            .filter(|p| (4..=6).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()))
+            .ok_or_else(|| {
+                ApiError::InvalidRequest("pin: 4 to 6 digits, encrypted to the system key".into())
+            })?;
+        let mut cards = self
+            .cards
+            .lock()
+            .map_err(|_| ApiError::internal("demo card lock poisoned"))?;
+        let card = cards.get_mut(id).ok_or(NO_SUCH_CARD)?;
+        card.pin = pin;
+        card.json = None;
+        let doc = json!({"success": true, "code": 0, "message": "OK",
+            "data": {"card": {"id": id, "pin_changed": true}}});
+        Ok(Bytes::from(doc.to_string()))
     }
 }
+
+fn only(
+    method: &Method,
+    allowed: &Method,
+    serve: impl FnOnce() -> Result<Bytes, ApiError>,
+) -> Result<Bytes, ApiError> {
+    if method == allowed {
+        serve()
+    } else {
+        Err(ApiError::MethodNotAllowed)
+    }
+}
+
+const NO_SUCH_CARD: ApiError =
+    ApiError::NotFound("no card has this id (the demo has cards 1, 2 and 42)");
 
 /// The gateway routes of the demo.
 pub fn routes() -> Vec<RouteConfig> {

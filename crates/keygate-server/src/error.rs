@@ -145,19 +145,26 @@ pub fn key_rejection_message(rejection: &KeyRejection) -> String {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code, slug) = self.parts();
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(%cause, "internal error");
-        }
-        let body = json!({
+impl ApiError {
+    /// The §4 error envelope (never carries the internal cause).
+    pub fn envelope(&self) -> serde_json::Value {
+        let (_, code, slug) = self.parts();
+        json!({
             "success": false,
             "code": code,
             "message": self.message(),
             "error": slug,
-        });
-        let mut response = (status, Json(body)).into_response();
+        })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.parts().0;
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(%cause, "internal error");
+        }
+        let mut response = (status, Json(self.envelope())).into_response();
         if let ApiError::RateLimited { retry_after } = self {
             if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);

@@ -88,7 +88,7 @@ impl Application {
         let mut demo_router = None;
         if settings.demo {
             route_configs.extend(demo::routes());
-            demo_router = Some(demo::card_api());
+            demo_router = Some(demo::CardApi::new());
             demo_client =
                 Some(demo::ensure_demo_client(&store, now).await.map_err(|e| {
                     StartError::Other(format!("cannot create the demo client: {e}"))
