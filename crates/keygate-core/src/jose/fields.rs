@@ -105,6 +105,18 @@ fn encrypt_value_with(
     jwe_random: Option<&[u8]>,
 ) -> Result<String, FieldError> {
     let (plaintext, is_json) = plaintext_of(value);
+    encrypt_plaintext(&plaintext, is_json, scheme, key, pointer, jwe_random)
+}
+
+/// Encrypts the bytes of one field (`is_json`: they are JSON text, not a string's UTF-8).
+pub(crate) fn encrypt_plaintext(
+    plaintext: &[u8],
+    is_json: bool,
+    scheme: Scheme,
+    key: &ClientKey,
+    pointer: &str,
+    jwe_random: Option<&[u8]>,
+) -> Result<String, FieldError> {
     let too_long = |max: usize| FieldError::PlaintextTooLong {
         pointer: pointer.to_owned(),
         scheme: scheme.name(),
@@ -116,13 +128,13 @@ fn encrypt_value_with(
         Scheme::Jwe => {
             let header = key.jwe_header_b64(is_json);
             match jwe_random {
-                Some(random) => seal_compact_jwe(key.oaep(), header, random, &plaintext),
+                Some(random) => seal_compact_jwe(key.oaep(), header, random, plaintext),
                 None => {
                     let mut random = Zeroizing::new([0u8; JWE_RANDOM_LEN]);
                     SystemRandom::new()
                         .fill(random.as_mut())
                         .map_err(|_| failed())?;
-                    seal_compact_jwe(key.oaep(), header, random.as_ref(), &plaintext)
+                    seal_compact_jwe(key.oaep(), header, random.as_ref(), plaintext)
                 }
             }
             .map_err(|_| failed())
@@ -135,7 +147,7 @@ fn encrypt_value_with(
             }
             let mut out = vec![0u8; oaep.ciphertext_size()];
             let ct = oaep
-                .encrypt(&OAEP_SHA256_MGF1SHA256, &plaintext, &mut out, None)
+                .encrypt(&OAEP_SHA256_MGF1SHA256, plaintext, &mut out, None)
                 .map_err(|_| failed())?;
             Ok(b64_std_encode(ct))
         }
@@ -146,10 +158,38 @@ fn encrypt_value_with(
                 return Err(too_long(max));
             }
             let mut out = vec![0u8; pkcs1.ciphertext_size()];
-            let ct = pkcs1.encrypt(&plaintext, &mut out).map_err(|_| failed())?;
+            let ct = pkcs1.encrypt(plaintext, &mut out).map_err(|_| failed())?;
             Ok(b64_std_encode(ct))
         }
     }
+}
+
+/// Refuses a pointer that is not RFC 6901 (neither empty nor starting with `/`).
+pub(crate) fn check_pointers(pointers: &[String]) -> Result<(), FieldError> {
+    match pointers
+        .iter()
+        .find(|p| !(p.is_empty() || p.starts_with('/')))
+    {
+        Some(bad) => Err(FieldError::InvalidPointer(bad.clone())),
+        None => Ok(()),
+    }
+}
+
+/// The CEKs and IVs of all the fields of one response from one call to the random number
+/// generator: field i's at `[i * JWE_RANDOM_LEN, (i + 1) * JWE_RANDOM_LEN)`. Empty unless
+/// `scheme` is JWE.
+pub(crate) fn jwe_randomness(
+    scheme: Scheme,
+    pointers: &[String],
+) -> Result<Zeroizing<Vec<u8>>, FieldError> {
+    let mut random = Zeroizing::new(Vec::new());
+    if scheme == Scheme::Jwe && !pointers.is_empty() {
+        random.resize(pointers.len() * JWE_RANDOM_LEN, 0);
+        SystemRandom::new()
+            .fill(random.as_mut_slice())
+            .map_err(|_| FieldError::Encryption(pointers.first().cloned().unwrap_or_default()))?;
+    }
+    Ok(random)
 }
 
 /// Replaces each field named by `pointers` (RFC 6901) with its ciphertext for `key`.
@@ -168,20 +208,8 @@ pub fn encrypt_fields(
     scheme: Scheme,
     key: &ClientKey,
 ) -> Result<(), FieldError> {
-    if let Some(bad) = pointers
-        .iter()
-        .find(|p| !(p.is_empty() || p.starts_with('/')))
-    {
-        return Err(FieldError::InvalidPointer(bad.clone()));
-    }
-    // One RAND_bytes for the whole response: CEK and IV of field i at [i * 44, (i + 1) * 44).
-    let mut random = Zeroizing::new(Vec::new());
-    if scheme == Scheme::Jwe && !pointers.is_empty() {
-        random.resize(pointers.len() * JWE_RANDOM_LEN, 0);
-        SystemRandom::new()
-            .fill(random.as_mut_slice())
-            .map_err(|_| FieldError::Encryption(pointers.first().cloned().unwrap_or_default()))?;
-    }
+    check_pointers(pointers)?;
+    let random = jwe_randomness(scheme, pointers)?;
     let mut chunks = random.chunks_exact(JWE_RANDOM_LEN);
     for pointer in pointers {
         let field_random = chunks.next();

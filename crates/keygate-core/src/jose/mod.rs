@@ -8,7 +8,8 @@
 //!   the hot path needs.
 //! * [`verify_signed_request`]: the `X-Request-Signature` check of §5 (replay detection is the
 //!   caller's job, using the returned `jti`).
-//! * [`encrypt_fields`]: response field encryption of §6 (`jwe`, `rsa-oaep-256`, `rsa-pkcs1`).
+//! * [`encrypt_fields_in_json`] (and [`encrypt_fields`] on a parsed `Value`): response field
+//!   encryption of §6 (`jwe`, `rsa-oaep-256`, `rsa-pkcs1`).
 //! * [`SystemKey`] and [`decrypt_fields`]: keygate's own key for inbound confidential fields
 //!   (`jwe` and `rsa-oaep-256` only; never PKCS#1 v1.5).
 
@@ -18,8 +19,11 @@ mod fields;
 mod jwe;
 mod jws;
 mod signed_request;
+mod splice;
 mod system_key;
 
+#[cfg(test)]
+mod splice_tests;
 #[cfg(test)]
 mod test_vectors;
 #[cfg(test)]
@@ -36,6 +40,7 @@ pub use signed_request::{
     verify_signed_request, InvalidReason, RequestFacts, SignatureError, SignaturePolicy,
     StaleReason, VerifiedSignature,
 };
+pub use splice::encrypt_fields_in_json;
 pub use system_key::{
     decrypt_fields, jwk_thumbprint, open_private_key, rsa_components, seal_private_key,
     EncryptedFieldInvalid, SealedKeyError, SystemKey, SystemKeyError,

@@ -20,10 +20,10 @@ use super::*;
 
 // ---------------------------------------------------------------- fixtures
 
-struct TestKey {
-    pair: RsaKeyPair,
-    private: PrivateDecryptingKey,
-    key: ClientKey,
+pub(super) struct TestKey {
+    pub(super) pair: RsaKeyPair,
+    pub(super) private: PrivateDecryptingKey,
+    pub(super) key: ClientKey,
 }
 
 fn make_test_key() -> TestKey {
@@ -35,7 +35,7 @@ fn make_test_key() -> TestKey {
     TestKey { pair, private, key }
 }
 
-fn test_key() -> &'static TestKey {
+pub(super) fn test_key() -> &'static TestKey {
     static KEY: OnceLock<TestKey> = OnceLock::new();
     KEY.get_or_init(make_test_key)
 }
@@ -341,7 +341,7 @@ fn claim_types_and_windows() {
 
 // ---------------------------------------------------------------- response fields
 
-fn oaep_decrypt(private: &PrivateDecryptingKey, b64: &str) -> Vec<u8> {
+pub(super) fn oaep_decrypt(private: &PrivateDecryptingKey, b64: &str) -> Vec<u8> {
     let key = OaepPrivateDecryptingKey::new(private.clone()).unwrap();
     let ct = b64_std_decode(b64).unwrap();
     let mut out = vec![0u8; key.min_output_size()];
@@ -350,14 +350,14 @@ fn oaep_decrypt(private: &PrivateDecryptingKey, b64: &str) -> Vec<u8> {
         .to_vec()
 }
 
-fn pkcs1_decrypt(private: &PrivateDecryptingKey, b64: &str) -> Vec<u8> {
+pub(super) fn pkcs1_decrypt(private: &PrivateDecryptingKey, b64: &str) -> Vec<u8> {
     let key = Pkcs1PrivateDecryptingKey::new(private.clone()).unwrap();
     let ct = b64_std_decode(b64).unwrap();
     let mut out = vec![0u8; key.min_output_size()];
     key.decrypt(&ct, &mut out).unwrap().to_vec()
 }
 
-fn jwe_header(jwe: &str) -> Value {
+pub(super) fn jwe_header(jwe: &str) -> Value {
     serde_json::from_slice(&b64url_decode(jwe.split('.').next().unwrap()).unwrap()).unwrap()
 }
 

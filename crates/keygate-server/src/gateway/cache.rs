@@ -67,6 +67,12 @@ impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
         (loaded.elapsed() < self.max_age).then(|| value.clone())
     }
 
+    /// The entry however old (to reuse what it holds after a reload confirms it).
+    fn get_any_age(&self, key: &K) -> Option<V> {
+        let map = self.map.read().ok()?;
+        map.get(key).map(|(value, _)| value.clone())
+    }
+
     fn insert(&self, key: K, value: V) {
         if let Ok(mut map) = self.map.write() {
             if map.len() >= self.capacity && !map.contains_key(&key) {
@@ -175,7 +181,7 @@ impl Caches {
         now: UnixTime,
     ) -> Result<Principal, ApiError> {
         let unauthorized =
-            ApiError::Unauthorized("the token is expired, logged out or unknown; log in again");
+            || ApiError::Unauthorized("the token is expired, logged out or unknown; log in again");
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
         let mut key = [0u8; 32];
         key.copy_from_slice(digest.as_ref());
@@ -183,14 +189,14 @@ impl Caches {
             return if now < expires_at {
                 Ok(principal)
             } else {
-                Err(unauthorized)
+                Err(unauthorized())
             };
         }
         let generation = self.generation.load(Ordering::SeqCst);
         let (principal, expires_at) = store
             .find_session(&crate::auth::token_hash(token), now)
             .await?
-            .ok_or(unauthorized)?;
+            .ok_or_else(unauthorized)?;
         if self.generation.load(Ordering::SeqCst) == generation {
             self.sessions.insert(key, (principal.clone(), expires_at));
         }
@@ -213,19 +219,28 @@ impl Caches {
             Some(record) => match record.status(now) {
                 KeyStatus::Revoked => KeyState::Revoked,
                 KeyStatus::Expired => KeyState::Expired,
-                KeyStatus::Active => {
-                    let policy = KeyPolicy {
-                        allowed_bits: vec![record.bits],
-                    };
-                    let valid = ValidPublicKey::parse(&record.public_key_pem, &policy)
-                        .map_err(ApiError::internal)?;
-                    let key = ClientKey::from_spki_der(valid.spki_der(), record.id)
-                        .map_err(ApiError::internal)?;
-                    KeyState::Active {
-                        key: Arc::new(key),
-                        expires_at: record.expires_at,
+                KeyStatus::Active => match self.keys.get_any_age(&api_key_id) {
+                    // The same key as before, aged out and confirmed: keep the parsed one.
+                    Some(KeyState::Active { key, .. }) if key.id() == record.id => {
+                        KeyState::Active {
+                            key,
+                            expires_at: record.expires_at,
+                        }
                     }
-                }
+                    _ => {
+                        let policy = KeyPolicy {
+                            allowed_bits: vec![record.bits],
+                        };
+                        let valid = ValidPublicKey::parse(&record.public_key_pem, &policy)
+                            .map_err(ApiError::internal)?;
+                        let key = ClientKey::from_spki_der(valid.spki_der(), record.id)
+                            .map_err(ApiError::internal)?;
+                        KeyState::Active {
+                            key: Arc::new(key),
+                            expires_at: record.expires_at,
+                        }
+                    }
+                },
             },
         };
         if self.generation.load(Ordering::SeqCst) == generation {

@@ -17,7 +17,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keygate_core::jose::{
-    decrypt_fields, encrypt_fields, verify_signed_request, RequestFacts, SignatureError,
+    decrypt_fields, encrypt_fields_in_json, verify_signed_request, RequestFacts, SignatureError,
     SignaturePolicy,
 };
 use keygate_store::Store;
@@ -28,6 +28,7 @@ use crate::demo::CardApi;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::system_key::{load_keyring, Keyring, MasterKey};
+use crate::telemetry::RouteLabel;
 use cache::Caches;
 use replay::ReplayGuard;
 use routes::{Matched, Route, RouteTable, Upstream};
@@ -188,10 +189,25 @@ pub fn spawn_background(store: Store, gateway: &Arc<Gateway>) {
 
 /// The fallback handler: every path the JSON API does not serve.
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
-    match proxy(&state, request).await {
+    let route = match state
+        .gateway
+        .routes
+        .find(request.method(), request.uri().path())
+    {
+        Matched::Route(route) => route,
+        Matched::WrongMethod => return ApiError::MethodNotAllowed.into_response(),
+        Matched::None => {
+            return ApiError::NotFound("nothing is served at this path").into_response()
+        }
+    };
+    let mut response = match proxy(&state, route, request).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
-    }
+    };
+    response
+        .extensions_mut()
+        .insert(RouteLabel(route.pattern.clone()));
+    response
 }
 
 fn signature_error(e: SignatureError) -> ApiError {
@@ -330,13 +346,8 @@ fn upstream_error(e: reqwest::Error) -> ApiError {
     }
 }
 
-async fn proxy(state: &AppState, request: Request) -> Result<Response, ApiError> {
+async fn proxy(state: &AppState, route: &Route, request: Request) -> Result<Response, ApiError> {
     let gw = &state.gateway;
-    let route = match gw.routes.find(request.method(), request.uri().path()) {
-        Matched::Route(route) => route,
-        Matched::WrongMethod => return Err(ApiError::MethodNotAllowed),
-        Matched::None => return Err(ApiError::NotFound("nothing is served at this path")),
-    };
     let (parts, body) = request.into_parts();
     let now = state.now();
 
@@ -434,14 +445,12 @@ async fn proxy(state: &AppState, request: Request) -> Result<Response, ApiError>
 
     // 6. Confidential response fields, encrypted to the caller's active key.
     let mut body = reply.body;
+    //    The rest of the answer is passed on byte for byte; a body that is not JSON has no
+    //    fields and is passed on as it is.
     if let (false, Some(key)) = (route.encrypt_response.is_empty(), client_key.as_ref()) {
-        if let Ok(mut doc) = serde_json::from_slice::<Value>(&body) {
-            encrypt_fields(&mut doc, &route.encrypt_response, route.scheme, key)
-                .map_err(ApiError::internal)?;
-            // Each field grows to a compact JWE (about 0.5 KB with RSA-2048): size the buffer
-            // once.
-            let mut out = Vec::with_capacity(body.len() + 768 * route.encrypt_response.len());
-            serde_json::to_writer(&mut out, &doc).map_err(ApiError::internal)?;
+        if let Some(out) = encrypt_fields_in_json(&body, &route.encrypt_response, route.scheme, key)
+            .map_err(ApiError::internal)?
+        {
             body = Bytes::from(out);
         }
     }

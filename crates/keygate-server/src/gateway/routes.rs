@@ -1,5 +1,6 @@
 //! Gateway routes from configuration (DESIGN §7), checked once at start.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::Method;
@@ -27,7 +28,8 @@ enum Segment {
 /// A route, parsed.
 #[derive(Debug, Clone)]
 pub struct Route {
-    pub pattern: String,
+    /// As configured; also the `route` label of the request metrics.
+    pub pattern: Arc<str>,
     segments: Vec<Segment>,
     pub methods: Vec<Method>,
     pub upstream: Upstream,
@@ -143,7 +145,7 @@ pub fn compile(config: &RouteConfig) -> Result<Route, RouteError> {
         }
     }
     Ok(Route {
-        pattern: config.path.clone(),
+        pattern: Arc::from(config.path.as_str()),
         segments,
         methods,
         upstream,
@@ -220,10 +222,10 @@ mod tests {
         )
         .unwrap();
         assert!(
-            matches!(t.find(&Method::GET, "/cards/42"), Matched::Route(r) if r.pattern == "/cards/{id}")
+            matches!(t.find(&Method::GET, "/cards/42"), Matched::Route(r) if &*r.pattern == "/cards/{id}")
         );
         assert!(
-            matches!(t.find(&Method::GET, "/cards/42/pin"), Matched::Route(r) if r.pattern == "/cards/{id}/pin")
+            matches!(t.find(&Method::GET, "/cards/42/pin"), Matched::Route(r) if &*r.pattern == "/cards/{id}/pin")
         );
         assert!(matches!(t.find(&Method::GET, "/cards/"), Matched::None));
         assert!(matches!(

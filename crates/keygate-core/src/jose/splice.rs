@@ -1,0 +1,273 @@
+//! Response fields encrypted where they stand (DESIGN §6): the upstream's JSON text is kept byte
+//! for byte and only the named values are replaced by their ciphertext strings.
+//!
+//! No `Value` tree is built: each container on the way to a field is read as borrowed
+//! [`RawValue`]s, so the answer costs a scan instead of a parse, an allocation per node and a
+//! re-serialization, and whatever the upstream wrote (key order, spacing, numbers too large for
+//! an `f64`) reaches the client unchanged. Where the text is ambiguous — a key on a field's path
+//! appears twice in its object, one field lies inside another, the same field is named twice,
+//! or the pointer is `""` (the whole document) — the answer goes through [`encrypt_fields`]
+//! instead, whose `Value` keeps one of the duplicates, so no plaintext copy can slip through
+//! beside a ciphertext.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use super::client_key::ClientKey;
+use super::fields::{
+    check_pointers, encrypt_fields, encrypt_plaintext, jwe_randomness, FieldError, Scheme,
+};
+use super::jwe::JWE_RANDOM_LEN;
+
+/// Encrypts the fields named by `pointers` (RFC 6901) in the JSON text `json` for `key`.
+///
+/// Same rules as [`encrypt_fields`] (a string is encrypted as its UTF-8 text, anything else as
+/// its compact JSON; a pointer naming nothing changes nothing), but everything outside the
+/// encrypted values is copied unchanged. `Ok(None)` when nothing was encrypted — `json` is not
+/// a JSON document, or no pointer names anything in it: the caller passes it on as it is.
+///
+/// # Errors
+/// [`FieldError`], as [`encrypt_fields`]; the caller must then send nothing of the answer.
+pub fn encrypt_fields_in_json(
+    json: &[u8],
+    pointers: &[String],
+    scheme: Scheme,
+    key: &ClientKey,
+) -> Result<Option<Vec<u8>>, FieldError> {
+    check_pointers(pointers)?;
+    if pointers.iter().any(String::is_empty) {
+        return through_value(json, pointers, scheme, key);
+    }
+    let tokens: Vec<Vec<Cow<'_, str>>> = pointers.iter().map(|p| pointer_tokens(p)).collect();
+    let targets: Vec<Target<'_, '_>> = tokens
+        .iter()
+        .enumerate()
+        .map(|(index, tokens)| Target {
+            index,
+            rest: tokens,
+        })
+        .collect();
+    let mut found = Vec::with_capacity(pointers.len());
+    if locate(json, &targets, &mut found).is_err() {
+        return through_value(json, pointers, scheme, key);
+    }
+    if found.is_empty() {
+        return Ok(None);
+    }
+
+    let random = jwe_randomness(scheme, pointers)?;
+    let mut spans = Vec::with_capacity(found.len());
+    for (index, raw) in found {
+        let pointer = pointers.get(index).map_or("", String::as_str);
+        let Some(start) = offset_in(json, raw) else {
+            return through_value(json, pointers, scheme, key);
+        };
+        let field_random = random.get(index * JWE_RANDOM_LEN..(index + 1) * JWE_RANDOM_LEN);
+        let ciphertext = match serde_json::from_str::<Text<'_>>(raw.get()) {
+            Ok(Text(text)) => {
+                encrypt_plaintext(text.as_bytes(), false, scheme, key, pointer, field_random)?
+            }
+            Err(_) => {
+                // Not a string: its compact JSON, exactly as `encrypt_fields` would write it.
+                let value: Value = serde_json::from_str(raw.get())
+                    .map_err(|_| FieldError::Encryption(pointer.to_owned()))?;
+                let compact = value.to_string();
+                encrypt_plaintext(compact.as_bytes(), true, scheme, key, pointer, field_random)?
+            }
+        };
+        spans.push((start, start + raw.get().len(), ciphertext));
+    }
+    spans.sort_unstable_by_key(|(start, _, _)| *start);
+
+    let grown: usize = spans.iter().map(|(_, _, ct)| ct.len() + 2).sum();
+    let mut out = Vec::with_capacity(json.len() + grown);
+    let mut copied = 0;
+    for (start, end, ciphertext) in spans {
+        out.extend_from_slice(json.get(copied..start).unwrap_or_default());
+        // Ciphertexts are base64 / base64url / compact JWE: nothing in them needs escaping.
+        out.push(b'"');
+        out.extend_from_slice(ciphertext.as_bytes());
+        out.push(b'"');
+        copied = end;
+    }
+    out.extend_from_slice(json.get(copied..).unwrap_or_default());
+    Ok(Some(out))
+}
+
+/// The ambiguous cases: parse, encrypt in the tree, serialize.
+fn through_value(
+    json: &[u8],
+    pointers: &[String],
+    scheme: Scheme,
+    key: &ClientKey,
+) -> Result<Option<Vec<u8>>, FieldError> {
+    let Ok(mut doc) = serde_json::from_slice::<Value>(json) else {
+        return Ok(None);
+    };
+    encrypt_fields(&mut doc, pointers, scheme, key)?;
+    serde_json::to_vec(&doc)
+        .map(Some)
+        .map_err(|_| FieldError::Encryption(pointers.first().cloned().unwrap_or_default()))
+}
+
+/// The reference tokens of an RFC 6901 pointer, unescaped (`~1` → `/`, then `~0` → `~`).
+fn pointer_tokens(pointer: &str) -> Vec<Cow<'_, str>> {
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|token| {
+            if token.contains('~') {
+                Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+            } else {
+                Cow::Borrowed(token)
+            }
+        })
+        .collect()
+}
+
+/// An array index token as RFC 6901 (and serde_json) read it: digits, no leading zero.
+fn array_index(token: &str) -> Option<usize> {
+    if token.starts_with('+') || (token.starts_with('0') && token.len() != 1) {
+        return None;
+    }
+    token.parse().ok()
+}
+
+/// A pointer on its way down: which one it is and the tokens still to follow.
+struct Target<'t, 's> {
+    index: usize,
+    rest: &'t [Cow<'s, str>],
+}
+
+/// The text is ambiguous for splicing (see the module comment).
+struct Ambiguous;
+
+/// Finds the value each target names in the JSON `text`, as `(pointer index, raw value)`. Every
+/// target has at least one token left.
+fn locate<'a>(
+    text: &'a [u8],
+    targets: &[Target<'_, '_>],
+    found: &mut Vec<(usize, &'a RawValue)>,
+) -> Result<(), Ambiguous> {
+    let first = text
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    let members = match first {
+        Some(b'{') => Members::Object(
+            serde_json::from_slice::<Entries<'a>>(text)
+                .map_err(|_| Ambiguous)?
+                .0,
+        ),
+        Some(b'[') => Members::Array(
+            serde_json::from_slice::<Vec<&'a RawValue>>(text).map_err(|_| Ambiguous)?,
+        ),
+        // A scalar (or not JSON at all) has no members: the pointers name nothing.
+        _ => return Ok(()),
+    };
+    for (position, target) in targets.iter().enumerate() {
+        let Some(token) = target.rest.first() else {
+            continue;
+        };
+        if targets
+            .iter()
+            .take(position)
+            .any(|earlier| earlier.rest.first() == Some(token))
+        {
+            continue; // this member was followed already, with every target through it
+        }
+        let child = match &members {
+            Members::Array(items) => array_index(token).and_then(|i| items.get(i)).copied(),
+            Members::Object(entries) => {
+                let mut matching = entries.iter().filter(|(name, _)| name == token);
+                let child = matching.next().map(|(_, value)| *value);
+                if matching.next().is_some() {
+                    return Err(Ambiguous); // a duplicate key on the way to a field
+                }
+                child
+            }
+        };
+        let Some(child) = child else { continue };
+        let (here, deeper): (Vec<Target<'_, '_>>, Vec<Target<'_, '_>>) = targets
+            .iter()
+            .filter(|t| t.rest.first() == Some(token))
+            .map(|t| Target {
+                index: t.index,
+                rest: t.rest.get(1..).unwrap_or_default(),
+            })
+            .partition(|t| t.rest.is_empty());
+        match here.first() {
+            // The same field twice, or a field inside another: which bytes would be which?
+            Some(_) if here.len() > 1 || !deeper.is_empty() => return Err(Ambiguous),
+            Some(hit) => found.push((hit.index, child)),
+            None => locate(child.get().as_bytes(), &deeper, found)?,
+        }
+    }
+    Ok(())
+}
+
+/// A container's members, borrowed from the text.
+enum Members<'a> {
+    /// In document order, duplicate keys kept.
+    Object(Vec<(Cow<'a, str>, &'a RawValue)>),
+    Array(Vec<&'a RawValue>),
+}
+
+/// Where `raw` (borrowed from `json` by the parser) starts in `json`, checked.
+fn offset_in(json: &[u8], raw: &RawValue) -> Option<usize> {
+    let bytes = raw.get().as_bytes();
+    let start = (bytes.as_ptr() as usize).checked_sub(json.as_ptr() as usize)?;
+    let end = start.checked_add(bytes.len())?;
+    (json.get(start..end)? == bytes).then_some(start)
+}
+
+/// A JSON string, borrowed when it has no escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+/// An object's members in document order, duplicates kept.
+struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Entries<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor;
+        impl<'de> Visitor<'de> for EntriesVisitor {
+            type Value = Entries<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some((Text(name), value)) = map.next_entry::<Text<'de>, &RawValue>()? {
+                    entries.push((name, value));
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_map(EntriesVisitor)
+    }
+}
