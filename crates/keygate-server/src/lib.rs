@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod front;
 pub mod gateway;
 pub mod registry;
 pub mod state;
@@ -154,7 +155,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(auth::housekeeping(self.state.clone()));
-        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let app = front::MakeFront::new(self.state);
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;

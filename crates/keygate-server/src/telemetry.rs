@@ -94,21 +94,32 @@ fn record(route: &str, method: Method, status: u16, seconds: f64) {
 /// Count and time every request by method, route pattern (never the raw path) and status.
 pub async fn track(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = method_label(req.method());
+    let method = req.method().clone();
     let matched = req.extensions().get::<MatchedPath>().cloned();
     let response = next.run(req).await;
-    let route = match (&matched, response.extensions().get::<RouteLabel>()) {
+    observe(&method, matched.as_ref(), &response, start);
+    response
+}
+
+/// Records one answered request: `matched` is the router's pattern; without one, the gateway's
+/// [`RouteLabel`] on the response, else `unmatched`.
+pub fn observe(
+    method: &Method,
+    matched: Option<&MatchedPath>,
+    response: &Response,
+    start: Instant,
+) {
+    let route = match (matched, response.extensions().get::<RouteLabel>()) {
         (Some(path), _) => path.as_str(),
         (None, Some(RouteLabel(pattern))) => pattern,
         (None, None) => "unmatched",
     };
     record(
         route,
-        method,
+        method_label(method),
         response.status().as_u16(),
         start.elapsed().as_secs_f64(),
     );
-    response
 }
 
 pub async fn metrics_endpoint() -> Response {

@@ -187,7 +187,17 @@ pub fn spawn_background(store: Store, gateway: &Arc<Gateway>) {
     });
 }
 
-/// The fallback handler: every path the JSON API does not serve.
+/// A request for the gateway, counted in the request metrics (the front door's path: no router,
+/// no middleware stack; see `front`).
+pub async fn serve(state: AppState, request: Request) -> Response {
+    let start = std::time::Instant::now();
+    let method = request.method().clone();
+    let response = handle(State(state), request).await;
+    crate::telemetry::observe(&method, None, &response, start);
+    response
+}
+
+/// The router's fallback handler: every path the JSON API and the web page do not serve.
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
     let route = match state
         .gateway

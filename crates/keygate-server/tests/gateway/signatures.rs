@@ -321,4 +321,21 @@ async fn checks_run_in_order(backend: Backend) {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(4));
     assert_eq!(gw.upstream.count(), 1, "only /slow reached the upstream");
+
+    // The request metrics name a gateway route by its pattern, never by the raw path.
+    let metrics = reqwest::get(format!("{}/metrics", gw.app.base_url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        r#"keygate_http_requests_total{method="GET",route="/cards/{id}",status="401"}"#,
+        r#"keygate_http_requests_total{method="GET",route="/cards/{id}",status="403"}"#,
+        r#"keygate_http_requests_total{method="GET",route="/down",status="502"}"#,
+        r#"keygate_http_requests_total{method="GET",route="unmatched",status="404"}"#,
+    ] {
+        assert!(metrics.contains(series), "{series} in\n{metrics}");
+    }
+    assert!(!metrics.contains("/cards/42") && !metrics.contains("/nothing/here"));
 }

@@ -1,0 +1,153 @@
+//! The service each connection is served by: the gateway's traffic — the hot path — goes
+//! straight to the gateway; everything else goes through the router and its layers (body limit,
+//! trace span, metrics).
+//!
+//! Why: the router's per-request machinery (route matching, cloning boxed route services, the
+//! middleware stack) cost about 3 % of a signed, encrypted gateway call's CPU (BENCHMARKS.md,
+//! "Gateway"). Precedence is unchanged: a path whose first segment is one of keygate's own goes
+//! to the router — and on to the gateway, its fallback, when the router has no such route — just
+//! as when the gateway was only the router's fallback; any other path is one the router does not
+//! serve, so it reaches the gateway either way.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::extract::{ConnectInfo, Request};
+use axum::response::Response;
+use axum::serve::IncomingStream;
+use axum::Router;
+use tokio::net::TcpListener;
+use tower::Service;
+
+use crate::gateway;
+use crate::state::AppState;
+
+/// The first path segments of everything the router serves (the JSON API, the web page, health,
+/// metrics, keys published for clients). The tests check the API's (from `/openapi.json`) and
+/// the web page's paths against it.
+pub const OWN_FIRST_SEGMENTS: &[&str] = &[
+    "",
+    ".well-known",
+    "auth",
+    "clients",
+    "healthz",
+    "keys",
+    "login",
+    "logout",
+    "metrics",
+    "openapi.json",
+    "readyz",
+    "revoke",
+    "static",
+    "system",
+    "upload",
+];
+
+/// Is `path` in keygate's own part of the URL space (served by the router first)?
+pub fn is_own_path(path: &str) -> bool {
+    let first = path
+        .strip_prefix('/')
+        .unwrap_or(path)
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    OWN_FIRST_SEGMENTS.contains(&first)
+}
+
+/// Makes a [`Front`] per connection, with the peer's address (for the login limits).
+#[derive(Clone)]
+pub struct MakeFront {
+    state: AppState,
+    router: Router,
+}
+
+impl MakeFront {
+    pub fn new(state: AppState) -> MakeFront {
+        MakeFront {
+            router: crate::router(state.clone()),
+            state,
+        }
+    }
+}
+
+impl<'a> Service<IncomingStream<'a, TcpListener>> for MakeFront {
+    type Response = Front;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Front, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, stream: IncomingStream<'a, TcpListener>) -> Self::Future {
+        std::future::ready(Ok(Front {
+            state: self.state.clone(),
+            router: self.router.clone(),
+            remote: *stream.remote_addr(),
+        }))
+    }
+}
+
+/// One connection's service.
+#[derive(Clone)]
+pub struct Front {
+    state: AppState,
+    router: Router,
+    remote: SocketAddr,
+}
+
+impl Service<Request> for Front {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        request.extensions_mut().insert(ConnectInfo(self.remote));
+        if is_own_path(request.uri().path()) {
+            // The router is always ready (axum documents `poll_ready` as a no-op).
+            let future = self.router.call(request);
+            Box::pin(future)
+        } else {
+            let state = self.state.clone();
+            Box::pin(async move { Ok(gateway::serve(state, request).await) })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_paths_go_to_the_router_first() {
+        for path in [
+            "/",
+            "/auth/login",
+            "/clients/api_key/public_keys/x",
+            "/system/public_key",
+            "/.well-known/jwks.json",
+            "/healthz",
+            "/openapi.json",
+            // The web page's paths (the API's are checked against /openapi.json in tests/api).
+            "/login",
+            "/logout",
+            "/upload",
+            "/revoke",
+            "/keys/abc",
+            "/static/copy.js",
+            "/static/keygate.css",
+        ] {
+            assert!(is_own_path(path), "{path}");
+        }
+        for path in ["/demo/cards/42", "/cards", "/loginx", "/api/v1/x"] {
+            assert!(!is_own_path(path), "{path}");
+        }
+    }
+}
