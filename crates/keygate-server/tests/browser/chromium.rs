@@ -2,7 +2,8 @@
 //!
 //! This test FAILS when Chromium or chromedriver is missing (install them with
 //! `apt-get install -y chromium chromium-driver`; override the paths with `KEYGATE_CHROMIUM` and
-//! `KEYGATE_CHROMEDRIVER`). The SQLite run saves the screenshots `docs/screenshots/page-{en,el,es}.png`.
+//! `KEYGATE_CHROMEDRIVER`). With `KEYGATE_SCREENSHOTS=1` the SQLite run saves the screenshots
+//! `docs/screenshots/page-{en,el,es}.png`.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -198,9 +199,15 @@ fn numeric_date(t: i64) -> String {
         .to_string()
 }
 
-/// A screenshot of the whole page at `width` CSS pixels, saved under `docs/screenshots/`.
+/// A screenshot of the whole page at `width` CSS pixels. Saved under `docs/screenshots/` (the
+/// README's pictures) only with `KEYGATE_SCREENSHOTS=1`, so that a test run leaves the tree
+/// clean (every run has new dates and fingerprints); otherwise under the temp directory.
 async fn screenshot(b: &Client, name: &str, width: u32) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+    let dir = if std::env::var("KEYGATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
+    } else {
+        std::env::temp_dir().join("keygate-screenshots")
+    };
     std::fs::create_dir_all(&dir).unwrap();
     b.set_window_size(width, 1000).await.unwrap();
     let sizes = b
