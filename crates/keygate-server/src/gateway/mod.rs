@@ -455,13 +455,24 @@ async fn proxy(state: &AppState, route: &Route, request: Request) -> Result<Resp
 
     // 6. Confidential response fields, encrypted to the caller's active key.
     let mut body = reply.body;
-    //    The rest of the answer is passed on byte for byte; a body that is not JSON has no
-    //    fields and is passed on as it is.
+    //    The rest of the answer is passed on byte for byte. A body that is not JSON cannot
+    //    have its fields found, so it is refused rather than passed on: it may hold them in
+    //    plaintext (e.g. JSON with trailing bytes). Only an empty body passes.
     if let (false, Some(key)) = (route.encrypt_response.is_empty(), client_key.as_ref()) {
-        if let Some(out) = encrypt_fields_in_json(&body, &route.encrypt_response, route.scheme, key)
+        match encrypt_fields_in_json(&body, &route.encrypt_response, route.scheme, key)
             .map_err(ApiError::internal)?
         {
-            body = Bytes::from(out);
+            Some(out) => body = Bytes::from(out),
+            None if body.is_empty()
+                || serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok() => {}
+            None => {
+                tracing::warn!(
+                    route = %route.pattern,
+                    status = reply.status.as_u16(),
+                    "the upstream's answer on a route with confidential fields is not JSON; refused"
+                );
+                return Err(ApiError::UpstreamUnavailable);
+            }
         }
     }
     let listed = connection_listed(&reply.headers);

@@ -72,6 +72,14 @@ async fn response_fields_decrypt_with_openssl_and_jwcrypto(backend: Backend) {
         openssl_decrypt(key, pin, &["rsa_padding_mode:pkcs1"]),
         CARD_PIN
     );
+
+    // An answer that is not JSON cannot have its fields encrypted: refused, never passed on.
+    let reply = gw.call(Method::GET, "/broken/cards/42", None).await;
+    assert_eq!(
+        (reply.status, reply.slug()),
+        (502, Some("upstream_unavailable"))
+    );
+    assert!(!reply.body.to_string().contains(CARD_NUMBER));
 }
 
 async fn request_fields_from_jwcrypto_and_openssl_are_decrypted(backend: Backend) {

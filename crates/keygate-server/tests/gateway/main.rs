@@ -64,6 +64,11 @@ impl Upstream {
                 if uri.path() == "/slow" {
                     tokio::time::sleep(Duration::from_secs(5)).await;
                 }
+                if uri.path().starts_with("/broken/") {
+                    // JSON with trailing bytes: not JSON, but the card number is in it.
+                    let text = format!("{{\"data\":{{\"card\":{{\"number\":\"{CARD_NUMBER}\"}}}}}} trailing");
+                    return ([("content-type", "application/json")], text).into_response();
+                }
                 if method == Method::POST {
                     let received: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                     return Json(json!({"success": true, "code": 0, "message": "OK", "data": {"received": received}})).into_response();
@@ -129,9 +134,13 @@ pub fn test_routes(upstream: &str) -> Vec<RouteConfig> {
             ..route("/oaep/cards/{id}", &["GET"], upstream)
         },
         RouteConfig {
-            encrypt_response: card_fields,
+            encrypt_response: card_fields.clone(),
             scheme: "rsa-pkcs1".into(),
             ..route("/pkcs1/cards/{id}", &["GET"], upstream)
+        },
+        RouteConfig {
+            encrypt_response: card_fields,
+            ..route("/broken/cards/{id}", &["GET"], upstream)
         },
         RouteConfig {
             decrypt_request: vec!["/pin".into()],
