@@ -40,7 +40,7 @@ pub use signed_request::{
     verify_signed_request, InvalidReason, RequestFacts, SignatureError, SignaturePolicy,
     StaleReason, VerifiedSignature,
 };
-pub use splice::encrypt_fields_in_json;
+pub use splice::{encrypt_fields_in_json, FieldsInJson};
 pub use system_key::{
     decrypt_fields, jwk_thumbprint, open_private_key, rsa_components, seal_private_key,
     EncryptedFieldInvalid, SealedKeyError, SystemKey, SystemKeyError,

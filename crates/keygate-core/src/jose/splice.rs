@@ -23,12 +23,23 @@ use super::fields::{
 };
 use super::jwe::JWE_RANDOM_LEN;
 
+/// What [`encrypt_fields_in_json`] made of an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldsInJson {
+    /// The text with the named fields encrypted: send this.
+    Rewritten(Vec<u8>),
+    /// A JSON document in which no pointer names anything: send it as it is.
+    Unchanged,
+    /// Not a JSON document (empty, HTML, JSON with trailing bytes, ...): its fields cannot be
+    /// found, and it may hold them in plaintext.
+    NotJson,
+}
+
 /// Encrypts the fields named by `pointers` (RFC 6901) in the JSON text `json` for `key`.
 ///
 /// Same rules as [`encrypt_fields`] (a string is encrypted as its UTF-8 text, anything else as
 /// its compact JSON; a pointer naming nothing changes nothing), but everything outside the
-/// encrypted values is copied unchanged. `Ok(None)` when nothing was encrypted — `json` is not
-/// a JSON document, or no pointer names anything in it: the caller passes it on as it is.
+/// encrypted values is copied unchanged.
 ///
 /// # Errors
 /// [`FieldError`], as [`encrypt_fields`]; the caller must then send nothing of the answer.
@@ -37,7 +48,7 @@ pub fn encrypt_fields_in_json(
     pointers: &[String],
     scheme: Scheme,
     key: &ClientKey,
-) -> Result<Option<Vec<u8>>, FieldError> {
+) -> Result<FieldsInJson, FieldError> {
     check_pointers(pointers)?;
     if pointers.iter().any(String::is_empty) {
         return through_value(json, pointers, scheme, key);
@@ -56,7 +67,14 @@ pub fn encrypt_fields_in_json(
         return through_value(json, pointers, scheme, key);
     }
     if found.is_empty() {
-        return Ok(None);
+        // Only now is it worth knowing whether the rest of the text is JSON at all.
+        return Ok(
+            if serde_json::from_slice::<serde::de::IgnoredAny>(json).is_ok() {
+                FieldsInJson::Unchanged
+            } else {
+                FieldsInJson::NotJson
+            },
+        );
     }
 
     let random = jwe_randomness(scheme, pointers)?;
@@ -95,7 +113,7 @@ pub fn encrypt_fields_in_json(
         copied = end;
     }
     out.extend_from_slice(json.get(copied..).unwrap_or_default());
-    Ok(Some(out))
+    Ok(FieldsInJson::Rewritten(out))
 }
 
 /// The ambiguous cases: parse, encrypt in the tree, serialize.
@@ -104,13 +122,13 @@ fn through_value(
     pointers: &[String],
     scheme: Scheme,
     key: &ClientKey,
-) -> Result<Option<Vec<u8>>, FieldError> {
+) -> Result<FieldsInJson, FieldError> {
     let Ok(mut doc) = serde_json::from_slice::<Value>(json) else {
-        return Ok(None);
+        return Ok(FieldsInJson::NotJson);
     };
     encrypt_fields(&mut doc, pointers, scheme, key)?;
     serde_json::to_vec(&doc)
-        .map(Some)
+        .map(FieldsInJson::Rewritten)
         .map_err(|_| FieldError::Encryption(pointers.first().cloned().unwrap_or_default()))
 }
 

@@ -17,8 +17,8 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keygate_core::jose::{
-    decrypt_fields, encrypt_fields_in_json, verify_signed_request, RequestFacts, SignatureError,
-    SignaturePolicy,
+    decrypt_fields, encrypt_fields_in_json, verify_signed_request, FieldsInJson, RequestFacts,
+    SignatureError, SignaturePolicy,
 };
 use keygate_store::Store;
 use serde_json::Value;
@@ -462,10 +462,10 @@ async fn proxy(state: &AppState, route: &Route, request: Request) -> Result<Resp
         match encrypt_fields_in_json(&body, &route.encrypt_response, route.scheme, key)
             .map_err(ApiError::internal)?
         {
-            Some(out) => body = Bytes::from(out),
-            None if body.is_empty()
-                || serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok() => {}
-            None => {
+            FieldsInJson::Rewritten(out) => body = Bytes::from(out),
+            FieldsInJson::Unchanged => {}
+            FieldsInJson::NotJson if body.is_empty() => {}
+            FieldsInJson::NotJson => {
                 tracing::warn!(
                     route = %route.pattern,
                     status = reply.status.as_u16(),
