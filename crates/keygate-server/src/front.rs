@@ -16,7 +16,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::extract::{ConnectInfo, Request};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::serve::IncomingStream;
 use axum::Router;
 use tokio::net::TcpListener;
@@ -110,6 +110,12 @@ impl Service<Request> for Front {
 
     fn call(&mut self, mut request: Request) -> Self::Future {
         request.extensions_mut().insert(ConnectInfo(self.remote));
+        // Before routing, for keygate's own paths too: a target that a parser could read as
+        // another path is refused (docs/gateway.md, "The request target").
+        if let Err(e) = gateway::target::check(request.uri().path(), request.uri().query()) {
+            let response = crate::error::ApiError::InvalidRequest(e.to_string()).into_response();
+            return Box::pin(std::future::ready(Ok(response)));
+        }
         if is_own_path(request.uri().path()) {
             // The router is always ready (axum documents `poll_ready` as a no-op).
             let future = self.router.call(request);

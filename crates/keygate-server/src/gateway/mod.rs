@@ -8,6 +8,7 @@
 pub mod cache;
 pub mod replay;
 pub mod routes;
+pub mod target;
 
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
@@ -199,6 +200,10 @@ pub async fn serve(state: AppState, request: Request) -> Response {
 
 /// The router's fallback handler: every path the JSON API and the web page do not serve.
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
+    // Before routing: a target that could name another path upstream is refused outright.
+    if let Err(e) = target::check(request.uri().path(), request.uri().query()) {
+        return ApiError::InvalidRequest(e.to_string()).into_response();
+    }
     let route = match state
         .gateway
         .routes
@@ -309,11 +314,16 @@ async fn call_upstream(
     body: Bytes,
 ) -> Result<UpstreamReply, ApiError> {
     match &route.upstream {
-        Upstream::Http(base) => {
-            let url = format!("{base}{path_and_query}");
+        Upstream::Http(upstream) => {
+            let Some(url) = upstream.url(path_and_query) else {
+                tracing::warn!(route = %route.pattern, "the upstream URL would differ from base + path; refused");
+                return Err(ApiError::InvalidRequest(
+                    "the request target cannot be forwarded unchanged".into(),
+                ));
+            };
             let response = gw
                 .http
-                .request(method, &url)
+                .request(method, url)
                 .headers(headers()?)
                 .body(body)
                 .send()

@@ -12,9 +12,64 @@ use crate::config::RouteConfig;
 #[derive(Debug, Clone)]
 pub enum Upstream {
     /// `http://host:port[/base]`: the matched path and query are appended as sent.
-    Http(String),
+    Http(HttpUpstream),
     /// `keygate:demo`: the built-in sample card API, called in-process.
     Demo,
+}
+
+/// An HTTP upstream: its base URL as configured (no trailing `/`) and that URL's path part.
+#[derive(Debug, Clone)]
+pub struct HttpUpstream {
+    base: String,
+    base_path: String,
+}
+
+impl HttpUpstream {
+    fn parse(configured: &str) -> Result<HttpUpstream, String> {
+        let base = configured.trim_end_matches('/');
+        let url = reqwest::Url::parse(base)
+            .map_err(|e| format!("upstream {configured:?} is not a URL: {e}"))?;
+        let base_path = match base.strip_prefix("http://").and_then(|rest| rest.find('/')) {
+            Some(at) => base["http://".len() + at..].to_owned(),
+            None => String::new(),
+        };
+        // The base must already be in the form a URL parser keeps (no dot segments, nothing
+        // it would re-encode), or `url` below could never match it.
+        let parsed_path = if base_path.is_empty() {
+            "/"
+        } else {
+            &base_path
+        };
+        if url.path() != parsed_path
+            || url.query().is_some()
+            || url.fragment().is_some()
+            || !url.username().is_empty()
+            || url.password().is_some()
+        {
+            return Err(format!(
+                "upstream must be http://host:port[/base] with a plain base path, not {configured:?}"
+            ));
+        }
+        Ok(HttpUpstream {
+            base: base.to_owned(),
+            base_path,
+        })
+    }
+
+    /// The URL to send a request to: `<base><path and query as received>`, checked after it is
+    /// parsed, so a URL library that resolves or re-encodes anything cannot send the request
+    /// elsewhere (docs/gateway.md, "The request target"). `None` when the parsed URL differs.
+    pub fn url(&self, path_and_query: &str) -> Option<reqwest::Url> {
+        let url = reqwest::Url::parse(&format!("{}{path_and_query}", self.base)).ok()?;
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (path_and_query, None),
+        };
+        let same = url.path().strip_prefix(self.base_path.as_str()) == Some(path)
+            && url.query() == query
+            && url.fragment().is_none();
+        same.then_some(url)
+    }
 }
 
 /// One segment of a path pattern.
@@ -112,7 +167,7 @@ pub fn compile(config: &RouteConfig) -> Result<Route, RouteError> {
         if rest.is_empty() || rest.contains(['?', '#']) {
             return Err(fail("upstream must be http://host:port[/base]".into()));
         }
-        Upstream::Http(config.upstream.trim_end_matches('/').to_owned())
+        Upstream::Http(HttpUpstream::parse(&config.upstream).map_err(fail)?)
     } else {
         return Err(fail(
             "upstream must be an http:// URL (keygate is meant to sit beside its upstreams; put TLS in front of keygate)".into(),
@@ -251,5 +306,36 @@ mod tests {
             ..route("/a")
         })
         .is_err());
+    }
+
+    #[test]
+    fn the_url_sent_is_base_plus_target_or_nothing() {
+        let with_base = HttpUpstream::parse("http://127.0.0.1:9/docs/").unwrap();
+        let bare = HttpUpstream::parse("http://127.0.0.1:9").unwrap();
+        assert_eq!(
+            with_base.url("/files/a?x=1").unwrap().as_str(),
+            "http://127.0.0.1:9/docs/files/a?x=1"
+        );
+        assert_eq!(bare.url("/").unwrap().as_str(), "http://127.0.0.1:9/");
+        // What a URL library would resolve or re-encode never leaves (defence in depth: the
+        // target check refuses these before routing).
+        for target in [
+            "/files/../cards/42",
+            "/files/x\\..\\cards",
+            "/a b",
+            "/%2e%2e/x",
+            "/a#b",
+        ] {
+            assert!(with_base.url(target).is_none(), "{target}");
+            assert!(bare.url(target).is_none(), "{target}");
+        }
+        for bad in [
+            "http://h/docs/../x",
+            "http://u:p@h/x",
+            "http://h/x?q=1",
+            "http://h/a b",
+        ] {
+            assert!(HttpUpstream::parse(bad).is_err(), "{bad}");
+        }
     }
 }

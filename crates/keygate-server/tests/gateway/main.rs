@@ -7,6 +7,7 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+mod escape;
 mod fields;
 mod nodes;
 mod signatures;
@@ -147,6 +148,12 @@ pub fn test_routes(upstream: &str) -> Vec<RouteConfig> {
             ..route("/cards/{id}/pin", &["POST"], upstream)
         },
         route("/slow", &["GET"], upstream),
+        // An upstream with a base path, and a route without a signature.
+        route("/files/{name}", &["GET"], &format!("{upstream}/docs")),
+        RouteConfig {
+            signature: "none".into(),
+            ..route("/open/{name}", &["GET"], upstream)
+        },
         route("/down", &["GET"], "http://127.0.0.1:1"),
     ]
 }

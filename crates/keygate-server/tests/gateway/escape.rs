@@ -1,0 +1,140 @@
+//! The route table is an allow-list (docs/gateway.md, "The request target"): a request target
+//! that a URL library or an upstream could read as another path is refused before routing, and
+//! the upstream receives exactly `<base><path and query as received>`.
+//!
+//! Over raw sockets: HTTP client libraries normalize such paths themselves before sending.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::both_backends;
+use crate::helpers::*;
+use crate::*;
+
+both_backends!(
+    escaping_targets_are_refused_before_routing,
+    ordinary_targets_pass_byte_for_byte
+);
+
+/// Sends one request exactly as written (`target` byte for byte); status and body.
+pub async fn raw_get(base_url: &str, target: &[u8], headers: &[(&str, &str)]) -> (u16, Vec<u8>) {
+    let addr = base_url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut request = b"GET ".to_vec();
+    request.extend_from_slice(target);
+    request.extend_from_slice(
+        format!(" HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n").as_bytes(),
+    );
+    for (name, value) in headers {
+        request.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    request.extend_from_slice(b"\r\n");
+    stream.write_all(&request).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+        .await
+        .expect("keygate answers in time")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {text:?}"));
+    let body = match answer.windows(4).position(|w| w == b"\r\n\r\n") {
+        Some(at) => answer[at + 4..].to_vec(),
+        None => Vec::new(),
+    };
+    (status, body)
+}
+
+/// The shapes that escaped the route table, each after a route prefix.
+const ESCAPES: &[&str] = &[
+    "x/../../cards/42",
+    "x/./../cards/42",
+    "%2e%2e/cards/42",
+    "%2E%2e/%2e%2E/cards/42",
+    ".%2E/cards/42",
+    "%2e./cards/42",
+    "x/%2e/y",
+    "x\\..\\..\\..\\cards\\42",
+    "..\\cards\\42",
+    "42\\..\\..\\internal\\admin?all=1",
+    "x%5C..%5C..%5Ccards%5C42",
+    "x%5c..%5ccards",
+    "x%2F..%2F..%2Fcards%2F42",
+    "x%2f..%2fcards",
+    "x%00",
+    "x%00/../cards/42",
+    "x%0d%0aX-Injected:%20yes",
+    "x%7f",
+    "x%zz",
+    "x?a=%00",
+];
+
+async fn escaping_targets_are_refused_before_routing(backend: Backend) {
+    let gw = Gw::start(backend).await;
+    let token = format!("Bearer {}", gw.token());
+    // A route with a parameter, one whose upstream has a base path, one without a signature.
+    for prefix in ["/cards/", "/files/", "/open/"] {
+        for shape in ESCAPES {
+            let target = format!("{prefix}{shape}");
+            // Signed over the exact target, so only the target's shape can refuse it.
+            let signature = gw.sign("GET", &target, b"");
+            let (status, body) = raw_get(
+                &gw.app.base_url,
+                target.as_bytes(),
+                &[
+                    ("Authorization", &token),
+                    ("X-Request-Signature", &signature),
+                ],
+            )
+            .await;
+            assert_eq!(status, 400, "{target}: {}", String::from_utf8_lossy(&body));
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["error"], "invalid_request", "{target}: {body}");
+            assert!(!body.to_string().contains(CARD_NUMBER));
+        }
+        // Literal control characters never get past the HTTP parser either.
+        for raw in [b"x\x01y".as_slice(), b"x\x7fy", b"x\ty"] {
+            let mut target = prefix.as_bytes().to_vec();
+            target.extend_from_slice(raw);
+            let (status, _) =
+                raw_get(&gw.app.base_url, &target, &[("Authorization", &token)]).await;
+            assert_eq!(status, 400, "{target:?}");
+        }
+    }
+    assert_eq!(gw.upstream.count(), 0, "the upstream received nothing");
+}
+
+async fn ordinary_targets_pass_byte_for_byte(backend: Backend) {
+    let gw = Gw::start(backend).await;
+    let token = format!("Bearer {}", gw.token());
+    for (target, expected) in [
+        ("/files/report.v2.pdf", "/docs/files/report.v2.pdf"),
+        (
+            "/files/...?a=%20b&c=/d/../e",
+            "/docs/files/...?a=%20b&c=/d/../e",
+        ),
+        ("/open/%41b?x=1", "/open/%41b?x=1"),
+        ("/cards/4%32", "/cards/4%32"),
+    ] {
+        let before = gw.upstream.count();
+        let signature = gw.sign("GET", target, b"");
+        let (status, body) = raw_get(
+            &gw.app.base_url,
+            target.as_bytes(),
+            &[
+                ("Authorization", &token),
+                ("X-Request-Signature", &signature),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200, "{target}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(gw.upstream.count(), before + 1);
+        assert_eq!(gw.upstream.last().uri, expected, "{target}");
+    }
+}
