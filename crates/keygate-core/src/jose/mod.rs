@@ -42,6 +42,7 @@ pub use signed_request::{
 };
 pub use splice::{encrypt_fields_in_json, FieldsInJson};
 pub use system_key::{
-    decrypt_fields, jwk_thumbprint, open_private_key, rsa_components, seal_private_key,
-    EncryptedFieldInvalid, SealedKeyError, SystemKey, SystemKeyError,
+    decrypt_fields, decrypt_fields_in_json, jwk_thumbprint, open_private_key, rsa_components,
+    seal_private_key, EncryptedFieldInvalid, RequestFieldsError, SealedKeyError, SystemKey,
+    SystemKeyError,
 };

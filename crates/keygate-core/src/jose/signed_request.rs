@@ -6,7 +6,7 @@
 //! 3. `iat` present and a number, within `max_skew_secs` of `now` either way → else `Stale`;
 //! 4. `exp`, if present, not passed; `nbf`, if present, not beyond `now + max_skew_secs`
 //!    → else `Stale`;
-//! 5. `jti` present, a string of 16 to 128 characters;
+//! 5. `jti` present, a string of 16 to 128 characters, none a control character;
 //! 6. `htm` equals the request method;
 //! 7. `htu` equals the request path and query (an absolute URL is compared by its path and
 //!    query);
@@ -102,6 +102,9 @@ pub enum InvalidReason {
     /// `jti` is shorter than 16 or longer than 128 characters.
     #[error("the jti claim must be 16 to 128 characters")]
     JtiLength,
+    /// `jti` holds a control character (NUL included): it could not be stored as text.
+    #[error("the jti claim must not contain control characters")]
+    JtiCharacters,
     /// `htm` is missing.
     #[error("the htm claim is missing")]
     HtmMissing,
@@ -248,6 +251,9 @@ pub fn verify_signed_request(
     let jti = claims.jti.ok_or(invalid(R::JtiMissing))?;
     if !(16..=128).contains(&jti.chars().count()) {
         return Err(invalid(R::JtiLength));
+    }
+    if jti.chars().any(char::is_control) {
+        return Err(invalid(R::JtiCharacters));
     }
     let htm = claims.htm.ok_or(invalid(R::HtmMissing))?;
     if htm != req.method {

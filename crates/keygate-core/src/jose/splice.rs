@@ -53,6 +53,60 @@ pub fn encrypt_fields_in_json(
     if pointers.iter().any(String::is_empty) {
         return through_value(json, pointers, scheme, key);
     }
+    let random = jwe_randomness(scheme, pointers)?;
+    let spliced = splice(json, pointers, |index, raw| {
+        let pointer = pointers.get(index).map_or("", String::as_str);
+        let field_random = random.get(index * JWE_RANDOM_LEN..(index + 1) * JWE_RANDOM_LEN);
+        let ciphertext = match serde_json::from_str::<Text<'_>>(raw) {
+            Ok(Text(text)) => {
+                encrypt_plaintext(text.as_bytes(), false, scheme, key, pointer, field_random)?
+            }
+            // Not a string: its exact JSON text, compacted (a number keeps every digit).
+            Err(_) => {
+                let compact = compact_json(raw);
+                encrypt_plaintext(compact.as_bytes(), true, scheme, key, pointer, field_random)?
+            }
+        };
+        // Ciphertexts are base64 / base64url / compact JWE: nothing in them needs escaping.
+        Ok(format!("\"{ciphertext}\""))
+    });
+    match spliced {
+        Ok(Some(out)) => Ok(FieldsInJson::Rewritten(out)),
+        // Only now is it worth knowing whether the rest of the text is JSON at all.
+        Ok(None) => Ok(
+            if serde_json::from_slice::<serde::de::IgnoredAny>(json).is_ok() {
+                FieldsInJson::Unchanged
+            } else {
+                FieldsInJson::NotJson
+            },
+        ),
+        Err(SpliceError::Ambiguous) => through_value(json, pointers, scheme, key),
+        Err(SpliceError::Replace(e)) => Err(e),
+    }
+}
+
+/// Why [`splice`] did not give a text.
+pub(crate) enum SpliceError<E> {
+    /// The text is ambiguous (see the module comment), or not JSON where a field was sought.
+    Ambiguous,
+    /// `replace` refused a value.
+    Replace(E),
+}
+
+impl<E> From<E> for SpliceError<E> {
+    fn from(e: E) -> Self {
+        SpliceError::Replace(e)
+    }
+}
+
+/// Replaces each value named by `pointers` (none empty) in the JSON text `json` with what
+/// `replace(pointer index, raw value text)` gives, copying every other byte unchanged.
+/// `Ok(None)` when no pointer names anything (the text may then not even be JSON).
+pub(crate) fn splice<E>(
+    json: &[u8],
+    pointers: &[String],
+    mut replace: impl FnMut(usize, &str) -> Result<String, E>,
+) -> Result<Option<Vec<u8>>, SpliceError<E>> {
     let tokens: Vec<Vec<Cow<'_, str>>> = pointers.iter().map(|p| pointer_tokens(p)).collect();
     let targets: Vec<Target<'_, '_>> = tokens
         .iter()
@@ -63,57 +117,56 @@ pub fn encrypt_fields_in_json(
         })
         .collect();
     let mut found = Vec::with_capacity(pointers.len());
-    if locate(json, &targets, &mut found).is_err() {
-        return through_value(json, pointers, scheme, key);
+    if tokens.iter().any(Vec::is_empty) || locate(json, &targets, &mut found).is_err() {
+        return Err(SpliceError::Ambiguous);
     }
     if found.is_empty() {
-        // Only now is it worth knowing whether the rest of the text is JSON at all.
-        return Ok(
-            if serde_json::from_slice::<serde::de::IgnoredAny>(json).is_ok() {
-                FieldsInJson::Unchanged
-            } else {
-                FieldsInJson::NotJson
-            },
-        );
+        return Ok(None);
     }
-
-    let random = jwe_randomness(scheme, pointers)?;
     let mut spans = Vec::with_capacity(found.len());
     for (index, raw) in found {
-        let pointer = pointers.get(index).map_or("", String::as_str);
-        let Some(start) = offset_in(json, raw) else {
-            return through_value(json, pointers, scheme, key);
-        };
-        let field_random = random.get(index * JWE_RANDOM_LEN..(index + 1) * JWE_RANDOM_LEN);
-        let ciphertext = match serde_json::from_str::<Text<'_>>(raw.get()) {
-            Ok(Text(text)) => {
-                encrypt_plaintext(text.as_bytes(), false, scheme, key, pointer, field_random)?
-            }
-            Err(_) => {
-                // Not a string: its compact JSON, exactly as `encrypt_fields` would write it.
-                let value: Value = serde_json::from_str(raw.get())
-                    .map_err(|_| FieldError::Encryption(pointer.to_owned()))?;
-                let compact = value.to_string();
-                encrypt_plaintext(compact.as_bytes(), true, scheme, key, pointer, field_random)?
-            }
-        };
-        spans.push((start, start + raw.get().len(), ciphertext));
+        let start = offset_in(json, raw).ok_or(SpliceError::Ambiguous)?;
+        let replacement = replace(index, raw.get())?;
+        spans.push((start, start + raw.get().len(), replacement));
     }
     spans.sort_unstable_by_key(|(start, _, _)| *start);
 
-    let grown: usize = spans.iter().map(|(_, _, ct)| ct.len() + 2).sum();
+    let grown: usize = spans.iter().map(|(_, _, r)| r.len()).sum();
     let mut out = Vec::with_capacity(json.len() + grown);
     let mut copied = 0;
-    for (start, end, ciphertext) in spans {
+    for (start, end, replacement) in spans {
         out.extend_from_slice(json.get(copied..start).unwrap_or_default());
-        // Ciphertexts are base64 / base64url / compact JWE: nothing in them needs escaping.
-        out.push(b'"');
-        out.extend_from_slice(ciphertext.as_bytes());
-        out.push(b'"');
+        out.extend_from_slice(replacement.as_bytes());
         copied = end;
     }
     out.extend_from_slice(json.get(copied..).unwrap_or_default());
-    Ok(FieldsInJson::Rewritten(out))
+    Ok(Some(out))
+}
+
+/// Valid JSON text without its insignificant whitespace; every other byte (digits of numbers,
+/// string contents) as written.
+pub(crate) fn compact_json(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in raw.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The ambiguous cases: parse, encrypt in the tree, serialize.
@@ -243,7 +296,7 @@ fn offset_in(json: &[u8], raw: &RawValue) -> Option<usize> {
 }
 
 /// A JSON string, borrowed when it has no escapes.
-struct Text<'a>(Cow<'a, str>);
+pub(crate) struct Text<'a>(pub(crate) Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for Text<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

@@ -208,3 +208,26 @@ fn not_json_is_passed_on_and_bad_rules_are_refused() {
         "{spaced}"
     );
 }
+
+#[test]
+fn numbers_are_encrypted_as_their_exact_text() {
+    let json = r#"{"data": {"n": 123456789012345678901234567890, "f": 0.1000000000000000055511151231257827, "o": {"a" : [ 1e400 , "x y" ]}}}"#;
+    for scheme in SCHEMES {
+        let out: Value =
+            serde_json::from_str(&splice(json, &["/data/n", "/data/f", "/data/o"], scheme))
+                .unwrap();
+        let field = |name: &str| out["data"][name].as_str().unwrap().to_owned();
+        assert_eq!(
+            decrypt(scheme, &field("n"), true),
+            "123456789012345678901234567890"
+        );
+        assert_eq!(
+            decrypt(scheme, &field("f"), true),
+            "0.1000000000000000055511151231257827"
+        );
+        if scheme == Scheme::Jwe {
+            // Compacted, every digit and every string byte kept.
+            assert_eq!(decrypt(scheme, &field("o"), true), r#"{"a":[1e400,"x y"]}"#);
+        }
+    }
+}

@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 
 use super::b64::{b64_std_decode, b64url_encode};
 use super::jwe::{JweKeyAlg, ParsedJwe};
+use super::splice::{splice, SpliceError, Text};
 pub use crate::public_key::jwk_thumbprint;
 
 /// The AAD binding a sealed system key to its purpose.
@@ -260,7 +261,14 @@ pub fn decrypt_fields(
 }
 
 fn decrypt_one(text: &str, keys: &[&SystemKey]) -> Result<Value, EncryptedFieldInvalid> {
-    if text.split('.').count() == 5 {
+    serde_json::from_str(&decrypt_one_json(text, keys)?).map_err(|_| EncryptedFieldInvalid)
+}
+
+/// Decrypts one field to the JSON text that replaces it: a JSON string of the plaintext, or,
+/// for a JWE with `cty: json`, the plaintext itself once checked to be one JSON value (so its
+/// numbers keep every digit).
+fn decrypt_one_json(text: &str, keys: &[&SystemKey]) -> Result<String, EncryptedFieldInvalid> {
+    let (plaintext, is_json) = if text.split('.').count() == 5 {
         let jwe = ParsedJwe::parse(text).map_err(|_| EncryptedFieldInvalid)?;
         let candidates: Vec<&SystemKey> = match jwe.header().kid.as_deref() {
             Some(kid) => keys.iter().copied().filter(|k| k.kid() == kid).collect(),
@@ -274,13 +282,7 @@ fn decrypt_one(text: &str, keys: &[&SystemKey]) -> Result<Value, EncryptedFieldI
             decrypted.cty.as_deref(),
             Some(cty) if cty.eq_ignore_ascii_case("json") || cty.eq_ignore_ascii_case("application/json")
         );
-        if is_json {
-            serde_json::from_slice(&decrypted.plaintext).map_err(|_| EncryptedFieldInvalid)
-        } else {
-            String::from_utf8(decrypted.plaintext)
-                .map(Value::String)
-                .map_err(|_| EncryptedFieldInvalid)
-        }
+        (decrypted.plaintext, is_json)
     } else {
         let ciphertext = b64_std_decode(text).ok_or(EncryptedFieldInvalid)?;
         let plaintext = keys
@@ -295,8 +297,56 @@ fn decrypt_one(text: &str, keys: &[&SystemKey]) -> Result<Value, EncryptedFieldI
                 out.get(..len).map(<[u8]>::to_vec)
             })
             .ok_or(EncryptedFieldInvalid)?;
-        String::from_utf8(plaintext)
-            .map(Value::String)
-            .map_err(|_| EncryptedFieldInvalid)
+        (plaintext, false)
+    };
+    let text = String::from_utf8(plaintext).map_err(|_| EncryptedFieldInvalid)?;
+    if is_json {
+        serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(|_| EncryptedFieldInvalid)?;
+        Ok(text)
+    } else {
+        serde_json::to_string(&text).map_err(|_| EncryptedFieldInvalid)
+    }
+}
+
+/// Why a request body's confidential fields could not be decrypted where they stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RequestFieldsError {
+    /// The body is not one JSON document.
+    #[error("this route takes a JSON body with encrypted fields")]
+    NotJson,
+    /// A key on the way to a confidential field appears twice in its object, or one field lies
+    /// inside another: which bytes would the upstream read?
+    #[error("the JSON body is ambiguous: a key on the way to an encrypted field appears twice, or one encrypted field lies inside another")]
+    Ambiguous,
+    /// A field is not a string, or does not decrypt.
+    #[error(transparent)]
+    Invalid(#[from] EncryptedFieldInvalid),
+}
+
+/// [`decrypt_fields`] on the JSON text itself: only the named values change, every other byte
+/// of the body reaches the upstream as the client sent (and signed) it — numbers beyond `f64`,
+/// key order, spacing (docs/gateway.md, "Confidential fields").
+///
+/// # Errors
+/// [`RequestFieldsError`]; the caller must then forward nothing.
+pub fn decrypt_fields_in_json<'a>(
+    json: &'a [u8],
+    pointers: &[String],
+    keys: &[&SystemKey],
+) -> Result<std::borrow::Cow<'a, [u8]>, RequestFieldsError> {
+    let is_json = || serde_json::from_slice::<serde::de::IgnoredAny>(json).is_ok();
+    let spliced = splice(json, pointers, |_, raw| {
+        let Ok(Text(text)) = serde_json::from_str::<Text<'_>>(raw) else {
+            return Err(EncryptedFieldInvalid);
+        };
+        decrypt_one_json(&text, keys)
+    });
+    match spliced {
+        Ok(Some(out)) => Ok(std::borrow::Cow::Owned(out)),
+        Ok(None) if is_json() => Ok(std::borrow::Cow::Borrowed(json)),
+        Ok(None) => Err(RequestFieldsError::NotJson),
+        Err(SpliceError::Ambiguous) if is_json() => Err(RequestFieldsError::Ambiguous),
+        Err(SpliceError::Ambiguous) => Err(RequestFieldsError::NotJson),
+        Err(SpliceError::Replace(e)) => Err(e.into()),
     }
 }

@@ -307,6 +307,16 @@ fn claim_types_and_windows() {
         invalid(InvalidReason::JtiLength)
     );
     assert!(with(json!({"jti": "x".repeat(128)})).is_ok());
+    for bad in [
+        "abcdefgh\u{0}ijklmnop",
+        "abcdefghijklmnop\n",
+        "abcdefgh\u{7f}ijklmnop",
+    ] {
+        assert_eq!(
+            with(json!({ "jti": bad })),
+            invalid(InvalidReason::JtiCharacters)
+        );
+    }
     assert!(with(json!({"jti": "x".repeat(16)})).is_ok());
     assert_eq!(
         with(json!({"htm": null})),
@@ -566,6 +576,59 @@ fn decrypt_fields_accepts_jwe_and_oaep() {
     assert_eq!(
         doc,
         json!({"a": "4111 1111", "b": {"x": [1, 2]}, "c": "1234", "d": "grace", "e": "grace too", "plain": "left alone"})
+    );
+}
+
+#[test]
+fn decrypt_fields_in_json_changes_only_the_named_values() {
+    let sk = system_key();
+    let pin = system_oaep(sk, b"1357");
+    let obj = system_jwe(sk, None, true, br#"{"big": 12345678901234567890123}"#);
+    let body = format!(
+        r#"{{ "z": 12345678901234567890123, "f": 0.1000000000000000055511151231257827,
+  "pin" :"{pin}", "nested": {{"obj": "{obj}"}}, "a": "\u00e9" }}"#
+    );
+    let out = decrypt_fields_in_json(
+        body.as_bytes(),
+        &["/pin".into(), "/nested/obj".into()],
+        &[sk],
+    )
+    .unwrap();
+    let expected = body.replace(&format!(r#""{pin}""#), r#""1357""#).replace(
+        &format!(r#""{obj}""#),
+        r#"{"big": 12345678901234567890123}"#,
+    );
+    assert_eq!(String::from_utf8(out.into_owned()).unwrap(), expected);
+
+    // Nothing named: the same bytes, not a copy.
+    let plain = br#"{"x": 1.0}"#;
+    assert!(matches!(
+        decrypt_fields_in_json(plain, &["/pin".into()], &[sk]),
+        Ok(std::borrow::Cow::Borrowed(b)) if b == plain
+    ));
+    // Not JSON, ambiguous, or not decryptable: refused, each with its reason.
+    assert_eq!(
+        decrypt_fields_in_json(b"{\"pin\": 1} x", &["/pin".into()], &[sk]),
+        Err(RequestFieldsError::NotJson)
+    );
+    let twice = format!(r#"{{"pin": "{pin}", "pin": "1234"}}"#);
+    assert_eq!(
+        decrypt_fields_in_json(twice.as_bytes(), &["/pin".into()], &[sk]),
+        Err(RequestFieldsError::Ambiguous)
+    );
+    assert_eq!(
+        decrypt_fields_in_json(br#"{"pin": 1234}"#, &["/pin".into()], &[sk]),
+        Err(RequestFieldsError::Invalid(EncryptedFieldInvalid))
+    );
+    // A `cty: json` plaintext that is not one JSON value is refused, never spliced in.
+    let bad = system_jwe(sk, None, true, br#"1, "x": 2"#);
+    assert_eq!(
+        decrypt_fields_in_json(
+            format!(r#"{{"pin": "{bad}"}}"#).as_bytes(),
+            &["/pin".into()],
+            &[sk]
+        ),
+        Err(RequestFieldsError::Invalid(EncryptedFieldInvalid))
     );
 }
 

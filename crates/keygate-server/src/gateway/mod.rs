@@ -10,6 +10,7 @@ pub mod replay;
 pub mod routes;
 pub mod target;
 
+use std::borrow::Cow;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
@@ -18,11 +19,10 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keygate_core::jose::{
-    decrypt_fields, encrypt_fields_in_json, verify_signed_request, FieldsInJson, RequestFacts,
-    SignatureError, SignaturePolicy,
+    decrypt_fields_in_json, encrypt_fields_in_json, verify_signed_request, FieldsInJson,
+    RequestFacts, RequestFieldsError, SignatureError, SignaturePolicy,
 };
 use keygate_store::Store;
-use serde_json::Value;
 
 use crate::auth::bearer_token;
 use crate::demo::CardApi;
@@ -256,7 +256,37 @@ fn is_dropped_request_header(name: &HeaderName) -> bool {
             name.as_str(),
             "host" | "content-length" | "authorization" | "x-request-signature"
         )
-        || name.as_str().starts_with("x-keygate-")
+        || is_keygate_header(name)
+}
+
+/// `X-Keygate-*`, reading `_` as `-`: a WSGI or CGI upstream reads `X_Keygate_Client_Id` as
+/// `HTTP_X_KEYGATE_CLIENT_ID`, the same variable as keygate's own header (issue 8).
+fn is_keygate_header(name: &HeaderName) -> bool {
+    let prefix = b"x-keygate-";
+    let name = name.as_str().as_bytes();
+    name.len() >= prefix.len()
+        && name
+            .iter()
+            .zip(prefix)
+            .all(|(&c, &p)| c == p || (c == b'_' && p == b'-'))
+}
+
+/// The `Cookie` header without keygate's own cookies (the web session is a credential like the
+/// bearer token); `None` when nothing is left.
+fn without_own_cookies(value: &HeaderValue) -> Option<HeaderValue> {
+    let text = value.to_str().ok()?;
+    let kept: Vec<&str> = text
+        .split(';')
+        .map(str::trim)
+        .filter(|pair| {
+            let name = pair.split_once('=').map_or(*pair, |(name, _)| name).trim();
+            !pair.is_empty() && !crate::web::session::OWN_COOKIES.contains(&name)
+        })
+        .collect();
+    if kept.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(&kept.join("; ")).ok()
 }
 
 /// Toward the caller: hop-by-hop headers, and the length (the body may be re-encrypted).
@@ -284,7 +314,14 @@ fn forward_headers(
     let listed = connection_listed(incoming);
     let mut out = HeaderMap::with_capacity(incoming.len() + 2);
     for (name, value) in incoming {
-        if !is_dropped_request_header(name) && !listed.iter().any(|l| l == name.as_str()) {
+        if is_dropped_request_header(name) || listed.iter().any(|l| l == name.as_str()) {
+            continue;
+        }
+        if name == header::COOKIE {
+            if let Some(value) = without_own_cookies(value) {
+                out.append(header::COOKIE, value);
+            }
+        } else {
             out.append(name.clone(), value.clone());
         }
     }
@@ -433,14 +470,15 @@ async fn proxy(state: &AppState, route: &Route, request: Request) -> Result<Resp
     }
 
     // 4. Confidential request fields (400 encrypted_field_invalid; nothing is forwarded).
+    //    Only the named values change; the rest reaches the upstream byte for byte.
     let body = if !route.decrypt_request.is_empty() && !body.is_empty() {
-        let mut doc: Value = serde_json::from_slice(&body).map_err(|_| {
-            ApiError::InvalidRequest("this route takes a JSON body with encrypted fields".into())
-        })?;
         let ring = gw.keyring();
-        decrypt_fields(&mut doc, &route.decrypt_request, &ring.decrypting(now))
-            .map_err(|_| ApiError::EncryptedFieldInvalid)?;
-        Bytes::from(serde_json::to_vec(&doc).map_err(ApiError::internal)?)
+        match decrypt_fields_in_json(&body, &route.decrypt_request, &ring.decrypting(now)) {
+            Ok(Cow::Borrowed(_)) => body,
+            Ok(Cow::Owned(out)) => Bytes::from(out),
+            Err(RequestFieldsError::Invalid(_)) => return Err(ApiError::EncryptedFieldInvalid),
+            Err(e) => return Err(ApiError::InvalidRequest(e.to_string())),
+        }
     } else {
         body
     };

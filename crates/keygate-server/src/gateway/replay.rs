@@ -2,25 +2,111 @@
 //!
 //! * One node (SQLite): in memory, exact, bounded — entries are dropped once their signature
 //!   could no longer pass the `iat` window anyway, and a full table refuses new calls (429)
-//!   rather than forget.
+//!   rather than forget. Bounded per API key as well as in total, so one client flooding signed
+//!   calls fills only its own share and every other client's calls go on (issue 8).
 //! * Several nodes (PostgreSQL): one `INSERT ... ON CONFLICT DO NOTHING` into the UNLOGGED
 //!   table `seen_jtis` (unique `(api_key_id, jti)`), so the first node to record a `jti` wins
 //!   and every other node sees it; a periodic purge deletes expired rows.
+//!
+//! Memory (docs/gateway.md, "Replay detection"): an entry is the API key id, the first 16 bytes
+//! of the SHA-256 of the `jti` (so a 128-character `jti` costs what a 16-character one does)
+//! and its expiry: 40 bytes plus the hash table's control byte, at most about 100 bytes with
+//! the table at its lowest load. At `MEMORY_CAPACITY` that is at most about 200 MB.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use aws_lc_rs::digest::{digest, SHA256};
 use keygate_core::model::UnixTime;
 use keygate_store::Store;
 use uuid::Uuid;
 
 use crate::error::ApiError;
 
-/// Most `jti`s held in memory at once (about 100 MB at worst).
-const MEMORY_CAPACITY: usize = 1_000_000;
+/// Most `jti`s held in memory at once, over all API keys.
+pub const MEMORY_CAPACITY: usize = 2_000_000;
+/// Most `jti`s held for one API key: a quarter of the total, so at least four clients must
+/// flood at once to fill the table (at the default 300 s window, one key may sustain about
+/// 800 signed calls a second before its own calls are refused).
+pub const PER_KEY_CAPACITY: usize = MEMORY_CAPACITY / 4;
+
+/// The first 16 bytes of SHA-256(jti): 128 bits, so two different `jti`s never meet in
+/// practice, and the entry's size does not depend on the `jti`'s length.
+type JtiHash = [u8; 16];
+
+fn jti_hash(jti: &str) -> JtiHash {
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest(&SHA256, jti.as_bytes()).as_ref()[..16]);
+    out
+}
+
+/// The one-node table: per API key, each `jti` seen and until when it matters.
+#[derive(Default)]
+pub struct MemoryTable {
+    keys: HashMap<Uuid, HashMap<JtiHash, UnixTime>>,
+    total: usize,
+}
+
+impl MemoryTable {
+    /// Records `jti` for `api_key_id`: `Ok(true)` when new, `Ok(false)` when seen, and
+    /// `Err(retry_after)` when this key's share or the whole table is full of live entries.
+    pub fn record(
+        &mut self,
+        api_key_id: Uuid,
+        jti: &str,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<bool, u64> {
+        let hash = jti_hash(jti);
+        let seen = self.keys.entry(api_key_id).or_default();
+        if let Some(until) = seen.get(&hash) {
+            if *until >= now {
+                return Ok(false);
+            }
+        }
+        if seen.len() >= PER_KEY_CAPACITY {
+            let before = seen.len();
+            seen.retain(|_, until| *until >= now);
+            self.total -= before - seen.len();
+            if seen.len() >= PER_KEY_CAPACITY {
+                return Err(1);
+            }
+        }
+        if self.total >= MEMORY_CAPACITY {
+            self.purge(now);
+            if self.total >= MEMORY_CAPACITY {
+                return Err(1);
+            }
+        }
+        let seen = self.keys.entry(api_key_id).or_default();
+        if seen.insert(hash, expires_at).is_none() {
+            self.total += 1;
+        }
+        Ok(true)
+    }
+
+    /// Drops what expired before `now`.
+    pub fn purge(&mut self, now: UnixTime) {
+        let mut total = 0;
+        self.keys.retain(|_, seen| {
+            seen.retain(|_, until| *until >= now);
+            total += seen.len();
+            !seen.is_empty()
+        });
+        self.total = total;
+    }
+
+    pub fn len(&self) -> usize {
+        self.total
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
 
 pub enum ReplayGuard {
-    Memory(Mutex<HashMap<(Uuid, String), UnixTime>>),
+    Memory(Mutex<MemoryTable>),
     Shared,
 }
 
@@ -29,7 +115,7 @@ impl ReplayGuard {
         if store.is_shared() {
             ReplayGuard::Shared
         } else {
-            ReplayGuard::Memory(Mutex::new(HashMap::new()))
+            ReplayGuard::Memory(Mutex::new(MemoryTable::default()))
         }
     }
 
@@ -44,25 +130,11 @@ impl ReplayGuard {
     ) -> Result<(), ApiError> {
         let fresh = match self {
             ReplayGuard::Shared => store.record_jti(api_key_id, jti, expires_at).await?,
-            ReplayGuard::Memory(map) => {
-                let mut map = map
-                    .lock()
-                    .map_err(|_| ApiError::internal("replay table lock poisoned"))?;
-                let key = (api_key_id, jti.to_owned());
-                match map.get(&key) {
-                    Some(until) if *until >= now => false,
-                    _ => {
-                        if map.len() >= MEMORY_CAPACITY {
-                            map.retain(|_, until| *until >= now);
-                            if map.len() >= MEMORY_CAPACITY {
-                                return Err(ApiError::RateLimited { retry_after: 1 });
-                            }
-                        }
-                        map.insert(key, expires_at);
-                        true
-                    }
-                }
-            }
+            ReplayGuard::Memory(table) => table
+                .lock()
+                .map_err(|_| ApiError::internal("replay table lock poisoned"))?
+                .record(api_key_id, jti, now, expires_at)
+                .map_err(|retry_after| ApiError::RateLimited { retry_after })?,
         };
         if fresh {
             Ok(())
@@ -79,11 +151,53 @@ impl ReplayGuard {
                     tracing::warn!(error = %e, "purging seen jtis failed");
                 }
             }
-            ReplayGuard::Memory(map) => {
-                if let Ok(mut map) = map.lock() {
-                    map.retain(|_, until| *until >= now);
+            ReplayGuard::Memory(table) => {
+                if let Ok(mut table) = table.lock() {
+                    table.purge(now);
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_and_bounded_per_key() {
+        let mut t = MemoryTable::default();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        assert_eq!(t.record(a, "jti-0000000000001", 100, 200), Ok(true));
+        assert_eq!(t.record(a, "jti-0000000000001", 150, 200), Ok(false));
+        assert_eq!(
+            t.record(b, "jti-0000000000001", 150, 200),
+            Ok(true),
+            "per key"
+        );
+        // Expired entries no longer count as seen.
+        assert_eq!(t.record(a, "jti-0000000000001", 201, 300), Ok(true));
+        assert_eq!(t.len(), 2);
+
+        // One key flooding fills only its own share: the next key is still served.
+        let flood = Uuid::new_v4();
+        for i in 0..PER_KEY_CAPACITY {
+            assert_eq!(
+                t.record(flood, &format!("flood-{i:012}"), 300, 900),
+                Ok(true)
+            );
+        }
+        assert_eq!(t.record(flood, "one-more-0000000", 300, 900), Err(1));
+        assert_eq!(
+            t.record(flood, "flood-000000000000", 300, 900),
+            Ok(false),
+            "still exact"
+        );
+        assert_eq!(t.record(a, "another-00000000", 300, 900), Ok(true));
+        // Once its entries expire, the flooding key is served again.
+        assert_eq!(t.record(flood, "one-more-0000000", 901, 1200), Ok(true));
+        t.purge(1000);
+        assert_eq!(t.len(), 1);
     }
 }

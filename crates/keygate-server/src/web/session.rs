@@ -20,6 +20,8 @@ use crate::state::AppState;
 pub const SESSION_COOKIE: &str = "kg_session";
 pub const LOGIN_COOKIE: &str = "kg_login";
 pub const LANG_COOKIE: &str = "lang";
+/// Every cookie keygate sets; the gateway strips them before forwarding (docs/gateway.md).
+pub const OWN_COOKIES: [&str; 3] = [SESSION_COOKIE, LOGIN_COOKIE, LANG_COOKIE];
 
 const CSRF_LABEL: &[u8] = b"keygate web csrf v1";
 
