@@ -67,6 +67,8 @@ pub struct Settings {
     /// Mark the session cookie `Secure` (set it when keygate is reached over TLS).
     pub cookie_secure: bool,
     pub upstream_timeout: Duration,
+    /// The largest upstream answer read; a larger one answers 502 (issue 8).
+    pub max_upstream_body_bytes: usize,
     pub routes: Vec<RouteConfig>,
     pub demo: bool,
     /// How long a rotated-out system key keeps decrypting (`system_key_grace`, default 7d).
@@ -103,6 +105,7 @@ impl Default for Settings {
             trust_forwarded_for: false,
             cookie_secure: false,
             upstream_timeout: Duration::from_secs(10),
+            max_upstream_body_bytes: 4 * 1024 * 1024,
             routes: Vec::new(),
             demo: false,
             system_key_grace: Duration::from_secs(7 * 86_400),
@@ -129,6 +132,7 @@ struct RawSettings {
     trust_forwarded_for: Option<bool>,
     cookie_secure: Option<bool>,
     upstream_timeout: Option<DurationValue>,
+    max_upstream_body_bytes: Option<u64>,
     routes: Option<Vec<RouteConfig>>,
     demo: Option<bool>,
     system_key_grace: Option<DurationValue>,
@@ -150,6 +154,7 @@ pub const KEYS: &[&str] = &[
     "trust_forwarded_for",
     "cookie_secure",
     "upstream_timeout",
+    "max_upstream_body_bytes",
     "routes",
     "demo",
     "system_key_grace",
@@ -311,6 +316,11 @@ impl Settings {
                 raw.upstream_timeout,
                 d.upstream_timeout,
             )?,
+            max_upstream_body_bytes: match raw.max_upstream_body_bytes {
+                None => d.max_upstream_body_bytes,
+                Some(n) => usize::try_from(n)
+                    .map_err(|_| invalid("max_upstream_body_bytes is too large".into()))?,
+            },
             routes: raw.routes.unwrap_or_default(),
             demo: raw.demo.unwrap_or(false),
             system_key_grace: duration(
@@ -323,6 +333,11 @@ impl Settings {
         if settings.key_validity.is_zero() || settings.token_ttl.is_zero() {
             return Err(invalid(
                 "key_validity and token_ttl must be longer than zero".into(),
+            ));
+        }
+        if settings.max_upstream_body_bytes < 1024 {
+            return Err(invalid(
+                "max_upstream_body_bytes must be at least 1024".into(),
             ));
         }
         if settings.max_body_bytes < 1024 {

@@ -107,6 +107,7 @@ impl Application {
                     grace: settings.system_key_grace,
                     max_skew: settings.signature_max_skew,
                     max_body: settings.max_body_bytes,
+                    max_upstream_body: settings.max_upstream_body_bytes,
                     demo: demo_router,
                 },
             )

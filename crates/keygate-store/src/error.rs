@@ -28,6 +28,13 @@ pub enum StoreError {
     /// The database refused or failed the operation.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// A database file could not be created or opened (the path is named; it holds no secret).
+    #[error("cannot create the database file {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// Applying the embedded migrations failed.
     #[error("database migration failed: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),

@@ -256,6 +256,29 @@ fn scheme_of(url: &str) -> String {
     }
 }
 
+/// Creates a missing SQLite database file with mode 0600 before SQLite opens it: SQLite gives
+/// its `-wal` and `-shm` files the database file's mode, so none of the three is readable by
+/// other users (issue 8). An existing file is left as the operator made it.
+fn create_private_file(path: &std::path::Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Io {
+            path: path.display().to_string(),
+            source: e,
+        }),
+    }
+}
+
 impl Store {
     /// Opens the database named by `url` and applies the embedded migrations.
     ///
@@ -277,6 +300,7 @@ impl Store {
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            create_private_file(options.get_filename())?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(30))

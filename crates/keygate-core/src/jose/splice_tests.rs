@@ -110,8 +110,8 @@ fn everything_but_the_fields_is_kept_byte_for_byte() {
         let pan = doc["data"]["pan"].as_str().unwrap();
         let n = doc["data"]["n"].as_str().unwrap();
         assert_eq!(decrypt(scheme, pan, false), "41\"11");
-        // A number is encrypted as its compact JSON, as `encrypt_fields` would.
-        assert_eq!(decrypt(scheme, n, true), "1.5");
+        // A number is encrypted as its exact JSON text (issue 8: `1.50` stays `1.50`).
+        assert_eq!(decrypt(scheme, n, true), "1.50");
         let restored = out
             .replace(&format!("\"{pan}\""), "\"41\\\"11\"")
             .replace(&format!("\"{n}\""), "1.50");

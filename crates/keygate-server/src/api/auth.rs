@@ -32,6 +32,12 @@ pub async fn login(
             "api_client.api_key and api_client.password must be non-empty (at most 256 and 1024 bytes)".into(),
         ));
     }
+    // No API key holds one, and PostgreSQL text cannot hold NUL (issue 8).
+    if api_key.chars().any(char::is_control) {
+        return Err(ApiError::InvalidRequest(
+            "api_client.api_key must not contain control characters".into(),
+        ));
+    }
     let address = client_address(&headers, peer, state.settings.trust_forwarded_for);
     let session = crate::auth::login(&state, &api_key, &password, address).await?;
     let p = &session.principal;

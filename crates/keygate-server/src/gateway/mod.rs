@@ -49,6 +49,7 @@ pub struct Gateway {
     pub policy: SignaturePolicy,
     demo: Option<CardApi>,
     max_body: usize,
+    max_upstream_body: usize,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -66,6 +67,7 @@ pub struct GatewayParts {
     pub grace: Duration,
     pub max_skew: Duration,
     pub max_body: usize,
+    pub max_upstream_body: usize,
     pub demo: Option<CardApi>,
 }
 
@@ -101,6 +103,7 @@ impl Gateway {
             },
             demo: parts.demo,
             max_body: parts.max_body,
+            max_upstream_body: parts.max_upstream_body,
         })
     }
 
@@ -210,9 +213,15 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
         .find(request.method(), request.uri().path())
     {
         Matched::Route(route) => route,
-        Matched::WrongMethod => return ApiError::MethodNotAllowed.into_response(),
+        Matched::WrongMethod => {
+            let mut response = ApiError::MethodNotAllowed.into_response();
+            origin_headers(&mut response);
+            return response;
+        }
         Matched::None => {
-            return ApiError::NotFound("nothing is served at this path").into_response()
+            let mut response = ApiError::NotFound("nothing is served at this path").into_response();
+            origin_headers(&mut response);
+            return response;
         }
     };
     let mut response = match proxy(&state, route, request).await {
@@ -222,7 +231,33 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
     response
         .extensions_mut()
         .insert(RouteLabel(route.pattern.clone()));
+    origin_headers(&mut response);
     response
+}
+
+/// Gateway answers share keygate's origin with its web page (docs/gateway.md, "Origin"): no
+/// answer is sniffed into another type, and one that is not JSON is sandboxed (an opaque
+/// origin, no scripts), so an upstream's HTML cannot act on keygate's own pages. The sandbox is
+/// a policy of its own, added beside any the upstream sent: browsers enforce both.
+fn origin_headers(response: &mut Response) {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if !is_json {
+        headers.append(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("sandbox"),
+        );
+    }
 }
 
 fn signature_error(e: SignatureError) -> ApiError {
@@ -368,7 +403,7 @@ async fn call_upstream(
                 .map_err(upstream_error)?;
             let status = response.status();
             let headers = response.headers().clone();
-            let body = response.bytes().await.map_err(upstream_error)?;
+            let body = read_bounded(response, gw.max_upstream_body, route).await?;
             Ok(UpstreamReply {
                 status,
                 headers,
@@ -391,6 +426,38 @@ async fn call_upstream(
             })
         }
     }
+}
+
+/// The upstream's answer, read up to `max_upstream_body_bytes`: a larger one is refused (502)
+/// rather than held in memory whole.
+async fn read_bounded(
+    mut response: reqwest::Response,
+    max: usize,
+    route: &Route,
+) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        tracing::warn!(route = %route.pattern, max, "the upstream's answer is larger than max_upstream_body_bytes; refused");
+        ApiError::UpstreamUnavailable
+    };
+    if response.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    // Most answers arrive in one chunk: it is kept as it is, without a copy.
+    let Some(first) = response.chunk().await.map_err(upstream_error)? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() > max {
+        return Err(too_large());
+    }
+    let mut body: Option<Vec<u8>> = None;
+    while let Some(chunk) = response.chunk().await.map_err(upstream_error)? {
+        let body = body.get_or_insert_with(|| first.to_vec());
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.map_or(first, Bytes::from))
 }
 
 fn upstream_error(e: reqwest::Error) -> ApiError {

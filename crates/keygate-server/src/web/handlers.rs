@@ -155,6 +155,11 @@ pub async fn login(
             StatusCode::BAD_REQUEST,
         );
     }
+    if api_key.chars().any(char::is_control) {
+        // No API key holds one (and PostgreSQL text cannot hold NUL): wrong, and not echoed.
+        let e = ApiError::InvalidCredentials;
+        return login_page(lang, secret, "", Some(t.error(&e)), e.parts().0);
+    }
     let address = client_address(&headers, peer, state.settings.trust_forwarded_for);
     match auth::login(&state, api_key, &form.password, address).await {
         Ok(new_session) => {

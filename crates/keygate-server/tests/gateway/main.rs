@@ -9,6 +9,7 @@ mod helpers;
 
 mod escape;
 mod fields;
+mod hardening;
 mod nodes;
 mod signatures;
 
@@ -64,6 +65,22 @@ impl Upstream {
                 });
                 if uri.path() == "/slow" {
                     tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+                if uri.path() == "/docs/files/page.html" {
+                    return ([("content-type", "text/html")], "<script>alert(1)</script>").into_response();
+                }
+                if uri.path() == "/docs/files/huge" {
+                    return ([("content-type", "application/json")], vec![b' '; 64 * 1024]).into_response();
+                }
+                if uri.path() == "/docs/files/huge-chunked" {
+                    // No Content-Length: the size is only known by reading.
+                    let chunks = (0..64).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b' '; 1024])));
+                    let body = axum::body::Body::from_stream(futures::stream::iter(chunks));
+                    return ([("content-type", "application/json")], body).into_response();
+                }
+                if uri.path().starts_with("/numbers/") {
+                    let text = r#"{"data": {"card": {"number": 123456789012345678901234567890, "pin": 0.1000000000000000055511151231257827, "cvv": [ 1e400 ]}}}"#;
+                    return ([("content-type", "application/json")], text).into_response();
                 }
                 if uri.path().starts_with("/broken/") {
                     // JSON with trailing bytes: not JSON, but the card number is in it.
@@ -140,8 +157,12 @@ pub fn test_routes(upstream: &str) -> Vec<RouteConfig> {
             ..route("/pkcs1/cards/{id}", &["GET"], upstream)
         },
         RouteConfig {
-            encrypt_response: card_fields,
+            encrypt_response: card_fields.clone(),
             ..route("/broken/cards/{id}", &["GET"], upstream)
+        },
+        RouteConfig {
+            encrypt_response: card_fields,
+            ..route("/numbers/{id}", &["GET"], upstream)
         },
         RouteConfig {
             decrypt_request: vec!["/pin".into()],

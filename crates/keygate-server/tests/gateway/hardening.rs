@@ -1,0 +1,230 @@
+//! Issue 8, items 4–7: nothing of keygate's leaks upstream, values pass unchanged, resources are
+//! bounded, and gateway answers cannot act on keygate's own origin.
+
+use std::os::unix::fs::PermissionsExt;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::both_backends;
+use crate::escape::raw_get;
+use crate::helpers::*;
+use crate::*;
+
+both_backends!(
+    keygate_headers_and_cookies_never_reach_the_upstream,
+    request_bodies_reach_the_upstream_byte_for_byte,
+    response_numbers_are_encrypted_as_their_exact_text,
+    upstream_answers_are_bounded,
+    control_characters_are_refused_not_stored,
+    gateway_answers_cannot_act_on_keygates_origin
+);
+
+async fn keygate_headers_and_cookies_never_reach_the_upstream(backend: Backend) {
+    let gw = Gw::start(backend).await;
+    let signature = gw.sign("GET", "/cards/42", b"");
+    let reply = gw
+        .client
+        .send(
+            Method::GET,
+            "/cards/42",
+            None,
+            &[
+                ("X-Request-Signature", &signature),
+                ("X_Keygate_Client_Id", "spoofed"),
+                ("x-keygate_api-key-id", "spoofed"),
+                ("X-Keygate-Anything", "spoofed"),
+                (
+                    "Cookie",
+                    "kg_session=stolen; theirs=1; lang=el; kg_login=csrf",
+                ),
+                ("Cookie", "kg_session=again"),
+                ("X-Keygate", "not keygate's prefix"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let got = gw.upstream.last();
+    let names: Vec<String> = got.headers.keys().map(|n| n.as_str().to_owned()).collect();
+    for name in &names {
+        let dashed = name.replace('_', "-");
+        if dashed.starts_with("x-keygate-") {
+            assert!(
+                name == "x-keygate-client-id" || name == "x-keygate-api-key-id",
+                "{name} reached the upstream"
+            );
+        }
+    }
+    assert_eq!(got.headers.get_all("x-keygate-client-id").iter().count(), 1);
+    assert_eq!(
+        got.headers["x-keygate-client-id"],
+        gw.creds.client_id.to_string().as_str()
+    );
+    assert_eq!(got.headers["x-keygate"], "not keygate's prefix");
+    let cookies: Vec<&str> = got
+        .headers
+        .get_all("cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(
+        cookies,
+        ["theirs=1"],
+        "only the upstream's own cookies pass"
+    );
+}
+
+async fn request_bodies_reach_the_upstream_byte_for_byte(backend: Backend) {
+    let gw = Gw::start(backend).await;
+    let system = gw
+        .app
+        .client()
+        .send(Method::GET, "/system/public_key", None, &[])
+        .await
+        .unwrap();
+    let jwe = jose_tool(&["jwe-encrypt", &system.data()["jwk"].to_string(), "2468"]);
+    let body = format!(
+        "{{ \"z\":12345678901234567890123,\n \"f\" : 0.1000000000000000055511151231257827, \"pin\": \"{jwe}\", \"a\": \"\\u00e9\" }}"
+    );
+    let reply = gw
+        .call(
+            Method::POST,
+            "/cards/42/pin",
+            Some(body.clone().into_bytes()),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let expected = body.replace(&format!("\"{jwe}\""), "\"2468\"");
+    assert_eq!(
+        String::from_utf8(gw.upstream.last().body.to_vec()).unwrap(),
+        expected,
+        "only the named field changes"
+    );
+
+    // Duplicate keys on the way to a field: which would the upstream read? Refused.
+    let forwarded = gw.upstream.count();
+    let twice = format!("{{\"pin\": \"{jwe}\", \"pin\": \"0000\"}}");
+    let reply = gw
+        .call(Method::POST, "/cards/42/pin", Some(twice.into_bytes()))
+        .await;
+    assert_eq!((reply.status, reply.slug()), (400, Some("invalid_request")));
+    assert_eq!(gw.upstream.count(), forwarded);
+}
+
+async fn response_numbers_are_encrypted_as_their_exact_text(backend: Backend) {
+    let gw = Gw::start(backend).await;
+    let reply = gw.call(Method::GET, "/numbers/1", None).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let key = gw.key_file.to_str().unwrap();
+    for (field, plain) in [
+        ("number", "123456789012345678901234567890"),
+        ("pin", "0.1000000000000000055511151231257827"),
+        ("cvv", "[1e400]"),
+    ] {
+        let token = reply.data()["card"][field].as_str().unwrap();
+        let out: Value = serde_json::from_str(&jose_tool(&["jwe-decrypt", key, token])).unwrap();
+        assert_eq!(out["plaintext"], plain, "{field}");
+    }
+}
+
+async fn upstream_answers_are_bounded(backend: Backend) {
+    let gw = Gw::start_with(backend, |s| s.max_upstream_body_bytes = 16 * 1024).await;
+    for path in ["/files/huge", "/files/huge-chunked"] {
+        let reply = gw.call(Method::GET, path, None).await;
+        assert_eq!(
+            (reply.status, reply.slug()),
+            (502, Some("upstream_unavailable")),
+            "{path}"
+        );
+    }
+    let reply = gw.call(Method::GET, "/files/small", None).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+}
+
+async fn control_characters_are_refused_not_stored(backend: Backend) {
+    let gw = Gw::start(backend).await;
+    let logs = capture_logs();
+    // A login identifier with NUL or another control character: 400, nothing stored.
+    for api_key in ["kg_\u{0}x", "kg_\u{1b}[2J", "kg_x\n"] {
+        let reply = gw
+            .app
+            .client()
+            .send(
+                Method::POST,
+                "/auth/login",
+                Some(
+                    json!({"api_client": {"api_key": api_key, "password": "pw"}})
+                        .to_string()
+                        .into_bytes(),
+                ),
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!((reply.status, reply.slug()), (400, Some("invalid_request")));
+    }
+    // A bearer token with bytes no token has: 401.
+    let (status, _) = raw_get(
+        &gw.app.base_url,
+        b"/cards/42",
+        &[("Authorization", "Bearer abc\tdef")],
+    )
+    .await;
+    assert_eq!(status, 401);
+    // A jti with NUL: 401 signature_invalid, on PostgreSQL too (never a 500).
+    let token = jose_tool(&[
+        "sign",
+        "RS256",
+        gw.key_file.to_str().unwrap(),
+        &json!({
+            "iat": chrono_now(), "jti": "abcdefgh\u{0}ijklmnopq", "htm": "GET",
+            "htu": "/cards/42", "body_sha256": keygate_core::jose::sha256_b64url(b""),
+        })
+        .to_string(),
+    ]);
+    let reply = gw
+        .send_signed(&gw.client, Method::GET, "/cards/42", None, &token)
+        .await;
+    assert_eq!(
+        (reply.status, reply.slug()),
+        (401, Some("signature_invalid")),
+        "{:?}",
+        reply.body
+    );
+    assert!(
+        !logs.contents().contains("internal error"),
+        "{}",
+        logs.contents()
+    );
+}
+
+async fn gateway_answers_cannot_act_on_keygates_origin(backend: Backend) {
+    let gw = Gw::start(backend).await;
+    let html = gw.call(Method::GET, "/files/page.html", None).await;
+    assert_eq!(html.status, 200);
+    assert_eq!(html.headers["x-content-type-options"], "nosniff");
+    assert_eq!(html.headers["content-security-policy"], "sandbox");
+    let card = gw.call(Method::GET, "/cards/42", None).await;
+    assert_eq!(card.status, 200);
+    assert_eq!(card.headers["x-content-type-options"], "nosniff");
+    assert!(card.headers.get("content-security-policy").is_none());
+    let missing = gw.call(Method::GET, "/nowhere", None).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.headers["x-content-type-options"], "nosniff");
+
+    // The SQLite files are the operator's alone.
+    if backend == Backend::Sqlite {
+        let path = gw
+            .app
+            .settings
+            .database_url
+            .trim_start_matches("sqlite://")
+            .to_owned();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{path}{suffix}");
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{file} is {mode:o}");
+        }
+    }
+}
