@@ -1,8 +1,12 @@
 //! A thin HTTP client for keygate's JSON API.
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
+use std::path::Path;
+
 use reqwest::Method;
 use serde_json::{json, Value};
+
+use crate::tls::TlsClientOptions;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -60,12 +64,37 @@ pub struct KeygateClient {
 }
 
 impl KeygateClient {
+    /// A client trusting the platform's roots (for an https keygate).
     pub fn new(base_url: impl Into<String>) -> Self {
+        let http = crate::tls::http_builder(&TlsClientOptions::default())
+            .and_then(|b| {
+                b.build()
+                    .map_err(|e| crate::tls::TlsSetupError::Rustls(e.to_string()))
+            })
+            .unwrap_or_default();
         KeygateClient {
             base_url: base_url.into().trim_end_matches('/').to_string(),
-            http: reqwest::Client::new(),
+            http,
             token: None,
         }
+    }
+
+    /// A client trusting the platform's roots and `ca_file` (`--cacert`, `KEYGATE_CACERT`: a
+    /// private CA keygate's certificate is issued by).
+    pub fn with_ca_file(base_url: impl Into<String>, ca_file: &Path) -> Result<Self, ClientError> {
+        let options = TlsClientOptions {
+            ca_file: Some(ca_file.to_owned()),
+            identity: None,
+        };
+        let http = crate::tls::http_builder(&options)
+            .map_err(|e| ClientError::Invalid(e.to_string()))?
+            .build()
+            .map_err(|e| ClientError::Invalid(e.to_string()))?;
+        Ok(KeygateClient {
+            base_url: base_url.into().trim_end_matches('/').to_string(),
+            http,
+            token: None,
+        })
     }
 
     pub fn with_token(mut self, token: impl Into<String>) -> Self {

@@ -4,3 +4,4 @@
 
 pub mod crypto;
 pub mod http;
+pub mod tls;

@@ -172,6 +172,7 @@ async fn main() {
     let client = KeygateClient::new(base.as_str()).with_token(token.clone());
     let reply = client.list_keys().await.unwrap();
     assert_eq!(reply.data()["keys"].as_array().unwrap().len(), 1000);
+    keygate_client::tls::install_crypto_provider();
     let http = reqwest::Client::new();
     let url = format!("{base}/clients/api_key/public_keys");
     let start = Instant::now();

@@ -36,6 +36,33 @@ pub struct RouteConfig {
     pub decrypt_request: Vec<String>,
     #[serde(default = "default_scheme")]
     pub scheme: String,
+    /// PEM CA certificates trusted for this route's https upstream, instead of the top-level
+    /// `upstream_ca_file` (beside the platform's roots).
+    #[serde(default)]
+    pub upstream_ca_file: Option<PathBuf>,
+    /// The client certificate (PEM, chain allowed) for an upstream that requires mutual TLS.
+    #[serde(default)]
+    pub upstream_client_cert_file: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[serde(default)]
+    pub upstream_client_key_file: Option<PathBuf>,
+}
+
+impl Default for RouteConfig {
+    fn default() -> Self {
+        RouteConfig {
+            path: String::new(),
+            methods: default_methods(),
+            upstream: String::new(),
+            signature: default_signature(),
+            encrypt_response: Vec::new(),
+            decrypt_request: Vec::new(),
+            scheme: default_scheme(),
+            upstream_ca_file: None,
+            upstream_client_cert_file: None,
+            upstream_client_key_file: None,
+        }
+    }
 }
 
 fn default_methods() -> Vec<String> {
@@ -69,6 +96,8 @@ pub struct Settings {
     pub upstream_timeout: Duration,
     /// The largest upstream answer read; a larger one answers 502 (issue 8).
     pub max_upstream_body_bytes: usize,
+    /// PEM CA certificates trusted for https upstreams beside the platform's roots.
+    pub upstream_ca_file: Option<PathBuf>,
     pub routes: Vec<RouteConfig>,
     pub demo: bool,
     /// How long a rotated-out system key keeps decrypting (`system_key_grace`, default 7d).
@@ -106,6 +135,7 @@ impl Default for Settings {
             cookie_secure: false,
             upstream_timeout: Duration::from_secs(10),
             max_upstream_body_bytes: 4 * 1024 * 1024,
+            upstream_ca_file: None,
             routes: Vec::new(),
             demo: false,
             system_key_grace: Duration::from_secs(7 * 86_400),
@@ -133,6 +163,7 @@ struct RawSettings {
     cookie_secure: Option<bool>,
     upstream_timeout: Option<DurationValue>,
     max_upstream_body_bytes: Option<u64>,
+    upstream_ca_file: Option<PathBuf>,
     routes: Option<Vec<RouteConfig>>,
     demo: Option<bool>,
     system_key_grace: Option<DurationValue>,
@@ -155,6 +186,7 @@ pub const KEYS: &[&str] = &[
     "cookie_secure",
     "upstream_timeout",
     "max_upstream_body_bytes",
+    "upstream_ca_file",
     "routes",
     "demo",
     "system_key_grace",
@@ -321,6 +353,7 @@ impl Settings {
                 Some(n) => usize::try_from(n)
                     .map_err(|_| invalid("max_upstream_body_bytes is too large".into()))?,
             },
+            upstream_ca_file: raw.upstream_ca_file,
             routes: raw.routes.unwrap_or_default(),
             demo: raw.demo.unwrap_or(false),
             system_key_grace: duration(

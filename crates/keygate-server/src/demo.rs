@@ -193,6 +193,7 @@ pub fn routes() -> Vec<RouteConfig> {
             ],
             decrypt_request: vec![],
             scheme: "jwe".into(),
+            ..RouteConfig::default()
         },
         RouteConfig {
             path: "/demo/cards/{id}/pin".into(),
@@ -202,6 +203,7 @@ pub fn routes() -> Vec<RouteConfig> {
             encrypt_response: vec![],
             decrypt_request: vec!["/pin".into()],
             scheme: "jwe".into(),
+            ..RouteConfig::default()
         },
     ]
 }

@@ -95,8 +95,12 @@ impl Application {
                     StartError::Other(format!("cannot create the demo client: {e}"))
                 })?);
         }
-        let routes = gateway::routes::RouteTable::new(&route_configs, settings.upstream_timeout)
-            .map_err(|e| StartError::Other(format!("invalid configuration: {e}")))?;
+        let routes = gateway::routes::RouteTable::new(
+            &route_configs,
+            settings.upstream_timeout,
+            settings.upstream_ca_file.as_deref(),
+        )
+        .map_err(|e| StartError::Other(format!("invalid configuration: {e}")))?;
         let gateway = Arc::new(
             gateway::Gateway::new(
                 &store,

@@ -21,6 +21,10 @@ pub struct ClientArgs {
     /// The session state file (default ~/.keygate/session.json).
     #[arg(long, env = "KEYGATE_STATE", global = true)]
     state: Option<PathBuf>,
+    /// A PEM file of CA certificates to trust beside the platform's roots (a private CA that
+    /// issued keygate's certificate).
+    #[arg(long, env = "KEYGATE_CACERT", global = true)]
+    cacert: Option<PathBuf>,
     #[command(subcommand)]
     command: ClientCommand,
 }
@@ -196,12 +200,18 @@ pub async fn run(args: &ClientArgs) -> anyhow::Result<()> {
         .clone()
         .or_else(|| state.url.clone())
         .unwrap_or_else(|| "http://127.0.0.1:8080".into());
+    let connect = || -> anyhow::Result<KeygateClient> {
+        Ok(match &args.cacert {
+            Some(ca) => KeygateClient::with_ca_file(&url, ca)?,
+            None => KeygateClient::new(&url),
+        })
+    };
     let authed = |state: &SessionState| -> anyhow::Result<KeygateClient> {
         let token = state
             .token
             .clone()
             .ok_or_else(|| anyhow::anyhow!("not logged in: run `keygate client login` first"))?;
-        Ok(KeygateClient::new(&url).with_token(token))
+        Ok(connect()?.with_token(token))
     };
     match &args.command {
         ClientCommand::Keygen { out } => {
@@ -227,7 +237,7 @@ pub async fn run(args: &ClientArgs) -> anyhow::Result<()> {
             );
         }
         ClientCommand::Login { api_key, password } => {
-            let mut client = KeygateClient::new(&url);
+            let mut client = connect()?;
             let reply = client.login(api_key, password).await?;
             state.url = Some(url.clone());
             state.token = client.token().map(str::to_owned);
@@ -280,7 +290,7 @@ pub async fn run(args: &ClientArgs) -> anyhow::Result<()> {
                     let mut doc: Value = serde_json::from_str(text)
                         .map_err(|e| anyhow::anyhow!("--data is not JSON: {e}"))?;
                     if !encrypt_field.is_empty() {
-                        let system = KeygateClient::new(&url)
+                        let system = connect()?
                             .send(Method::GET, "/system/public_key", None, &[])
                             .await?
                             .into_result()?;

@@ -40,7 +40,6 @@ const CACHE_CAPACITY: usize = 100_000;
 /// One node's gateway: routes, upstream client, caches, replay guard, system keys.
 pub struct Gateway {
     pub routes: RouteTable,
-    http: reqwest::Client,
     pub caches: Caches,
     pub replay: ReplayGuard,
     keyring: RwLock<Arc<Keyring>>,
@@ -73,14 +72,6 @@ pub struct GatewayParts {
 
 impl Gateway {
     pub fn new(store: &Store, parts: GatewayParts) -> Result<Gateway, String> {
-        let timeout = parts.routes.timeout;
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .pool_max_idle_per_host(256)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("cannot build the upstream HTTP client: {e}"))?;
         // With PostgreSQL, NOTIFY invalidates at once; the age limit only covers a lost
         // connection. With SQLite the age limit (1 s) covers `keygate admin` run from another
         // process, which cannot reach this node's memory.
@@ -91,7 +82,6 @@ impl Gateway {
         };
         Ok(Gateway {
             routes: parts.routes,
-            http,
             caches: Caches::new(CACHE_CAPACITY, max_age),
             replay: ReplayGuard::for_store(store),
             keyring: RwLock::new(Arc::new(parts.keyring)),
@@ -393,14 +383,14 @@ async fn call_upstream(
                     "the request target cannot be forwarded unchanged".into(),
                 ));
             };
-            let response = gw
-                .http
+            let response = upstream
+                .client
                 .request(method, url)
                 .headers(headers()?)
                 .body(body)
                 .send()
                 .await
-                .map_err(upstream_error)?;
+                .map_err(|e| upstream_error(e, route))?;
             let status = response.status();
             let headers = response.headers().clone();
             let body = read_bounded(response, gw.max_upstream_body, route).await?;
@@ -443,14 +433,22 @@ async fn read_bounded(
         return Err(too_large());
     }
     // Most answers arrive in one chunk: it is kept as it is, without a copy.
-    let Some(first) = response.chunk().await.map_err(upstream_error)? else {
+    let Some(first) = response
+        .chunk()
+        .await
+        .map_err(|e| upstream_error(e, route))?
+    else {
         return Ok(Bytes::new());
     };
     if first.len() > max {
         return Err(too_large());
     }
     let mut body: Option<Vec<u8>> = None;
-    while let Some(chunk) = response.chunk().await.map_err(upstream_error)? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| upstream_error(e, route))?
+    {
         let body = body.get_or_insert_with(|| first.to_vec());
         if body.len() + chunk.len() > max {
             return Err(too_large());
@@ -460,12 +458,21 @@ async fn read_bounded(
     Ok(body.map_or(first, Bytes::from))
 }
 
-fn upstream_error(e: reqwest::Error) -> ApiError {
+/// A failed upstream exchange: 504 on a timeout, else 502; the warning names the route and the
+/// whole cause (e.g. rustls's "invalid peer certificate: UnknownIssuer"), never a key.
+fn upstream_error(e: reqwest::Error, route: &Route) -> ApiError {
+    let mut cause = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(inner) = source {
+        cause.push_str(": ");
+        cause.push_str(&inner.to_string());
+        source = inner.source();
+    }
     if e.is_timeout() {
-        tracing::warn!(error = %e, "upstream timed out");
+        tracing::warn!(route = %route.pattern, error = %cause, "upstream timed out");
         ApiError::UpstreamTimeout
     } else {
-        tracing::warn!(error = %e, "upstream unavailable");
+        tracing::warn!(route = %route.pattern, error = %cause, "upstream unavailable");
         ApiError::UpstreamUnavailable
     }
 }

@@ -1,9 +1,12 @@
 //! Gateway routes from configuration (DESIGN §7), checked once at start.
 
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::Method;
+use keygate_client::tls::TlsClientOptions;
 use keygate_core::jose::Scheme;
 
 use crate::config::RouteConfig;
@@ -17,20 +20,27 @@ pub enum Upstream {
     Demo,
 }
 
-/// An HTTP upstream: its base URL as configured (no trailing `/`) and that URL's path part.
+/// An HTTP(S) upstream: its base URL as configured (no trailing `/`), that URL's path part, and
+/// the client that calls it (one per TLS profile, shared by the routes that have it).
 #[derive(Debug, Clone)]
 pub struct HttpUpstream {
     base: String,
     base_path: String,
+    pub client: reqwest::Client,
 }
 
 impl HttpUpstream {
-    fn parse(configured: &str) -> Result<HttpUpstream, String> {
+    fn parse(configured: &str, client: reqwest::Client) -> Result<HttpUpstream, String> {
         let base = configured.trim_end_matches('/');
         let url = reqwest::Url::parse(base)
             .map_err(|e| format!("upstream {configured:?} is not a URL: {e}"))?;
-        let base_path = match base.strip_prefix("http://").and_then(|rest| rest.find('/')) {
-            Some(at) => base["http://".len() + at..].to_owned(),
+        let scheme_len = if base.starts_with("https://") {
+            "https://".len()
+        } else {
+            "http://".len()
+        };
+        let base_path = match base.get(scheme_len..).and_then(|rest| rest.find('/')) {
+            Some(at) => base[scheme_len + at..].to_owned(),
             None => String::new(),
         };
         // The base must already be in the form a URL parser keeps (no dot segments, nothing
@@ -47,12 +57,13 @@ impl HttpUpstream {
             || url.password().is_some()
         {
             return Err(format!(
-                "upstream must be http://host:port[/base] with a plain base path, not {configured:?}"
+                "upstream must be http(s)://host:port[/base] with a plain base path, not {configured:?}"
             ));
         }
         Ok(HttpUpstream {
             base: base.to_owned(),
             base_path,
+            client,
         })
     }
 
@@ -127,8 +138,17 @@ fn pointer_ok(p: &str) -> bool {
     p.starts_with('/')
 }
 
-/// Parses and checks a configured route.
-pub fn compile(config: &RouteConfig) -> Result<Route, RouteError> {
+/// Makes (or reuses) the upstream client for a TLS profile.
+pub trait UpstreamClients {
+    fn client(&mut self, tls: &TlsClientOptions) -> Result<reqwest::Client, String>;
+}
+
+/// Parses and checks a configured route; `default_ca` is the top-level `upstream_ca_file`.
+pub fn compile(
+    config: &RouteConfig,
+    default_ca: Option<&Path>,
+    clients: &mut dyn UpstreamClients,
+) -> Result<Route, RouteError> {
     let fail = |reason: String| RouteError {
         path: config.path.clone(),
         reason,
@@ -161,16 +181,46 @@ pub fn compile(config: &RouteConfig) -> Result<Route, RouteError> {
     if methods.is_empty() {
         return Err(fail("methods must list at least one method".into()));
     }
+    let tls = match (
+        &config.upstream_client_cert_file,
+        &config.upstream_client_key_file,
+    ) {
+        (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+        (None, None) => None,
+        _ => {
+            return Err(fail(
+                "upstream_client_cert_file and upstream_client_key_file go together".into(),
+            ))
+        }
+    };
+    let tls = TlsClientOptions {
+        ca_file: config
+            .upstream_ca_file
+            .clone()
+            .or_else(|| default_ca.map(Path::to_path_buf)),
+        identity: tls,
+    };
     let upstream = if config.upstream == "keygate:demo" {
         Upstream::Demo
-    } else if let Some(rest) = config.upstream.strip_prefix("http://") {
+    } else if let Some(rest) = config
+        .upstream
+        .strip_prefix("http://")
+        .or_else(|| config.upstream.strip_prefix("https://"))
+    {
         if rest.is_empty() || rest.contains(['?', '#']) {
-            return Err(fail("upstream must be http://host:port[/base]".into()));
+            return Err(fail("upstream must be http(s)://host:port[/base]".into()));
         }
-        Upstream::Http(HttpUpstream::parse(&config.upstream).map_err(fail)?)
+        let is_https = config.upstream.starts_with("https://");
+        if !is_https && (config.upstream_ca_file.is_some() || tls.identity.is_some()) {
+            return Err(fail(
+                "upstream_ca_file and a client certificate need an https:// upstream".into(),
+            ));
+        }
+        let client = clients.client(&tls).map_err(fail)?;
+        Upstream::Http(HttpUpstream::parse(&config.upstream, client).map_err(fail)?)
     } else {
         return Err(fail(
-            "upstream must be an http:// URL (keygate is meant to sit beside its upstreams; put TLS in front of keygate)".into(),
+            "upstream must be an http:// or https:// URL, or keygate:demo".into(),
         ));
     };
     let signature_required = match config.signature.as_str() {
@@ -211,6 +261,30 @@ pub fn compile(config: &RouteConfig) -> Result<Route, RouteError> {
     })
 }
 
+/// The upstream clients, one per TLS profile.
+struct ClientPool {
+    timeout: Duration,
+    made: HashMap<TlsClientOptions, reqwest::Client>,
+}
+
+impl UpstreamClients for ClientPool {
+    fn client(&mut self, tls: &TlsClientOptions) -> Result<reqwest::Client, String> {
+        if let Some(client) = self.made.get(tls) {
+            return Ok(client.clone());
+        }
+        let client = keygate_client::tls::http_builder(tls)
+            .map_err(|e| e.to_string())?
+            .timeout(self.timeout)
+            .connect_timeout(self.timeout.min(Duration::from_secs(5)))
+            .pool_max_idle_per_host(256)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cannot build the upstream HTTP client: {e}"))?;
+        self.made.insert(tls.clone(), client.clone());
+        Ok(client)
+    }
+}
+
 /// What a path finds among the routes.
 pub enum Matched<'a> {
     Route(&'a Route),
@@ -227,9 +301,22 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
-    pub fn new(configs: &[RouteConfig], timeout: Duration) -> Result<RouteTable, RouteError> {
+    /// Compiles the routes; upstream clients are made here, one per TLS profile, with the
+    /// gateway's timeouts and no redirects followed.
+    pub fn new(
+        configs: &[RouteConfig],
+        timeout: Duration,
+        default_ca: Option<&Path>,
+    ) -> Result<RouteTable, RouteError> {
+        let mut clients = ClientPool {
+            timeout,
+            made: HashMap::new(),
+        };
         Ok(RouteTable {
-            routes: configs.iter().map(compile).collect::<Result<_, _>>()?,
+            routes: configs
+                .iter()
+                .map(|c| compile(c, default_ca, &mut clients))
+                .collect::<Result<_, _>>()?,
             timeout,
         })
     }
@@ -266,6 +353,7 @@ mod tests {
             encrypt_response: vec![],
             decrypt_request: vec![],
             scheme: "jwe".into(),
+            ..RouteConfig::default()
         }
     }
 
@@ -274,6 +362,7 @@ mod tests {
         let t = RouteTable::new(
             &[route("/cards/{id}"), route("/cards/{id}/pin")],
             Duration::from_secs(1),
+            None,
         )
         .unwrap();
         assert!(
@@ -291,17 +380,39 @@ mod tests {
             t.find(&Method::POST, "/cards/42"),
             Matched::WrongMethod
         ));
-        assert!(compile(&RouteConfig {
+        let compile_one = |c: RouteConfig| RouteTable::new(&[c], Duration::from_secs(1), None);
+        assert!(compile_one(RouteConfig {
             upstream: "https://x".into(),
             ..route("/a")
         })
+        .is_ok());
+        assert!(compile_one(RouteConfig {
+            upstream: "ftp://x".into(),
+            ..route("/a")
+        })
         .is_err());
-        assert!(compile(&RouteConfig {
+        assert!(
+            compile_one(RouteConfig {
+                upstream_client_cert_file: Some("/c.pem".into()),
+                ..route("/a")
+            })
+            .is_err(),
+            "a certificate without its key"
+        );
+        assert!(
+            compile_one(RouteConfig {
+                upstream_ca_file: Some("/ca.pem".into()),
+                ..route("/a")
+            })
+            .is_err(),
+            "a CA for a plain-HTTP upstream"
+        );
+        assert!(compile_one(RouteConfig {
             scheme: "rot13".into(),
             ..route("/a")
         })
         .is_err());
-        assert!(compile(&RouteConfig {
+        assert!(compile_one(RouteConfig {
             encrypt_response: vec!["data".into()],
             ..route("/a")
         })
@@ -310,13 +421,14 @@ mod tests {
 
     #[test]
     fn the_url_sent_is_base_plus_target_or_nothing() {
-        let with_base = HttpUpstream::parse("http://127.0.0.1:9/docs/").unwrap();
-        let bare = HttpUpstream::parse("http://127.0.0.1:9").unwrap();
+        let client = reqwest::Client::builder().build().unwrap();
+        let with_base = HttpUpstream::parse("http://127.0.0.1:9/docs/", client.clone()).unwrap();
+        let bare = HttpUpstream::parse("https://127.0.0.1:9", client.clone()).unwrap();
         assert_eq!(
             with_base.url("/files/a?x=1").unwrap().as_str(),
             "http://127.0.0.1:9/docs/files/a?x=1"
         );
-        assert_eq!(bare.url("/").unwrap().as_str(), "http://127.0.0.1:9/");
+        assert_eq!(bare.url("/").unwrap().as_str(), "https://127.0.0.1:9/");
         // What a URL library would resolve or re-encode never leaves (defence in depth: the
         // target check refuses these before routing).
         for target in [
@@ -335,7 +447,7 @@ mod tests {
             "http://h/x?q=1",
             "http://h/a b",
         ] {
-            assert!(HttpUpstream::parse(bad).is_err(), "{bad}");
+            assert!(HttpUpstream::parse(bad, client.clone()).is_err(), "{bad}");
         }
     }
 }

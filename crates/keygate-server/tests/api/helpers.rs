@@ -134,6 +134,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    keygate_client::tls::install_crypto_provider();
     let db = std::sync::Arc::new(TestDatabase::new(backend).await);
     let mut settings = test_settings(&db.url);
     tweak(&mut settings);

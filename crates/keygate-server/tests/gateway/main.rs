@@ -12,6 +12,7 @@ mod fields;
 mod hardening;
 mod nodes;
 mod signatures;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -131,6 +132,7 @@ fn route(path: &str, methods: &[&str], upstream: &str) -> RouteConfig {
         encrypt_response: vec![],
         decrypt_request: vec![],
         scheme: "jwe".into(),
+        ..RouteConfig::default()
     }
 }
 

@@ -1,0 +1,301 @@
+//! https upstreams (issue 11): a bank's internal CA, mutual TLS, and a wrong CA refused — with
+//! certificates made by openssl in the test and an upstream served by rustls.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::service::TowerToHyperService;
+use reqwest::Method;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::Value;
+
+use crate::both_backends;
+use crate::helpers::*;
+use crate::*;
+
+both_backends!(https_upstreams_with_a_private_ca_and_mutual_tls);
+
+/// A throwaway PKI in a temporary directory, made with openssl.
+pub struct Pki {
+    pub dir: PathBuf,
+}
+
+impl Pki {
+    pub fn new() -> Pki {
+        let dir = std::env::temp_dir().join(format!("kg-pki-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Pki { dir }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn run(&self, args: &[&str]) {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(&self.dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A CA: `<name>.pem`, `<name>.key`.
+    pub fn ca(&self, name: &str) -> PathBuf {
+        self.run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.pem"),
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        self.path(&format!("{name}.pem"))
+    }
+
+    /// A leaf issued by `ca` for localhost / 127.0.0.1: `<name>.pem`, `<name>.key`.
+    pub fn leaf(&self, ca: &str, name: &str, usage: &str) -> (PathBuf, PathBuf) {
+        self.run(&[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+            "-subj",
+            &format!("/CN={name}"),
+        ]);
+        let ext = self.path(&format!("{name}.ext"));
+        std::fs::write(
+            &ext,
+            format!("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage={usage}\n"),
+        )
+        .unwrap();
+        self.run(&[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            &format!("{ca}.pem"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-out",
+            &format!("{name}.pem"),
+            "-days",
+            "2",
+            "-extfile",
+            ext.to_str().unwrap(),
+        ]);
+        (
+            self.path(&format!("{name}.pem")),
+            self.path(&format!("{name}.key")),
+        )
+    }
+}
+
+fn certs(path: &Path) -> Vec<CertificateDer<'static>> {
+    CertificateDer::pem_file_iter(path)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Serves `app` over TLS on 127.0.0.1:0 with `cert`/`key`; with `client_ca`, a client
+/// certificate issued by it is required.
+pub async fn serve_tls(
+    app: axum::Router,
+    cert: &Path,
+    key: &Path,
+    client_ca: Option<&Path>,
+) -> std::net::SocketAddr {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let builder = match client_ca {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in certs(ca) {
+                roots.add(c).unwrap();
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let config = builder
+        .with_single_cert(certs(cert), PrivateKeyDer::from_pem_file(key).unwrap())
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                break;
+            };
+            let acceptor = acceptor.clone();
+            let app = app.clone();
+            tokio::spawn(async move {
+                // A refused handshake (no client certificate) just ends this connection.
+                if let Ok(tls) = acceptor.accept(tcp).await {
+                    let _ = Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(tls), TowerToHyperService::new(app))
+                        .await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+async fn https_upstreams_with_a_private_ca_and_mutual_tls(backend: Backend) {
+    let pki = Pki::new();
+    pki.ca("bank-ca");
+    pki.ca("other-ca");
+    pki.ca("client-ca");
+    let (server_cert, server_key) = pki.leaf("bank-ca", "upstream", "serverAuth");
+    let (client_cert, client_key) = pki.leaf("client-ca", "keygate", "clientAuth");
+
+    // The recording upstream's app, served over TLS twice: plain TLS, and requiring a client
+    // certificate from client-ca.
+    let plain = Upstream::start().await;
+    let app = axum::Router::new().fallback_service(tower::service_fn({
+        let url = plain.url.clone();
+        move |req: axum::extract::Request| {
+            let url = url.clone();
+            async move {
+                // Relay to the recording upstream, so the test sees what arrived.
+                let client = reqwest::Client::new();
+                let target = format!("{url}{}", req.uri());
+                let answer = client.get(target).send().await.unwrap();
+                let body = answer.bytes().await.unwrap();
+                Ok::<_, std::convert::Infallible>(
+                    ([("content-type", "application/json")], body).into_response(),
+                )
+            }
+        }
+    }));
+    let tls_addr = serve_tls(app.clone(), &server_cert, &server_key, None).await;
+    let mtls_addr = serve_tls(
+        app,
+        &server_cert,
+        &server_key,
+        Some(&pki.path("client-ca.pem")),
+    )
+    .await;
+
+    let card_fields = vec!["/data/card/number".to_string(), "/data/card/pin".into()];
+    let routes = vec![
+        // The top-level CA (the bank's) is trusted for this route.
+        RouteConfig {
+            path: "/tls/cards/{id}".into(),
+            upstream: format!("https://localhost:{}", tls_addr.port()),
+            encrypt_response: card_fields.clone(),
+            ..RouteConfig::default()
+        },
+        // A route overriding the CA with the wrong one.
+        RouteConfig {
+            path: "/wrong-ca/cards/{id}".into(),
+            upstream: format!("https://localhost:{}", tls_addr.port()),
+            upstream_ca_file: Some(pki.path("other-ca.pem")),
+            encrypt_response: card_fields.clone(),
+            ..RouteConfig::default()
+        },
+        // Mutual TLS with the configured client certificate, and without one.
+        RouteConfig {
+            path: "/mtls/cards/{id}".into(),
+            upstream: format!("https://127.0.0.1:{}", mtls_addr.port()),
+            upstream_client_cert_file: Some(client_cert.clone()),
+            upstream_client_key_file: Some(client_key.clone()),
+            encrypt_response: card_fields.clone(),
+            ..RouteConfig::default()
+        },
+        RouteConfig {
+            path: "/no-cert/cards/{id}".into(),
+            upstream: format!("https://127.0.0.1:{}", mtls_addr.port()),
+            encrypt_response: card_fields,
+            ..RouteConfig::default()
+        },
+    ];
+    let logs = capture_logs();
+    let gw = Gw::start_with(backend, |s| {
+        s.routes = routes;
+        s.upstream_ca_file = Some(pki.path("bank-ca.pem"));
+    })
+    .await;
+    let key = gw.key_file.to_str().unwrap();
+
+    for path in ["/tls/cards/42", "/mtls/cards/42"] {
+        let reply = gw.call(Method::GET, path, None).await;
+        assert_eq!(reply.status, 200, "{path}: {:?}", reply.body);
+        let token = reply.data()["card"]["number"].as_str().unwrap();
+        let out: Value = serde_json::from_str(&jose_tool(&["jwe-decrypt", key, token])).unwrap();
+        assert_eq!(out["plaintext"], CARD_NUMBER, "{path}");
+    }
+    let reached = plain.count();
+    assert_eq!(reached, 2);
+
+    for (path, reason) in [
+        ("/wrong-ca/cards/42", "UnknownIssuer"),
+        ("/no-cert/cards/42", "CertificateRequired"),
+    ] {
+        let reply = gw.call(Method::GET, path, None).await;
+        assert_eq!(
+            (reply.status, reply.slug()),
+            (502, Some("upstream_unavailable")),
+            "{path}: {:?}",
+            reply.body
+        );
+        assert!(!reply.body.to_string().contains(CARD_NUMBER));
+        let text = logs.contents();
+        let pattern = path.replace("/42", "/{id}");
+        assert!(
+            text.lines()
+                .any(|l| l.contains(&pattern) && l.contains(reason)),
+            "a warning names the route {pattern} and the reason {reason}"
+        );
+    }
+    assert_eq!(
+        plain.count(),
+        reached,
+        "nothing reached the upstream without TLS trust"
+    );
+    let key_text = std::fs::read_to_string(&client_key).unwrap();
+    let key_body = key_text.lines().nth(1).unwrap();
+    assert!(
+        !logs.contents().contains(key_body),
+        "the client key reached a log"
+    );
+}
