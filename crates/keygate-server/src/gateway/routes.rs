@@ -421,6 +421,7 @@ mod tests {
 
     #[test]
     fn the_url_sent_is_base_plus_target_or_nothing() {
+        keygate_client::tls::install_crypto_provider();
         let client = reqwest::Client::builder().build().unwrap();
         let with_base = HttpUpstream::parse("http://127.0.0.1:9/docs/", client.clone()).unwrap();
         let bare = HttpUpstream::parse("https://127.0.0.1:9", client.clone()).unwrap();
