@@ -75,6 +75,17 @@ fn default_scheme() -> String {
     "jwe".into()
 }
 
+/// How log lines are written (docs/operations.md, "Logs").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object a line: RFC 3339 time, level, target, message, fields, the request's id.
+    Json,
+}
+
 /// The settings a node runs with, every value parsed and checked.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -98,6 +109,10 @@ pub struct Settings {
     pub max_upstream_body_bytes: usize,
     /// PEM CA certificates trusted for https upstreams beside the platform's roots.
     pub upstream_ca_file: Option<PathBuf>,
+    pub log_format: LogFormat,
+    /// One log line per request (method, route pattern, status, latency, caller, request id,
+    /// bytes; never a token, signature, password, body or field value).
+    pub access_log: bool,
     pub routes: Vec<RouteConfig>,
     pub demo: bool,
     /// How long a rotated-out system key keeps decrypting (`system_key_grace`, default 7d).
@@ -136,6 +151,8 @@ impl Default for Settings {
             upstream_timeout: Duration::from_secs(10),
             max_upstream_body_bytes: 4 * 1024 * 1024,
             upstream_ca_file: None,
+            log_format: LogFormat::Text,
+            access_log: false,
             routes: Vec::new(),
             demo: false,
             system_key_grace: Duration::from_secs(7 * 86_400),
@@ -164,6 +181,8 @@ struct RawSettings {
     upstream_timeout: Option<DurationValue>,
     max_upstream_body_bytes: Option<u64>,
     upstream_ca_file: Option<PathBuf>,
+    log_format: Option<LogFormat>,
+    access_log: Option<bool>,
     routes: Option<Vec<RouteConfig>>,
     demo: Option<bool>,
     system_key_grace: Option<DurationValue>,
@@ -187,6 +206,8 @@ pub const KEYS: &[&str] = &[
     "upstream_timeout",
     "max_upstream_body_bytes",
     "upstream_ca_file",
+    "log_format",
+    "access_log",
     "routes",
     "demo",
     "system_key_grace",
@@ -354,6 +375,8 @@ impl Settings {
                     .map_err(|_| invalid("max_upstream_body_bytes is too large".into()))?,
             },
             upstream_ca_file: raw.upstream_ca_file,
+            log_format: raw.log_format.unwrap_or_default(),
+            access_log: raw.access_log.unwrap_or(false),
             routes: raw.routes.unwrap_or_default(),
             demo: raw.demo.unwrap_or(false),
             system_key_grace: duration(

@@ -84,7 +84,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve { listen, demo } => {
             let settings = cli.settings(listen.clone(), *demo)?;
-            keygate_server::telemetry::init_logs();
+            keygate_server::telemetry::init_logs(settings.log_format);
             let app = keygate_server::Application::build(settings).await?;
             let addr = app.local_addr()?;
             match app.demo_client() {
