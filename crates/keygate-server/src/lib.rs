@@ -12,6 +12,7 @@ pub mod registry;
 pub mod state;
 pub mod system_key;
 pub mod telemetry;
+pub mod tls;
 pub mod web;
 
 use std::net::SocketAddr;
