@@ -137,3 +137,63 @@ mod alias_tests {
         assert!(Alias::parse("ünï").is_err());
     }
 }
+
+/// A revocation's reason, checked: trimmed, at most 500 characters, no control character. The
+/// one rule for every way a key is revoked (the API, the web page, `keygate admin`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokeReason(String);
+
+/// Why a revocation reason is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RevokeReasonError {
+    #[error("reason: at most 500 characters")]
+    TooLong,
+    #[error("reason: control characters are not allowed")]
+    ControlCharacter,
+}
+
+impl RevokeReason {
+    /// Most characters a reason may have.
+    pub const MAX_CHARS: usize = 500;
+
+    /// `None` for an absent or blank reason.
+    ///
+    /// # Errors
+    /// [`RevokeReasonError`] for a reason that is too long or holds a control character.
+    pub fn parse(text: Option<&str>) -> Result<Option<RevokeReason>, RevokeReasonError> {
+        match text.map(str::trim) {
+            Some(r) if r.chars().count() > Self::MAX_CHARS => Err(RevokeReasonError::TooLong),
+            Some(r) if r.chars().any(char::is_control) => Err(RevokeReasonError::ControlCharacter),
+            Some("") | None => Ok(None),
+            Some(r) => Ok(Some(RevokeReason(r.to_owned()))),
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod revoke_reason_tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_checked_once_for_everyone() {
+        assert_eq!(RevokeReason::parse(None), Ok(None));
+        assert_eq!(RevokeReason::parse(Some("  ")), Ok(None));
+        assert_eq!(
+            RevokeReason::parse(Some(" rotating ")).map(|r| r.map(|r| r.as_str().to_owned())),
+            Ok(Some("rotating".to_owned()))
+        );
+        assert_eq!(
+            RevokeReason::parse(Some(&"x".repeat(501))),
+            Err(RevokeReasonError::TooLong)
+        );
+        assert_eq!(
+            RevokeReason::parse(Some("a\u{0}b")),
+            Err(RevokeReasonError::ControlCharacter)
+        );
+    }
+}

@@ -1,6 +1,6 @@
 //! The public-key lifecycle as the API and the web page both use it (DESIGN.md §2–§4).
 
-use keygate_core::model::{KeyRecord, Principal, UnixTime};
+use keygate_core::model::{KeyRecord, Principal, RevokeReason, UnixTime};
 use keygate_core::public_key::{KeyPolicy, ValidPublicKey};
 use keygate_store::{InsertKeyError, NewKey};
 use serde_json::{json, Value};
@@ -46,23 +46,15 @@ pub async fn revoke(
     principal: &Principal,
     reason: Option<&str>,
 ) -> Result<KeyRecord, ApiError> {
-    let reason = match reason.map(str::trim) {
-        Some(r) if r.chars().count() > 500 => {
-            return Err(ApiError::InvalidRequest(
-                "reason: at most 500 characters".into(),
-            ))
-        }
-        Some(r) if r.chars().any(char::is_control) => {
-            return Err(ApiError::InvalidRequest(
-                "reason: control characters are not allowed".into(),
-            ))
-        }
-        Some("") | None => None,
-        Some(r) => Some(r),
-    };
+    let reason =
+        RevokeReason::parse(reason).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
     let record = state
         .store
-        .revoke_active(principal.api_key.id, reason, state.now())
+        .revoke_active(
+            principal.api_key.id,
+            reason.as_ref().map(RevokeReason::as_str),
+            state.now(),
+        )
         .await?
         .ok_or(ApiError::NoActiveKey)?;
     state.gateway.caches.invalidate_key(principal.api_key.id);

@@ -246,8 +246,16 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
                 reason,
                 json,
             } => {
+                // The same reason rules as the API and the web page.
+                let reason = keygate_core::model::RevokeReason::parse(Some(reason))?;
                 let record = store
-                    .revoke_active(*api_key_id, Some(reason.as_str()), now())
+                    .revoke_active(
+                        *api_key_id,
+                        reason
+                            .as_ref()
+                            .map(keygate_core::model::RevokeReason::as_str),
+                        now(),
+                    )
                     .await?
                     .ok_or_else(|| {
                         anyhow::anyhow!("API key {api_key_id} has no active public key")

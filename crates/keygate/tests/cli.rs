@@ -325,6 +325,28 @@ async fn serve_with_the_embedded_default_and_walk_through() {
         .to_string();
     assert_ne!(issued[..10], expires[..10]);
     let id = reply.data()["key"]["id"].as_str().unwrap().to_string();
+    // The operator's reason follows the API's rules: refused, and the key stays active.
+    for bad in ["line\nbreak".to_string(), "x".repeat(501)] {
+        let out = keygate()
+            .current_dir(&dir)
+            .args([
+                "admin",
+                "public-key",
+                "revoke",
+                "--api-key-id",
+                key["api_key_id"].as_str().unwrap(),
+                "--reason",
+                &bad,
+            ])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("reason:"));
+    }
+    assert_eq!(
+        client.view_key(&id).await.unwrap().data()["key"]["status"],
+        "ACTIVE"
+    );
     // The operator revokes it from the command line, and the API sees it at once.
     let out = keygate()
         .current_dir(&dir)
