@@ -69,6 +69,15 @@ pub struct Settings {
     pub upstream_timeout: Duration,
     /// The largest upstream answer read; a larger one answers 502 (issue 8).
     pub max_upstream_body_bytes: usize,
+    /// A request's headers must arrive within this, from the connection's start or the first
+    /// byte of a later request (docs/decisions.md, "Connections").
+    pub header_read_timeout: Duration,
+    /// A request's body must arrive within this, from the end of its headers.
+    pub body_read_timeout: Duration,
+    /// A keep-alive connection is closed after this long without a new request.
+    pub idle_timeout: Duration,
+    /// Open connections at most; past it the node stops accepting until one closes.
+    pub max_connections: usize,
     pub routes: Vec<RouteConfig>,
     pub demo: bool,
     /// How long a rotated-out system key keeps decrypting (`system_key_grace`, default 7d).
@@ -106,6 +115,10 @@ impl Default for Settings {
             cookie_secure: false,
             upstream_timeout: Duration::from_secs(10),
             max_upstream_body_bytes: 4 * 1024 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(75),
+            max_connections: 4096,
             routes: Vec::new(),
             demo: false,
             system_key_grace: Duration::from_secs(7 * 86_400),
@@ -133,10 +146,18 @@ struct RawSettings {
     cookie_secure: Option<bool>,
     upstream_timeout: Option<DurationValue>,
     max_upstream_body_bytes: Option<u64>,
+    header_read_timeout: Option<DurationValue>,
+    body_read_timeout: Option<DurationValue>,
+    idle_timeout: Option<DurationValue>,
+    max_connections: Option<u64>,
     routes: Option<Vec<RouteConfig>>,
     demo: Option<bool>,
     system_key_grace: Option<DurationValue>,
 }
+
+/// The largest `max_connections` accepted (tokio's semaphore holds at most `usize::MAX >> 3`
+/// permits; no node holds this many sockets anyway).
+pub const MAX_CONNECTIONS_LIMIT: usize = 1 << 24;
 
 /// Keys that may be set in the file and as `KEYGATE_<NAME>`.
 pub const KEYS: &[&str] = &[
@@ -155,6 +176,10 @@ pub const KEYS: &[&str] = &[
     "cookie_secure",
     "upstream_timeout",
     "max_upstream_body_bytes",
+    "header_read_timeout",
+    "body_read_timeout",
+    "idle_timeout",
+    "max_connections",
     "routes",
     "demo",
     "system_key_grace",
@@ -321,6 +346,28 @@ impl Settings {
                 Some(n) => usize::try_from(n)
                     .map_err(|_| invalid("max_upstream_body_bytes is too large".into()))?,
             },
+            header_read_timeout: duration(
+                "header_read_timeout",
+                raw.header_read_timeout,
+                d.header_read_timeout,
+            )?,
+            body_read_timeout: duration(
+                "body_read_timeout",
+                raw.body_read_timeout,
+                d.body_read_timeout,
+            )?,
+            idle_timeout: duration("idle_timeout", raw.idle_timeout, d.idle_timeout)?,
+            max_connections: match raw.max_connections {
+                None => d.max_connections,
+                Some(n) => usize::try_from(n)
+                    .ok()
+                    .filter(|n| (1..=MAX_CONNECTIONS_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "max_connections must be between 1 and {MAX_CONNECTIONS_LIMIT}"
+                        ))
+                    })?,
+            },
             routes: raw.routes.unwrap_or_default(),
             demo: raw.demo.unwrap_or(false),
             system_key_grace: duration(
@@ -338,6 +385,15 @@ impl Settings {
         if settings.max_upstream_body_bytes < 1024 {
             return Err(invalid(
                 "max_upstream_body_bytes must be at least 1024".into(),
+            ));
+        }
+        if settings.header_read_timeout.is_zero()
+            || settings.body_read_timeout.is_zero()
+            || settings.idle_timeout.is_zero()
+        {
+            return Err(invalid(
+                "header_read_timeout, body_read_timeout and idle_timeout must be longer than zero"
+                    .into(),
             ));
         }
         if settings.max_body_bytes < 1024 {

@@ -16,6 +16,8 @@ pub enum ApiError {
         "the request body is larger than this server accepts (max_body_bytes); send a smaller body"
     )]
     PayloadTooLarge,
+    #[error("the request body did not arrive in time (body_read_timeout); send the whole body with the request")]
+    RequestTimeout,
     #[error("{0}")]
     NotFound(&'static str),
     #[error("this method is not allowed on this path")]
@@ -66,6 +68,19 @@ impl ApiError {
         ApiError::Internal(cause.to_string())
     }
 
+    /// A request body that could not be read: 408 when it stalled past `body_read_timeout`
+    /// (`serve::TimedBody`), else `otherwise`.
+    pub fn from_body_error(
+        error: &(dyn std::error::Error + 'static),
+        otherwise: ApiError,
+    ) -> ApiError {
+        if crate::serve::is_body_timeout(error) {
+            ApiError::RequestTimeout
+        } else {
+            otherwise
+        }
+    }
+
     /// HTTP status, numeric code and stable slug.
     pub fn parts(&self) -> (StatusCode, u32, &'static str) {
         use ApiError::*;
@@ -77,6 +92,7 @@ impl ApiError {
                 "unsupported_media_type",
             ),
             PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, 1003, "payload_too_large"),
+            RequestTimeout => (StatusCode::REQUEST_TIMEOUT, 1007, "request_timeout"),
             NotFound(_) => (StatusCode::NOT_FOUND, 1004, "not_found"),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 1005, "method_not_allowed"),
             RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, 1006, "rate_limited"),
@@ -169,6 +185,12 @@ impl IntoResponse for ApiError {
             if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
+        }
+        if let ApiError::RequestTimeout = self {
+            // The rest of the body may still come; the connection cannot be reused.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

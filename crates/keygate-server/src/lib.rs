@@ -9,6 +9,7 @@ pub mod error;
 pub mod front;
 pub mod gateway;
 pub mod registry;
+pub mod serve;
 pub mod state;
 pub mod system_key;
 pub mod telemetry;
@@ -16,6 +17,7 @@ pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
@@ -156,12 +158,17 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(auth::housekeeping(self.state.clone()));
-        let app = front::MakeFront::new(self.state);
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let settings = &self.state.settings;
+        let limits = serve::Limits {
+            header_read_timeout: settings.header_read_timeout,
+            idle_timeout: settings.idle_timeout,
+            max_connections: settings.max_connections,
+            shutdown_timeout: Duration::from_secs(30),
+        };
+        let app = front::MakeFront::new(self.state.clone());
+        serve::serve(self.listener, app, limits, shutdown).await;
         housekeeping.abort();
-        served
+        Ok(())
     }
 
     /// Serve until Ctrl-C / SIGTERM.

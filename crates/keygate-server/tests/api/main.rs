@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod concurrency;
+mod connections;
 mod lifecycle;
 mod operations;
 mod refusals;
