@@ -3,7 +3,7 @@
 //!
 //! `axum::serve` has none of these knobs, so the loop drives hyper's HTTP/1 connection itself.
 //! The deadlines live in the socket's read path, as hyper's own header timer does, and cost the
-//! hot path two atomic stores per request:
+//! hot path a few atomic operations per request:
 //!
 //! - from accept, and from the first byte of a later request, the headers must be complete
 //!   within `header_read_timeout`;
@@ -24,6 +24,7 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use axum::body::Bytes;
+use futures::task::AtomicWaker;
 use http_body::{Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -50,6 +51,10 @@ pub struct ConnClock {
     origin: Instant,
     /// The phase in the top two bits, and when it began (milliseconds since `origin`) below.
     state: AtomicU64,
+    /// The connection's task, as last seen by a read that waited while a request was handled:
+    /// woken when the response is ready, so the read is polled again and arms the idle
+    /// deadline (hyper does not poll a read that is already waiting).
+    reader: AtomicWaker,
 }
 
 const PHASE_SHIFT: u32 = 62;
@@ -68,6 +73,7 @@ impl ConnClock {
         ConnClock {
             origin: Instant::now(),
             state: AtomicU64::new(FRESH << PHASE_SHIFT),
+            reader: AtomicWaker::new(),
         }
     }
 
@@ -92,6 +98,7 @@ impl ConnClock {
     /// The service has its response.
     pub fn idle(&self) {
         self.set(IDLE);
+        self.reader.wake();
     }
 
     fn first_byte(&self) {
@@ -140,6 +147,7 @@ impl AsyncRead for TimedIo {
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
             Poll::Pending => {
                 let Some((deadline, name)) = this.clock.deadline(&this.limits) else {
+                    this.clock.reader.register(cx.waker());
                     return Poll::Pending;
                 };
                 let sleep = match &mut this.sleep {
