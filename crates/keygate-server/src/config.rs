@@ -78,6 +78,8 @@ pub struct Settings {
     pub idle_timeout: Duration,
     /// Open connections at most; past it the node stops accepting until one closes.
     pub max_connections: usize,
+    /// On SIGTERM / SIGINT, how long requests in flight may take to finish.
+    pub shutdown_timeout: Duration,
     pub routes: Vec<RouteConfig>,
     pub demo: bool,
     /// How long a rotated-out system key keeps decrypting (`system_key_grace`, default 7d).
@@ -119,6 +121,7 @@ impl Default for Settings {
             body_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(75),
             max_connections: 4096,
+            shutdown_timeout: Duration::from_secs(20),
             routes: Vec::new(),
             demo: false,
             system_key_grace: Duration::from_secs(7 * 86_400),
@@ -150,6 +153,7 @@ struct RawSettings {
     body_read_timeout: Option<DurationValue>,
     idle_timeout: Option<DurationValue>,
     max_connections: Option<u64>,
+    shutdown_timeout: Option<DurationValue>,
     routes: Option<Vec<RouteConfig>>,
     demo: Option<bool>,
     system_key_grace: Option<DurationValue>,
@@ -180,6 +184,7 @@ pub const KEYS: &[&str] = &[
     "body_read_timeout",
     "idle_timeout",
     "max_connections",
+    "shutdown_timeout",
     "routes",
     "demo",
     "system_key_grace",
@@ -368,6 +373,11 @@ impl Settings {
                         ))
                     })?,
             },
+            shutdown_timeout: duration(
+                "shutdown_timeout",
+                raw.shutdown_timeout,
+                d.shutdown_timeout,
+            )?,
             routes: raw.routes.unwrap_or_default(),
             demo: raw.demo.unwrap_or(false),
             system_key_grace: duration(

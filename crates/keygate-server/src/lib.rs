@@ -45,6 +45,47 @@ pub enum StartError {
     Other(String),
 }
 
+/// How long closing the database pools may take when the node stops.
+const POOL_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The first SIGTERM or SIGINT, then the second (DESIGN.md §9: systemd and Kubernetes stop a
+/// service with SIGTERM).
+fn stop_signals() -> std::io::Result<(
+    tokio::sync::oneshot::Receiver<()>,
+    tokio::sync::oneshot::Receiver<()>,
+)> {
+    let (first_tx, first) = tokio::sync::oneshot::channel();
+    let (second_tx, second) = tokio::sync::oneshot::channel();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        tokio::spawn(async move {
+            let mut next = async || {
+                tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = interrupt.recv() => "SIGINT",
+                }
+            };
+            let name = next().await;
+            tracing::info!(signal = name, "stopping: no new connections; finishing the requests in flight (a second signal stops at once)");
+            let _ = first_tx.send(());
+            let name = next().await;
+            tracing::warn!(signal = name, "stopping at once");
+            let _ = second_tx.send(());
+        });
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = first_tx.send(());
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = second_tx.send(());
+    });
+    Ok((first, second))
+}
+
 /// The whole HTTP surface for one state.
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
@@ -152,10 +193,34 @@ impl Application {
         self.demo_client.as_ref()
     }
 
-    /// Serve until the future `shutdown` completes.
+    /// Serve until the future `shutdown` completes, then stop gracefully: stop accepting, let
+    /// the requests in flight finish within `shutdown_timeout`, close the database pools.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        self.serve(shutdown, std::future::pending()).await
+    }
+
+    /// Serve until SIGTERM or SIGINT (Ctrl-C), then stop gracefully; a second signal stops
+    /// waiting for the requests in flight.
+    pub async fn run(self) -> std::io::Result<()> {
+        let (first, second) = stop_signals()?;
+        self.serve(
+            async {
+                let _ = first.await;
+            },
+            async {
+                let _ = second.await;
+            },
+        )
+        .await
+    }
+
+    async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()>,
+        force: impl std::future::Future<Output = ()>,
     ) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(auth::housekeeping(self.state.clone()));
         let settings = &self.state.settings;
@@ -163,19 +228,20 @@ impl Application {
             header_read_timeout: settings.header_read_timeout,
             idle_timeout: settings.idle_timeout,
             max_connections: settings.max_connections,
-            shutdown_timeout: Duration::from_secs(30),
+            shutdown_timeout: settings.shutdown_timeout,
         };
         let app = front::MakeFront::new(self.state.clone());
-        serve::serve(self.listener, app, limits, shutdown).await;
+        serve::serve(self.listener, app, limits, shutdown, force).await;
         housekeeping.abort();
+        // Closing the pools ends each database session cleanly (PostgreSQL logs no broken
+        // connection); bounded, so a connection still held cannot keep the process alive.
+        if tokio::time::timeout(POOL_CLOSE_TIMEOUT, self.state.store.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the database pools did not close within {POOL_CLOSE_TIMEOUT:?}");
+        }
+        tracing::info!("stopped");
         Ok(())
-    }
-
-    /// Serve until Ctrl-C / SIGTERM.
-    pub async fn run(self) -> std::io::Result<()> {
-        self.run_until(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
     }
 }

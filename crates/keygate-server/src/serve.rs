@@ -276,12 +276,14 @@ pub fn is_body_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
 
 /// Accept and serve connections until `shutdown` completes; then stop accepting (the listener
 /// is closed, so new connections are refused), let the requests in flight finish within
-/// `shutdown_timeout`, and close what is still open after it (DESIGN.md §9, docs/decisions.md).
+/// `shutdown_timeout` (or until `force` completes), and close what is still open after it
+/// (docs/decisions.md, "Stopping").
 pub async fn serve(
     listener: TcpListener,
     make: MakeFront,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
+    force: impl Future<Output = ()>,
 ) {
     let mut http = hyper::server::conn::http1::Builder::new();
     // The loop's own deadlines replace hyper's header timer (which would also end idle
@@ -333,11 +335,13 @@ pub async fn serve(
             "stopped accepting; waiting for the requests in flight"
         );
     }
-    let drained = tokio::time::timeout(limits.shutdown_timeout, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
+    let drained = tokio::select! {
+        drained = tokio::time::timeout(limits.shutdown_timeout, async {
+            while connections.join_next().await.is_some() {}
+        }) => drained.is_ok(),
+        () = force => false,
+    };
+    if !drained {
         tracing::warn!(
             open = connections.len(),
             "shutdown_timeout passed; closing the connections still open"
