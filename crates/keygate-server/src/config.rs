@@ -62,6 +62,10 @@ pub struct Settings {
     pub login_max_failures_per_key: u32,
     pub login_max_failures_per_address: u32,
     pub login_failure_window: Duration,
+    /// Password checks (argon2, 19 MiB each) running at once at most; default one per core.
+    pub login_max_concurrent: usize,
+    /// How long a login waits for a password-check slot before a 503.
+    pub login_queue_timeout: Duration,
     /// Take the client address for login limits from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
     /// Mark the session cookie `Secure` (set it when keygate is reached over TLS).
@@ -113,6 +117,8 @@ impl Default for Settings {
             login_max_failures_per_key: 10,
             login_max_failures_per_address: 100,
             login_failure_window: Duration::from_secs(15 * 60),
+            login_max_concurrent: crate::auth::default_login_max_concurrent(),
+            login_queue_timeout: Duration::from_secs(2),
             trust_forwarded_for: false,
             cookie_secure: false,
             upstream_timeout: Duration::from_secs(10),
@@ -145,6 +151,8 @@ struct RawSettings {
     login_max_failures_per_key: Option<u32>,
     login_max_failures_per_address: Option<u32>,
     login_failure_window: Option<DurationValue>,
+    login_max_concurrent: Option<u64>,
+    login_queue_timeout: Option<DurationValue>,
     trust_forwarded_for: Option<bool>,
     cookie_secure: Option<bool>,
     upstream_timeout: Option<DurationValue>,
@@ -176,6 +184,8 @@ pub const KEYS: &[&str] = &[
     "login_max_failures_per_key",
     "login_max_failures_per_address",
     "login_failure_window",
+    "login_max_concurrent",
+    "login_queue_timeout",
     "trust_forwarded_for",
     "cookie_secure",
     "upstream_timeout",
@@ -338,6 +348,20 @@ impl Settings {
                 "login_failure_window",
                 raw.login_failure_window,
                 d.login_failure_window,
+            )?,
+            login_max_concurrent: match raw.login_max_concurrent {
+                None => d.login_max_concurrent,
+                Some(n) => usize::try_from(n)
+                    .ok()
+                    .filter(|n| (1..=1024).contains(n))
+                    .ok_or_else(|| {
+                        invalid("login_max_concurrent must be between 1 and 1024".into())
+                    })?,
+            },
+            login_queue_timeout: duration(
+                "login_queue_timeout",
+                raw.login_queue_timeout,
+                d.login_queue_timeout,
             )?,
             trust_forwarded_for: raw.trust_forwarded_for.unwrap_or(d.trust_forwarded_for),
             cookie_secure: raw.cookie_secure.unwrap_or(d.cookie_secure),

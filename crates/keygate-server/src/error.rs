@@ -56,6 +56,11 @@ pub enum ApiError {
     UpstreamUnavailable,
     #[error("the upstream service did not answer in time; try again later")]
     UpstreamTimeout,
+    #[error("the service is busy: {reason}; try again in {retry_after} s")]
+    ServiceUnavailable {
+        reason: &'static str,
+        retry_after: u64,
+    },
     #[error("the service is not ready: {0}")]
     NotReady(&'static str),
     /// Anything we did not expect. The cause is logged once, here, and never sent.
@@ -66,6 +71,15 @@ pub enum ApiError {
 impl ApiError {
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         ApiError::Internal(cause.to_string())
+    }
+
+    /// Seconds for `Retry-After`, for the answers that carry one.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited { retry_after }
+            | ApiError::ServiceUnavailable { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
     }
 
     /// A request body that could not be read: 408 when it stalled past `body_read_timeout`
@@ -122,6 +136,9 @@ impl ApiError {
             UpstreamUnavailable => (StatusCode::BAD_GATEWAY, 5002, "upstream_unavailable"),
             UpstreamTimeout => (StatusCode::GATEWAY_TIMEOUT, 5004, "upstream_timeout"),
             NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, 5003, "not_ready"),
+            ServiceUnavailable { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, 5001, "service_unavailable")
+            }
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, 5000, "internal_error"),
         }
     }
@@ -181,7 +198,7 @@ impl IntoResponse for ApiError {
             tracing::error!(%cause, "internal error");
         }
         let mut response = (status, Json(self.envelope())).into_response();
-        if let ApiError::RateLimited { retry_after } = self {
+        if let Some(retry_after) = self.retry_after() {
             if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }

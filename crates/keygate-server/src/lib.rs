@@ -169,6 +169,7 @@ impl Application {
             key_policy: Arc::new(KeyPolicy {
                 allowed_bits: settings.allowed_key_bits.clone(),
             }),
+            password_checks: Arc::new(tokio::sync::Semaphore::new(settings.login_max_concurrent)),
             settings: Arc::new(settings),
             dummy_password_hash: Arc::from(dummy),
             gateway,

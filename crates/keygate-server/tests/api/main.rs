@@ -8,5 +8,6 @@ mod auth;
 mod concurrency;
 mod connections;
 mod lifecycle;
+mod login_floods;
 mod operations;
 mod refusals;
