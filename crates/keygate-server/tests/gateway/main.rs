@@ -12,6 +12,7 @@ mod fields;
 mod hardening;
 mod nodes;
 mod signatures;
+mod slow_bodies;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
