@@ -285,6 +285,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
     force: impl Future<Output = ()>,
 ) {
+    warn_if_file_limit_is_low(limits.max_connections);
     let mut http = hyper::server::conn::http1::Builder::new();
     // The loop's own deadlines replace hyper's header timer (which would also end idle
     // keep-alive connections at the header deadline).
@@ -350,6 +351,34 @@ pub async fn serve(
     }
 }
 
+/// Warns when the process may run out of file descriptors before `max_connections`: each
+/// connection can hold a socket and an upstream socket (docs/decisions.md, "Connections").
+/// Linux only (`/proc/self/limits`); elsewhere, or when unreadable, it says nothing.
+fn warn_if_file_limit_is_low(max_connections: usize) {
+    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else {
+        return;
+    };
+    let soft = open_file_soft_limit(&limits);
+    let needed = max_connections.saturating_mul(2).saturating_add(100);
+    if let Some(soft) = soft.filter(|soft| *soft < needed) {
+        tracing::warn!(
+            open_file_limit = soft,
+            max_connections,
+            "the open-file limit is below what max_connections may need (2 per connection, \
+             plus ~100); raise it (LimitNOFILE, ulimit -n) or lower max_connections"
+        );
+    }
+}
+
+/// The soft "Max open files" of a `/proc/PID/limits` text (`None` when absent or unlimited).
+fn open_file_soft_limit(limits: &str) -> Option<usize> {
+    limits
+        .lines()
+        .find_map(|line| line.strip_prefix("Max open files"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|soft| soft.parse::<usize>().ok())
+}
+
 /// Serve one connection; when the node stops, finish the request in flight and close.
 async fn connection(
     conn: hyper::server::conn::http1::Connection<TokioIo<TimedIo>, Front>,
@@ -383,4 +412,48 @@ async fn accept_error(e: io::Error) {
     }
     tracing::error!(error = %e, "accepting a connection failed; retrying in 1 s");
     tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_file_limit_is_read_from_proc_limits() {
+        let text = "Limit                     Soft Limit           Hard Limit           Units     \n\
+                    Max processes             96362                96362                processes \n\
+                    Max open files            1024                 524288               files     \n";
+        assert_eq!(open_file_soft_limit(text), Some(1024));
+        assert_eq!(
+            open_file_soft_limit(
+                "Max open files            unlimited            unlimited            files\n"
+            ),
+            None
+        );
+        assert_eq!(open_file_soft_limit(""), None);
+    }
+
+    #[test]
+    fn the_clock_gives_each_phase_its_deadline() {
+        let limits = Limits {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(75),
+            max_connections: 1,
+            shutdown_timeout: Duration::from_secs(1),
+        };
+        let clock = ConnClock::new();
+        let (deadline, name) = clock.deadline(&limits).unwrap();
+        assert_eq!(name, "header_read_timeout");
+        assert!(deadline <= clock.origin + Duration::from_millis(10_001));
+        // The first byte of the first request does not move the header deadline.
+        clock.first_byte();
+        assert_eq!(clock.deadline(&limits).unwrap().0, deadline);
+        clock.busy();
+        assert!(clock.deadline(&limits).is_none());
+        clock.idle();
+        assert_eq!(clock.deadline(&limits).unwrap().1, "idle_timeout");
+        clock.first_byte();
+        assert_eq!(clock.deadline(&limits).unwrap().1, "header_read_timeout");
+    }
 }
