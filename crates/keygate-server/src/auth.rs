@@ -143,8 +143,7 @@ pub async fn login(
         _ => {
             // Never checked, so not a failure: take the attempt back.
             state.store.forget_login_attempt(seq).await?;
-            return Err(ApiError::ServiceUnavailable {
-                reason: "too many logins are being checked at once",
+            return Err(ApiError::LoginBusy {
                 retry_after: LOGIN_BUSY_RETRY_AFTER,
             });
         }

@@ -56,11 +56,9 @@ pub enum ApiError {
     UpstreamUnavailable,
     #[error("the upstream service did not answer in time; try again later")]
     UpstreamTimeout,
-    #[error("the service is busy: {reason}; try again in {retry_after} s")]
-    ServiceUnavailable {
-        reason: &'static str,
-        retry_after: u64,
-    },
+    /// Every password-check slot stayed busy for `login_queue_timeout` (`auth::login`).
+    #[error("too many logins are being checked at once; try again in {retry_after} s")]
+    LoginBusy { retry_after: u64 },
     #[error("the service is not ready: {0}")]
     NotReady(&'static str),
     /// Anything we did not expect. The cause is logged once, here, and never sent.
@@ -76,8 +74,9 @@ impl ApiError {
     /// Seconds for `Retry-After`, for the answers that carry one.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            ApiError::RateLimited { retry_after }
-            | ApiError::ServiceUnavailable { retry_after, .. } => Some(*retry_after),
+            ApiError::RateLimited { retry_after } | ApiError::LoginBusy { retry_after } => {
+                Some(*retry_after)
+            }
             _ => None,
         }
     }
@@ -136,9 +135,7 @@ impl ApiError {
             UpstreamUnavailable => (StatusCode::BAD_GATEWAY, 5002, "upstream_unavailable"),
             UpstreamTimeout => (StatusCode::GATEWAY_TIMEOUT, 5004, "upstream_timeout"),
             NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, 5003, "not_ready"),
-            ServiceUnavailable { .. } => {
-                (StatusCode::SERVICE_UNAVAILABLE, 5001, "service_unavailable")
-            }
+            LoginBusy { .. } => (StatusCode::SERVICE_UNAVAILABLE, 5001, "service_unavailable"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, 5000, "internal_error"),
         }
     }

@@ -174,7 +174,7 @@ pub async fn login(
         Err(
             e @ (ApiError::InvalidCredentials
             | ApiError::RateLimited { .. }
-            | ApiError::ServiceUnavailable { .. }),
+            | ApiError::LoginBusy { .. }),
         ) => {
             let (status, _, _) = e.parts();
             let mut response = login_page(lang, secret, api_key, Some(t.error(&e)), status);
