@@ -215,3 +215,72 @@ async fn past_max_connections_new_connections_wait_for_a_free_slot() {
     let answer = read_response(&mut third).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_an_answer_is_cut_at_idle_timeout() {
+    // An upstream with a 48 MiB answer: more than the loopback socket buffers hold, so keygate
+    // is still writing it when the client stops reading.
+    const SIZE: usize = 48 * 1024 * 1024;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let mut body = vec![b' '; SIZE];
+                body[0] = b'[';
+                body[SIZE - 1] = b']';
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {SIZE}\r\n\r\n"
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&body).await;
+            });
+        }
+    });
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.idle_timeout = Duration::from_secs(2);
+        s.max_upstream_body_bytes = 2 * SIZE;
+        s.routes = vec![keygate_server::config::RouteConfig {
+            path: "/big".into(),
+            methods: vec!["GET".into()],
+            upstream: upstream.clone(),
+            signature: "none".into(),
+            encrypt_response: vec![],
+            decrypt_request: vec![],
+            scheme: "jwe".into(),
+        }];
+    })
+    .await;
+    let (client, _) = app.logged_in().await;
+    let mut stream = connect(&app).await;
+    stream
+        .write_all(
+            format!(
+                "GET /big HTTP/1.1\r\nHost: keygate\r\nAuthorization: Bearer {}\r\n\r\n",
+                client.token().unwrap()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    // Read the head and a little, then stop reading for longer than idle_timeout.
+    let mut buf = vec![0u8; 64 * 1024];
+    let first = tokio::time::timeout(Duration::from_secs(30), stream.read(&mut buf))
+        .await
+        .expect("the answer starts")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&buf[..first]).starts_with("HTTP/1.1 200"));
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Keygate has given up: what is left to read is what the socket buffers held, then the
+    // connection ends, well short of the whole answer.
+    let (rest, _) = read_until_closed(&mut stream, Duration::from_secs(20))
+        .await
+        .expect("the connection is closed");
+    let received = first + rest.len();
+    assert!(
+        received < SIZE,
+        "the whole answer ({received} bytes) was delivered to a client that stopped reading"
+    );
+}
