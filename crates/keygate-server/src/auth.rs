@@ -12,6 +12,7 @@ use axum::http::{header, HeaderMap};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use keygate_core::model::{Principal, UnixTime};
+use keygate_store::{LoginAttempt, LoginAttemptKey};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -92,8 +93,14 @@ pub struct Session {
     pub principal: Principal,
 }
 
-/// Check the limits, the API key and the password; record the failure or open a session.
-/// Shared by the JSON API and the web page.
+/// Count the attempt, then check the API key and the password; open a session, or leave the
+/// attempt counted as a failure. Shared by the JSON API and the web page.
+///
+/// Two bounds make a flood of logins cheap to refuse (docs/decisions.md, "Login limits"): the
+/// attempt is counted *before* its password is checked, atomically with the check of the
+/// limits, so concurrent attempts cannot pass them together; and at most
+/// `login_max_concurrent` argon2 checks (19 MiB each) run at once, the rest waiting up to
+/// `login_queue_timeout` before a 503 with `Retry-After`.
 pub async fn login(
     state: &AppState,
     api_key: &str,
@@ -103,20 +110,44 @@ pub async fn login(
     let now = state.now();
     let settings = &state.settings;
     let window = settings.login_failure_window.as_secs();
-    let since = now - window as i64;
+    let since = now.saturating_sub(i64::try_from(window).unwrap_or(i64::MAX));
     let address = address.to_string();
-    let (by_key, by_address) = state
+    let attempt = LoginAttemptKey {
+        api_key_login: api_key,
+        address: &address,
+    };
+    let limits = (
+        settings.login_max_failures_per_key,
+        settings.login_max_failures_per_address,
+    );
+    let seq = match state
         .store
-        .count_login_failures(api_key, &address, since)
-        .await?;
-    if by_key >= settings.login_max_failures_per_key
-        || by_address >= settings.login_max_failures_per_address
+        .begin_login_attempt(&attempt, now, since, limits)
+        .await?
     {
-        return Err(ApiError::RateLimited {
-            retry_after: window,
-        });
-    }
+        LoginAttempt::Recorded(seq) => seq,
+        LoginAttempt::Refused => {
+            return Err(ApiError::RateLimited {
+                retry_after: window,
+            })
+        }
+    };
     let found = state.store.find_login(api_key).await?;
+    let permit = match tokio::time::timeout(
+        settings.login_queue_timeout,
+        state.password_checks.clone().acquire_owned(),
+    )
+    .await
+    {
+        Ok(Ok(permit)) => permit,
+        _ => {
+            // Never checked, so not a failure: take the attempt back.
+            state.store.forget_login_attempt(seq).await?;
+            return Err(ApiError::LoginBusy {
+                retry_after: LOGIN_BUSY_RETRY_AFTER,
+            });
+        }
+    };
     // Always run one argon2 verification, against a dummy hash for an unknown API key, so the
     // two failures cost the same.
     let hash = match &found {
@@ -124,11 +155,21 @@ pub async fn login(
         None => state.dummy_password_hash.to_string(),
     };
     let candidate = password.to_string();
-    let matches = tokio::task::spawn_blocking(move || verify_password(&candidate, &hash))
-        .await
-        .map_err(ApiError::internal)?;
+    // The permit moves into the blocking task: a check that outlives its request (the client
+    // went away) still holds its slot until argon2 is done, so the bound is on memory in use.
+    let matches = tokio::task::spawn_blocking(move || {
+        let matches = verify_password(&candidate, &hash);
+        drop(permit);
+        matches
+    })
+    .await
+    .map_err(ApiError::internal)?;
     match found {
         Some((api_key_record, client, _)) if matches => {
+            if let Err(e) = state.store.forget_login_attempt(seq).await {
+                // The login stands; its attempt stays counted as a failure until the window ends.
+                tracing::warn!(error = %e, "could not take back a successful login attempt");
+            }
             let token = random_secret(32)?;
             let ttl = settings.token_ttl.as_secs();
             state
@@ -149,14 +190,18 @@ pub async fn login(
                 },
             })
         }
-        _ => {
-            state
-                .store
-                .record_login_failure(api_key, &address, now)
-                .await?;
-            Err(ApiError::InvalidCredentials)
-        }
+        _ => Err(ApiError::InvalidCredentials),
     }
+}
+
+/// `Retry-After` of a login refused because the password checks are all busy: the queue
+/// drains in well under a second per core, so a second is enough to try again.
+const LOGIN_BUSY_RETRY_AFTER: u64 = 1;
+
+/// How many password checks may run at once by default: one per core (argon2 is CPU-bound, so
+/// more would only queue on the cores while holding their memory).
+pub fn default_login_max_concurrent() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 /// End a session: the row goes (so every node refuses the token) and this node's cache entry

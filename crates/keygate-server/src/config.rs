@@ -100,6 +100,10 @@ pub struct Settings {
     pub login_max_failures_per_key: u32,
     pub login_max_failures_per_address: u32,
     pub login_failure_window: Duration,
+    /// Password checks (argon2, 19 MiB each) running at once at most; default one per core.
+    pub login_max_concurrent: usize,
+    /// How long a login waits for a password-check slot before a 503.
+    pub login_queue_timeout: Duration,
     /// Take the client address for login limits from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
     /// Mark the session cookie `Secure` (set it when keygate is reached over TLS).
@@ -113,6 +117,17 @@ pub struct Settings {
     /// One log line per request (method, route pattern, status, latency, caller, request id,
     /// bytes; never a token, signature, password, body or field value).
     pub access_log: bool,
+    /// A request's headers must arrive within this, from the connection's start or the first
+    /// byte of a later request (docs/decisions.md, "Connections").
+    pub header_read_timeout: Duration,
+    /// A request's body must arrive within this, from the end of its headers.
+    pub body_read_timeout: Duration,
+    /// A keep-alive connection is closed after this long without a new request.
+    pub idle_timeout: Duration,
+    /// Open connections at most; past it the node stops accepting until one closes.
+    pub max_connections: usize,
+    /// On SIGTERM / SIGINT, how long requests in flight may take to finish.
+    pub shutdown_timeout: Duration,
     pub routes: Vec<RouteConfig>,
     pub demo: bool,
     /// How long a rotated-out system key keeps decrypting (`system_key_grace`, default 7d).
@@ -146,6 +161,8 @@ impl Default for Settings {
             login_max_failures_per_key: 10,
             login_max_failures_per_address: 100,
             login_failure_window: Duration::from_secs(15 * 60),
+            login_max_concurrent: crate::auth::default_login_max_concurrent(),
+            login_queue_timeout: Duration::from_secs(2),
             trust_forwarded_for: false,
             cookie_secure: false,
             upstream_timeout: Duration::from_secs(10),
@@ -153,6 +170,11 @@ impl Default for Settings {
             upstream_ca_file: None,
             log_format: LogFormat::Text,
             access_log: false,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(75),
+            max_connections: 4096,
+            shutdown_timeout: Duration::from_secs(20),
             routes: Vec::new(),
             demo: false,
             system_key_grace: Duration::from_secs(7 * 86_400),
@@ -176,6 +198,8 @@ struct RawSettings {
     login_max_failures_per_key: Option<u32>,
     login_max_failures_per_address: Option<u32>,
     login_failure_window: Option<DurationValue>,
+    login_max_concurrent: Option<u64>,
+    login_queue_timeout: Option<DurationValue>,
     trust_forwarded_for: Option<bool>,
     cookie_secure: Option<bool>,
     upstream_timeout: Option<DurationValue>,
@@ -183,10 +207,19 @@ struct RawSettings {
     upstream_ca_file: Option<PathBuf>,
     log_format: Option<LogFormat>,
     access_log: Option<bool>,
+    header_read_timeout: Option<DurationValue>,
+    body_read_timeout: Option<DurationValue>,
+    idle_timeout: Option<DurationValue>,
+    max_connections: Option<u64>,
+    shutdown_timeout: Option<DurationValue>,
     routes: Option<Vec<RouteConfig>>,
     demo: Option<bool>,
     system_key_grace: Option<DurationValue>,
 }
+
+/// The largest `max_connections` accepted (tokio's semaphore holds at most `usize::MAX >> 3`
+/// permits; no node holds this many sockets anyway).
+pub const MAX_CONNECTIONS_LIMIT: usize = 1 << 24;
 
 /// Keys that may be set in the file and as `KEYGATE_<NAME>`.
 pub const KEYS: &[&str] = &[
@@ -201,6 +234,8 @@ pub const KEYS: &[&str] = &[
     "login_max_failures_per_key",
     "login_max_failures_per_address",
     "login_failure_window",
+    "login_max_concurrent",
+    "login_queue_timeout",
     "trust_forwarded_for",
     "cookie_secure",
     "upstream_timeout",
@@ -208,6 +243,11 @@ pub const KEYS: &[&str] = &[
     "upstream_ca_file",
     "log_format",
     "access_log",
+    "header_read_timeout",
+    "body_read_timeout",
+    "idle_timeout",
+    "max_connections",
+    "shutdown_timeout",
     "routes",
     "demo",
     "system_key_grace",
@@ -362,6 +402,20 @@ impl Settings {
                 raw.login_failure_window,
                 d.login_failure_window,
             )?,
+            login_max_concurrent: match raw.login_max_concurrent {
+                None => d.login_max_concurrent,
+                Some(n) => usize::try_from(n)
+                    .ok()
+                    .filter(|n| (1..=1024).contains(n))
+                    .ok_or_else(|| {
+                        invalid("login_max_concurrent must be between 1 and 1024".into())
+                    })?,
+            },
+            login_queue_timeout: duration(
+                "login_queue_timeout",
+                raw.login_queue_timeout,
+                d.login_queue_timeout,
+            )?,
             trust_forwarded_for: raw.trust_forwarded_for.unwrap_or(d.trust_forwarded_for),
             cookie_secure: raw.cookie_secure.unwrap_or(d.cookie_secure),
             upstream_timeout: duration(
@@ -377,6 +431,33 @@ impl Settings {
             upstream_ca_file: raw.upstream_ca_file,
             log_format: raw.log_format.unwrap_or_default(),
             access_log: raw.access_log.unwrap_or(false),
+            header_read_timeout: duration(
+                "header_read_timeout",
+                raw.header_read_timeout,
+                d.header_read_timeout,
+            )?,
+            body_read_timeout: duration(
+                "body_read_timeout",
+                raw.body_read_timeout,
+                d.body_read_timeout,
+            )?,
+            idle_timeout: duration("idle_timeout", raw.idle_timeout, d.idle_timeout)?,
+            max_connections: match raw.max_connections {
+                None => d.max_connections,
+                Some(n) => usize::try_from(n)
+                    .ok()
+                    .filter(|n| (1..=MAX_CONNECTIONS_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "max_connections must be between 1 and {MAX_CONNECTIONS_LIMIT}"
+                        ))
+                    })?,
+            },
+            shutdown_timeout: duration(
+                "shutdown_timeout",
+                raw.shutdown_timeout,
+                d.shutdown_timeout,
+            )?,
             routes: raw.routes.unwrap_or_default(),
             demo: raw.demo.unwrap_or(false),
             system_key_grace: duration(
@@ -394,6 +475,15 @@ impl Settings {
         if settings.max_upstream_body_bytes < 1024 {
             return Err(invalid(
                 "max_upstream_body_bytes must be at least 1024".into(),
+            ));
+        }
+        if settings.header_read_timeout.is_zero()
+            || settings.body_read_timeout.is_zero()
+            || settings.idle_timeout.is_zero()
+        {
+            return Err(invalid(
+                "header_read_timeout, body_read_timeout and idle_timeout must be longer than zero"
+                    .into(),
             ));
         }
         if settings.max_body_bytes < 1024 {

@@ -16,6 +16,8 @@ pub enum ApiError {
         "the request body is larger than this server accepts (max_body_bytes); send a smaller body"
     )]
     PayloadTooLarge,
+    #[error("the request body did not arrive in time (body_read_timeout); send the whole body with the request")]
+    RequestTimeout,
     #[error("{0}")]
     NotFound(&'static str),
     #[error("this method is not allowed on this path")]
@@ -54,6 +56,9 @@ pub enum ApiError {
     UpstreamUnavailable,
     #[error("the upstream service did not answer in time; try again later")]
     UpstreamTimeout,
+    /// Every password-check slot stayed busy for `login_queue_timeout` (`auth::login`).
+    #[error("too many logins are being checked at once; try again in {retry_after} s")]
+    LoginBusy { retry_after: u64 },
     #[error("the service is not ready: {0}")]
     NotReady(&'static str),
     /// Anything we did not expect. The cause is logged once, here, and never sent.
@@ -64,6 +69,29 @@ pub enum ApiError {
 impl ApiError {
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         ApiError::Internal(cause.to_string())
+    }
+
+    /// Seconds for `Retry-After`, for the answers that carry one.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited { retry_after } | ApiError::LoginBusy { retry_after } => {
+                Some(*retry_after)
+            }
+            _ => None,
+        }
+    }
+
+    /// A request body that could not be read: 408 when it stalled past `body_read_timeout`
+    /// (`serve::TimedBody`), else `otherwise`.
+    pub fn from_body_error(
+        error: &(dyn std::error::Error + 'static),
+        otherwise: ApiError,
+    ) -> ApiError {
+        if crate::serve::is_body_timeout(error) {
+            ApiError::RequestTimeout
+        } else {
+            otherwise
+        }
     }
 
     /// HTTP status, numeric code and stable slug.
@@ -77,6 +105,7 @@ impl ApiError {
                 "unsupported_media_type",
             ),
             PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, 1003, "payload_too_large"),
+            RequestTimeout => (StatusCode::REQUEST_TIMEOUT, 1007, "request_timeout"),
             NotFound(_) => (StatusCode::NOT_FOUND, 1004, "not_found"),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 1005, "method_not_allowed"),
             RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, 1006, "rate_limited"),
@@ -106,6 +135,7 @@ impl ApiError {
             UpstreamUnavailable => (StatusCode::BAD_GATEWAY, 5002, "upstream_unavailable"),
             UpstreamTimeout => (StatusCode::GATEWAY_TIMEOUT, 5004, "upstream_timeout"),
             NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, 5003, "not_ready"),
+            LoginBusy { .. } => (StatusCode::SERVICE_UNAVAILABLE, 5001, "service_unavailable"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, 5000, "internal_error"),
         }
     }
@@ -165,10 +195,16 @@ impl IntoResponse for ApiError {
             tracing::error!(%cause, "internal error");
         }
         let mut response = (status, Json(self.envelope())).into_response();
-        if let ApiError::RateLimited { retry_after } = self {
+        if let Some(retry_after) = self.retry_after() {
             if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
+        }
+        if let ApiError::RequestTimeout = self {
+            // The rest of the body may still come; the connection cannot be reused.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

@@ -13,16 +13,18 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
+use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
-use axum::serve::IncomingStream;
 use axum::Router;
-use tokio::net::TcpListener;
+use hyper::body::Incoming;
 use tower::Service;
 
 use crate::gateway;
+use crate::serve::{ConnClock, TimedBody};
 use crate::state::AppState;
 
 /// The first path segments of everything the router serves (the JSON API, the web page, health,
@@ -62,67 +64,77 @@ pub fn is_own_path(path: &str) -> bool {
 pub struct MakeFront {
     state: AppState,
     router: Router,
+    body_read_timeout: Duration,
 }
 
 impl MakeFront {
     pub fn new(state: AppState) -> MakeFront {
         MakeFront {
             router: crate::router(state.clone()),
+            body_read_timeout: state.settings.body_read_timeout,
             state,
+        }
+    }
+
+    pub(crate) fn front(&self, remote: SocketAddr, clock: Arc<ConnClock>) -> Front {
+        Front {
+            state: self.state.clone(),
+            router: self.router.clone(),
+            remote,
+            clock,
+            body_read_timeout: self.body_read_timeout,
         }
     }
 }
 
-impl<'a> Service<IncomingStream<'a, TcpListener>> for MakeFront {
-    type Response = Front;
-    type Error = Infallible;
-    type Future = std::future::Ready<Result<Front, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, stream: IncomingStream<'a, TcpListener>) -> Self::Future {
-        std::future::ready(Ok(Front {
-            state: self.state.clone(),
-            router: self.router.clone(),
-            remote: *stream.remote_addr(),
-        }))
-    }
-}
-
 /// One connection's service.
-#[derive(Clone)]
 pub struct Front {
     state: AppState,
     router: Router,
     remote: SocketAddr,
+    /// Shared with the connection's socket: the service says when a request is being handled,
+    /// so the socket's idle and header deadlines apply only between requests.
+    clock: Arc<ConnClock>,
+    body_read_timeout: Duration,
 }
 
-impl Service<Request> for Front {
+impl hyper::service::Service<hyper::Request<Incoming>> for Front {
     type Response = Response;
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, mut request: Request) -> Self::Future {
+    fn call(&self, request: hyper::Request<Incoming>) -> Self::Future {
+        self.clock.busy();
+        // The body must arrive within body_read_timeout of the headers' end; wrapping it here
+        // replaces the boxing axum does anyway, so the hot path allocates nothing more.
+        let deadline = tokio::time::Instant::now() + self.body_read_timeout;
+        let mut request: Request =
+            request.map(|incoming| Body::new(TimedBody::new(incoming, deadline)));
         request.extensions_mut().insert(ConnectInfo(self.remote));
         // Before routing, for keygate's own paths too: a target that a parser could read as
         // another path is refused (docs/gateway.md, "The request target").
         if let Err(e) = gateway::target::check(request.uri().path(), request.uri().query()) {
             let response = crate::error::ApiError::InvalidRequest(e.to_string()).into_response();
+            self.clock.idle();
             return Box::pin(std::future::ready(Ok(response)));
         }
+        let clock = self.clock.clone();
         if is_own_path(request.uri().path()) {
-            // The router is always ready (axum documents `poll_ready` as a no-op).
-            let future = self.router.call(request);
-            Box::pin(future)
+            // The router is always ready (axum documents `poll_ready` as a no-op); cloning it
+            // clones an `Arc`.
+            let future = self.router.clone().call(request);
+            Box::pin(async move {
+                let response = future.await;
+                clock.idle();
+                response
+            })
         } else {
             let state = self.state.clone();
-            Box::pin(async move { Ok(gateway::serve(state, request).await) })
+            Box::pin(async move {
+                let response = gateway::serve(state, request).await;
+                clock.idle();
+                Ok(response)
+            })
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod front;
 pub mod gateway;
 pub mod registry;
+pub mod serve;
 pub mod state;
 pub mod system_key;
 pub mod telemetry;
@@ -17,6 +18,7 @@ pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
@@ -42,6 +44,47 @@ pub enum StartError {
     Keyring(#[from] system_key::KeyringError),
     #[error("{0}")]
     Other(String),
+}
+
+/// How long closing the database pools may take when the node stops.
+const POOL_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The first SIGTERM or SIGINT, then the second (DESIGN.md §9: systemd and Kubernetes stop a
+/// service with SIGTERM).
+fn stop_signals() -> std::io::Result<(
+    tokio::sync::oneshot::Receiver<()>,
+    tokio::sync::oneshot::Receiver<()>,
+)> {
+    let (first_tx, first) = tokio::sync::oneshot::channel();
+    let (second_tx, second) = tokio::sync::oneshot::channel();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        tokio::spawn(async move {
+            let mut next = async || {
+                tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = interrupt.recv() => "SIGINT",
+                }
+            };
+            let name = next().await;
+            tracing::info!(signal = name, "stopping: no new connections; finishing the requests in flight (a second signal stops at once)");
+            let _ = first_tx.send(());
+            let name = next().await;
+            tracing::warn!(signal = name, "stopping at once");
+            let _ = second_tx.send(());
+        });
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = first_tx.send(());
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = second_tx.send(());
+    });
+    Ok((first, second))
 }
 
 /// The whole HTTP surface for one state.
@@ -131,6 +174,7 @@ impl Application {
             key_policy: Arc::new(KeyPolicy {
                 allowed_bits: settings.allowed_key_bits.clone(),
             }),
+            password_checks: Arc::new(tokio::sync::Semaphore::new(settings.login_max_concurrent)),
             settings: Arc::new(settings),
             dummy_password_hash: Arc::from(dummy),
             gateway,
@@ -155,25 +199,55 @@ impl Application {
         self.demo_client.as_ref()
     }
 
-    /// Serve until the future `shutdown` completes.
+    /// Serve until the future `shutdown` completes, then stop gracefully: stop accepting, let
+    /// the requests in flight finish within `shutdown_timeout`, close the database pools.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let housekeeping = tokio::spawn(auth::housekeeping(self.state.clone()));
-        let app = front::MakeFront::new(self.state);
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
-        housekeeping.abort();
-        served
+        self.serve(shutdown, std::future::pending()).await
     }
 
-    /// Serve until Ctrl-C / SIGTERM.
+    /// Serve until SIGTERM or SIGINT (Ctrl-C), then stop gracefully; a second signal stops
+    /// waiting for the requests in flight.
     pub async fn run(self) -> std::io::Result<()> {
-        self.run_until(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        let (first, second) = stop_signals()?;
+        self.serve(
+            async {
+                let _ = first.await;
+            },
+            async {
+                let _ = second.await;
+            },
+        )
         .await
+    }
+
+    async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()>,
+        force: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let housekeeping = tokio::spawn(auth::housekeeping(self.state.clone()));
+        let settings = &self.state.settings;
+        let limits = serve::Limits {
+            header_read_timeout: settings.header_read_timeout,
+            idle_timeout: settings.idle_timeout,
+            max_connections: settings.max_connections,
+            shutdown_timeout: settings.shutdown_timeout,
+        };
+        let app = front::MakeFront::new(self.state.clone());
+        serve::serve(self.listener, app, limits, shutdown, force).await;
+        housekeeping.abort();
+        // Closing the pools ends each database session cleanly (PostgreSQL logs no broken
+        // connection); bounded, so a connection still held cannot keep the process alive.
+        if tokio::time::timeout(POOL_CLOSE_TIMEOUT, self.state.store.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the database pools did not close within {POOL_CLOSE_TIMEOUT:?}");
+        }
+        tracing::info!("stopped");
+        Ok(())
     }
 }

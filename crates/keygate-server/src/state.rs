@@ -17,6 +17,9 @@ pub struct AppState {
     /// An argon2id hash of a random password, verified against when a login names an unknown
     /// API key, so that answer costs the same time as a wrong password.
     pub dummy_password_hash: Arc<str>,
+    /// Slots for argon2 password checks (`login_max_concurrent`), so a flood of logins holds
+    /// a bounded amount of memory (`auth::login`).
+    pub password_checks: Arc<tokio::sync::Semaphore>,
     /// Routes, caches, replay guard and system keys of this node.
     pub gateway: Arc<Gateway>,
 }

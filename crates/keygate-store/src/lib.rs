@@ -142,6 +142,7 @@ mod gateway;
 mod keys;
 mod sessions;
 pub use gateway::{Invalidations, SystemKeyRow, INVALIDATE_CHANNEL};
+pub use sessions::{LoginAttempt, LoginAttemptKey};
 
 type ClientRow = (String, String, String, i64);
 type ApiKeyRow = (String, String, String, String, i64);

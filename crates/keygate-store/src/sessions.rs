@@ -3,6 +3,22 @@
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
+/// Who is trying to log in: the login identifier and the client address.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginAttemptKey<'a> {
+    pub api_key_login: &'a str,
+    pub address: &'a str,
+}
+
+/// The outcome of [`Store::begin_login_attempt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginAttempt {
+    /// A limit is reached; nothing was recorded.
+    Refused,
+    /// Recorded as a failure (its `seq`), until taken back.
+    Recorded(i64),
+}
+
 impl Store {
     // ----- login failures --------------------------------------------------------------------
 
@@ -24,6 +40,84 @@ impl Store {
             .execute(pool)
             .await?
             .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Counts a login attempt before its password is checked (docs/decisions.md, "Login
+    /// limits"): within one write transaction, the failures at or after `since` for this login
+    /// identifier and for this address are counted and, when both are under their limits, the
+    /// attempt is recorded as a failure. Concurrent attempts are serialized (SQLite: the one
+    /// writer; PostgreSQL: transaction-scoped advisory locks on the identifier, then the
+    /// address, so every node queues on the same locks), so they cannot pass the limits
+    /// together. A successful attempt is taken back with [`Store::forget_login_attempt`].
+    pub async fn begin_login_attempt(
+        &self,
+        attempt: &LoginAttemptKey<'_>,
+        now: UnixTime,
+        since: UnixTime,
+        limits: (u32, u32),
+    ) -> Result<LoginAttempt, StoreError> {
+        let (max_by_key, max_by_address) = limits;
+        // PostgreSQL runs READ COMMITTED: without the locks, two attempts would both count the
+        // same failures. Two lock spaces (1: identifiers, 2: addresses), always taken in that
+        // order, so two attempts never wait on each other crosswise.
+        let locks: &[(&str, &str)] = match self.backend {
+            Backend::Postgres(_) => &[
+                (
+                    "SELECT pg_advisory_xact_lock(1, hashtext($1))",
+                    attempt.api_key_login,
+                ),
+                (
+                    "SELECT pg_advisory_xact_lock(2, hashtext($1))",
+                    attempt.address,
+                ),
+            ],
+            Backend::Sqlite(_) => &[],
+        };
+        in_write_tx!(self, |tx| {
+            for (sql, value) in locks {
+                sqlx::query(sql).bind(*value).execute(&mut *tx).await?;
+            }
+            let (by_key, by_address): (i64, i64) = sqlx::query_as(
+                "SELECT \
+                   (SELECT COUNT(*) FROM login_failures \
+                     WHERE api_key_login = $1 AND failed_at >= $3), \
+                   (SELECT COUNT(*) FROM login_failures \
+                     WHERE address = $2 AND failed_at >= $3)",
+            )
+            .bind(attempt.api_key_login)
+            .bind(attempt.address)
+            .bind(since)
+            .fetch_one(&mut *tx)
+            .await?;
+            if count_to_u32(by_key) >= max_by_key || count_to_u32(by_address) >= max_by_address {
+                tx.rollback().await?;
+                return Ok(LoginAttempt::Refused);
+            }
+            let (seq,): (i64,) = sqlx::query_as(
+                "INSERT INTO login_failures (api_key_login, address, failed_at) \
+                 VALUES ($1, $2, $3) RETURNING seq",
+            )
+            .bind(attempt.api_key_login)
+            .bind(attempt.address)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(LoginAttempt::Recorded(seq))
+        })
+    }
+
+    /// Takes back an attempt recorded by [`Store::begin_login_attempt`]: its password was right,
+    /// or it was never checked.
+    pub async fn forget_login_attempt(&self, seq: i64) -> Result<(), StoreError> {
+        on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM login_failures WHERE seq = $1")
+                .bind(seq)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(())
     }

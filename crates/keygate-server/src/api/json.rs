@@ -41,7 +41,10 @@ pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes,
         if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge
         } else {
-            ApiError::InvalidRequest("the request body could not be read".into())
+            ApiError::from_body_error(
+                &rejection,
+                ApiError::InvalidRequest("the request body could not be read".into()),
+            )
         }
     })
 }

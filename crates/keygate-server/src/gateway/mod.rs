@@ -511,7 +511,7 @@ async fn proxy(state: &AppState, route: &Route, request: Request) -> Result<Resp
     }
     let body = axum::body::to_bytes(body, gw.max_body)
         .await
-        .map_err(|_| ApiError::PayloadTooLarge)?;
+        .map_err(|e| ApiError::from_body_error(&e, ApiError::PayloadTooLarge))?;
     let path_and_query = parts
         .uri
         .path_and_query()

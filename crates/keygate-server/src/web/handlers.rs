@@ -171,10 +171,14 @@ pub async fn login(
             }
             response
         }
-        Err(e @ (ApiError::InvalidCredentials | ApiError::RateLimited { .. })) => {
+        Err(
+            e @ (ApiError::InvalidCredentials
+            | ApiError::RateLimited { .. }
+            | ApiError::LoginBusy { .. }),
+        ) => {
             let (status, _, _) = e.parts();
             let mut response = login_page(lang, secret, api_key, Some(t.error(&e)), status);
-            if let ApiError::RateLimited { retry_after } = e {
+            if let Some(retry_after) = e.retry_after() {
                 if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
                     response.headers_mut().insert(header::RETRY_AFTER, value);
                 }

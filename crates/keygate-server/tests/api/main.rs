@@ -6,6 +6,8 @@ mod helpers;
 
 mod auth;
 mod concurrency;
+mod connections;
 mod lifecycle;
+mod login_floods;
 mod operations;
 mod refusals;

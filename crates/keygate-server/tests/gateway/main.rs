@@ -13,6 +13,7 @@ mod hardening;
 mod nodes;
 mod signatures;
 mod tls;
+mod slow_bodies;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

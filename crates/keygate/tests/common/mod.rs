@@ -61,3 +61,51 @@ pub fn serve(
     std::thread::spawn(move || for _ in lines {});
     (Server(child), url, BufReader::new(stdout).lines())
 }
+
+/// A PostgreSQL database for one test (`KEYGATE_TEST_POSTGRES_URL`, else the local trust
+/// server), dropped after it.
+pub struct PgDatabase {
+    pub url: String,
+    name: String,
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("KEYGATE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+impl PgDatabase {
+    pub fn new() -> PgDatabase {
+        let admin = postgres_admin_url();
+        let name = format!("kg_{}", uuid::Uuid::new_v4().simple());
+        let out = Command::new("psql")
+            .args([&admin, "-qc", &format!("CREATE DATABASE {name}")])
+            .output()
+            .expect("psql runs");
+        assert!(
+            out.status.success(),
+            "PostgreSQL is required: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or(admin.clone());
+        PgDatabase {
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                &postgres_admin_url(),
+                "-qc",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            ])
+            .output();
+    }
+}
