@@ -69,6 +69,9 @@ pub struct Settings {
     pub upstream_timeout: Duration,
     /// The largest upstream answer read; a larger one answers 502 (issue 8).
     pub max_upstream_body_bytes: usize,
+    /// The longest a request waits for the database — a connection and its queries — before it
+    /// is answered 503 `service_unavailable` (`database_timeout`, default 5s; docs/operations.md).
+    pub database_timeout: Duration,
     pub routes: Vec<RouteConfig>,
     pub demo: bool,
     /// How long a rotated-out system key keeps decrypting (`system_key_grace`, default 7d).
@@ -106,6 +109,7 @@ impl Default for Settings {
             cookie_secure: false,
             upstream_timeout: Duration::from_secs(10),
             max_upstream_body_bytes: 4 * 1024 * 1024,
+            database_timeout: Duration::from_secs(5),
             routes: Vec::new(),
             demo: false,
             system_key_grace: Duration::from_secs(7 * 86_400),
@@ -133,6 +137,7 @@ struct RawSettings {
     cookie_secure: Option<bool>,
     upstream_timeout: Option<DurationValue>,
     max_upstream_body_bytes: Option<u64>,
+    database_timeout: Option<DurationValue>,
     routes: Option<Vec<RouteConfig>>,
     demo: Option<bool>,
     system_key_grace: Option<DurationValue>,
@@ -155,6 +160,7 @@ pub const KEYS: &[&str] = &[
     "cookie_secure",
     "upstream_timeout",
     "max_upstream_body_bytes",
+    "database_timeout",
     "routes",
     "demo",
     "system_key_grace",
@@ -321,6 +327,11 @@ impl Settings {
                 Some(n) => usize::try_from(n)
                     .map_err(|_| invalid("max_upstream_body_bytes is too large".into()))?,
             },
+            database_timeout: duration(
+                "database_timeout",
+                raw.database_timeout,
+                d.database_timeout,
+            )?,
             routes: raw.routes.unwrap_or_default(),
             demo: raw.demo.unwrap_or(false),
             system_key_grace: duration(
@@ -338,6 +349,15 @@ impl Settings {
         if settings.max_upstream_body_bytes < 1024 {
             return Err(invalid(
                 "max_upstream_body_bytes must be at least 1024".into(),
+            ));
+        }
+        // Under 100 ms a healthy database under load would be reported down; over a minute a
+        // request would hang as it did before the setting existed (docs/operations.md).
+        if settings.database_timeout < Duration::from_millis(100)
+            || settings.database_timeout > Duration::from_secs(60)
+        {
+            return Err(invalid(
+                "database_timeout must be between 100ms and 60s (e.g. 5s)".into(),
             ));
         }
         if settings.max_body_bytes < 1024 {
@@ -422,5 +442,23 @@ mod tests {
             Duration::from_secs(365 * 86_400)
         );
         assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        let err = Settings::load(
+            None,
+            env("KEYGATE_DATABASE_TIMEOUT", "0s"),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("database_timeout"), "{err}");
+        assert_eq!(
+            Settings::load(
+                None,
+                env("KEYGATE_DATABASE_TIMEOUT", "1500ms"),
+                &Overrides::default()
+            )
+            .unwrap()
+            .database_timeout,
+            Duration::from_millis(1500)
+        );
+        assert_eq!(Settings::default().database_timeout, Duration::from_secs(5));
     }
 }
