@@ -11,6 +11,7 @@ mod escape;
 mod fields;
 mod hardening;
 mod nodes;
+mod outage;
 mod signatures;
 
 use std::net::SocketAddr;
