@@ -42,6 +42,10 @@ enum Path {
 struct DbProxy {
     addr: SocketAddr,
     path: watch::Sender<Path>,
+    /// While true, a `LISTEN` command is held (not delivered): a node whose invalidation
+    /// listener is subscribing again after an outage stays unsubscribed, while its other
+    /// connections work — the window in which a NOTIFY is lost.
+    hold_listen: watch::Sender<bool>,
 }
 
 impl DbProxy {
@@ -49,12 +53,14 @@ impl DbProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (path, watching) = watch::channel(Path::Open);
+        let (hold_listen, held) = watch::channel(false);
         tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
                     return;
                 };
                 let mut path = watching.clone();
+                let held = held.clone();
                 tokio::spawn(async move {
                     // A black hole holds a new connection unanswered until it opens or refuses.
                     let Ok(now) = path.wait_for(|p| *p != Path::BlackHole).await.map(|p| *p)
@@ -71,13 +77,17 @@ impl DbProxy {
                     let (server_read, server_write) = server.into_split();
                     // When either direction ends, both sockets are dropped (closed).
                     tokio::select! {
-                        () = pump(client_read, server_write, path.clone()) => {}
-                        () = pump(server_read, client_write, path) => {}
+                        () = pump(client_read, server_write, path.clone(), Some(held)) => {}
+                        () = pump(server_read, client_write, path, None) => {}
                     }
                 });
             }
         });
-        DbProxy { addr, path }
+        DbProxy {
+            addr,
+            path,
+            hold_listen,
+        }
     }
 
     fn set(&self, path: Path) {
@@ -97,6 +107,7 @@ async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     mut path: watch::Receiver<Path>,
+    mut hold_listen: Option<watch::Receiver<bool>>,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -110,6 +121,12 @@ async fn pump(
         match path.wait_for(|p| *p != Path::BlackHole).await.map(|p| *p) {
             Ok(Path::Open) => {}
             _ => return,
+        }
+        if let Some(held) = &mut hold_listen {
+            let listen = buf[..n].windows(8).any(|w| w == b"LISTEN \"");
+            if listen && held.wait_for(|h| !*h).await.is_err() {
+                return;
+            }
         }
         if to.write_all(&buf[..n]).await.is_err() {
             return;
@@ -283,7 +300,9 @@ async fn outage(path: Path, length: Duration) {
         started.elapsed()
     );
 
-    // The database returns: both nodes recover without a restart.
+    // The database returns, but the nodes' LISTEN stays held for now: both nodes recover
+    // without a restart, and serve correctly while they cannot hear invalidations.
+    proxy.hold_listen.send_replace(true);
     proxy.set(Path::Open);
     let restored = Instant::now();
     for (i, node) in nodes.iter().enumerate() {
@@ -326,7 +345,14 @@ async fn outage(path: Path, length: Duration) {
         "the second node still accepts the revoked key {:?} after the revoke",
         acknowledged.elapsed()
     );
-    // It keeps refusing (no stale entry comes back later).
+    assert_eq!(
+        metric(&nodes[1], "keygate_invalidation_listener_connected").await,
+        Some(0.0),
+        "the race was not exercised: the second node was subscribed already"
+    );
+    // LISTEN goes through: the node subscribes again, and keeps refusing (no stale entry
+    // comes back from before).
+    proxy.hold_listen.send_replace(false);
     for _ in 0..5 {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let reply = gw.call_via(&nodes[1], Method::GET, "/cards/1", None).await;
