@@ -610,14 +610,31 @@ impl Store {
         self.check_writable().await
     }
 
-    /// SQLite: a write transaction that changes the header's `user_version` to what it holds
-    /// and rolls back. A connection that cannot write (file mode, immutable flag, read-only
-    /// mount, `mode=ro`) fails it with `SQLITE_READONLY`; nothing is ever changed. PostgreSQL:
-    /// nothing to check (a read-only server refuses writes with its own error).
+    /// SQLite: can this node write its database? Two checks, neither of which changes
+    /// anything: the files are opened for writing (the file system refuses an immutable file,
+    /// a read-only mount, or a mode that forbids this user — even after start, when SQLite's
+    /// already open descriptors would only fail at the next commit), and a write transaction
+    /// sets the header's `user_version` to what it holds and rolls back (a connection SQLite
+    /// opened read-only — `mode=ro`, or a file unwritable when it was opened — refuses it with
+    /// `SQLITE_READONLY`). PostgreSQL: nothing to check (a read-only server refuses writes with
+    /// its own error).
     async fn check_writable(&self) -> Result<(), StoreError> {
         let Backend::Sqlite(pool) = &self.probe else {
             return Ok(());
         };
+        let unwritable = |cause: String| StoreError::Unwritable {
+            path: self.target.to_string(),
+            cause,
+        };
+        for suffix in ["", "-wal"] {
+            let file = format!("{}{suffix}", self.target);
+            match tokio::fs::OpenOptions::new().append(true).open(&file).await {
+                Ok(_) => {}
+                // No WAL file (nothing written since the last checkpoint): nothing to check.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !suffix.is_empty() => {}
+                Err(e) => return Err(unwritable(format!("{file}: {e}"))),
+            }
+        }
         let outcome = self
             .bounded(async {
                 let _writer = self.sqlite_writer.lock().await;
@@ -640,10 +657,7 @@ impl Store {
                     Some(SQLITE_READONLY | SQLITE_PERM)
                 ) =>
             {
-                Err(StoreError::Unwritable {
-                    path: self.target.to_string(),
-                    cause: source.to_string(),
-                })
+                Err(unwritable(source.to_string()))
             }
             other => other,
         }

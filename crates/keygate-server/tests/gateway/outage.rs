@@ -63,8 +63,7 @@ impl DbProxy {
                 let held = held.clone();
                 tokio::spawn(async move {
                     // A black hole holds a new connection unanswered until it opens or refuses.
-                    let Ok(now) = path.wait_for(|p| *p != Path::BlackHole).await.map(|p| *p)
-                    else {
+                    let Ok(now) = path.wait_for(|p| *p != Path::BlackHole).await.map(|p| *p) else {
                         return;
                     };
                     if now == Path::Refused {
@@ -263,7 +262,12 @@ async fn outage(path: Path, length: Duration) {
         KeygateClient::new(&second.base_url).with_token(gw.token()),
     ];
     for node in &nodes {
-        assert_eq!(gw.call_via(node, Method::GET, "/cards/1", None).await.status, 200);
+        assert_eq!(
+            gw.call_via(node, Method::GET, "/cards/1", None)
+                .await
+                .status,
+            200
+        );
         let (ready, _) = timed(node, Method::GET, "/readyz", &[]).await;
         assert_eq!(ready.status, 200);
         // Both nodes' listeners are subscribed before the outage.
@@ -312,7 +316,10 @@ async fn outage(path: Path, length: Duration) {
         .await;
         assert!(back, "node {i}: /readyz did not come back");
     }
-    eprintln!("both nodes ready {:?} after the database returned", restored.elapsed());
+    eprintln!(
+        "both nodes ready {:?} after the database returned",
+        restored.elapsed()
+    );
     // The second node serves the key again (and may cache it as active) ...
     let serving = eventually(Duration::from_secs(10), async || {
         gw.call_via(&nodes[1], Method::GET, "/cards/1", None)
