@@ -73,7 +73,8 @@ impl StoreError {
 }
 
 /// Connection-level failures (sqlx's own kinds; PostgreSQL SQLSTATE classes 08 "connection
-/// exception", 53 "insufficient resources", 57P "operator intervention"; SQLite BUSY, LOCKED,
+/// exception", 53 "insufficient resources", 57P "operator intervention", and 25006 "read only
+/// SQL transaction"; SQLite BUSY, LOCKED,
 /// READONLY, IOERR, FULL, CANTOPEN) — never a constraint or a syntax error.
 fn is_unavailable(error: &sqlx::Error) -> bool {
     match error {
@@ -90,7 +91,11 @@ fn is_unavailable(error: &sqlx::Error) -> bool {
                     Ok(5 | 6 | 8 | 10 | 13 | 14)
                 )
             } else {
-                code.starts_with("08") || code.starts_with("53") || code.starts_with("57P")
+                // 25006: a read-only server (a standby, or default_transaction_read_only).
+                code.starts_with("08")
+                    || code.starts_with("53")
+                    || code.starts_with("57P")
+                    || code == "25006"
             }
         }
         _ => false,
