@@ -169,7 +169,9 @@ impl IntoResponse for ApiError {
         match &self {
             ApiError::Internal(cause) => tracing::error!(%cause, "internal error"),
             ApiError::ServiceUnavailable(cause) => {
-                tracing::warn!(%cause, "database unavailable; answered 503")
+                // One line per request would flood the log during an outage: the node logs the outage
+                // itself once (gateway::listener), and /metrics counts the 503s.
+                tracing::debug!(%cause, "database unavailable; answered 503")
             }
             _ => {}
         }

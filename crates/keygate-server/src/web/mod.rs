@@ -132,7 +132,7 @@ fn error_page(
 /// is answered 503 with `Retry-After`, as on the JSON API (docs/operations.md).
 fn internal(lang: Lang, error: ApiError) -> Response {
     if let ApiError::ServiceUnavailable(cause) = &error {
-        tracing::warn!(%cause, "database unavailable; answered 503");
+        tracing::debug!(%cause, "database unavailable; answered 503");
         let mut response = error_page(
             lang,
             StatusCode::SERVICE_UNAVAILABLE,
