@@ -2,11 +2,12 @@
 //! PostgreSQL — whether this node hears every cache invalidation.
 //!
 //! The invalidation listener subscribes on a connection of its own. When that connection is
-//! lost, or when the node's own heartbeat (a NOTIFY it sends itself every second) is not heard
-//! within `database_timeout`, the caches are suspended (nothing served from memory, nothing
-//! kept), the subscription is dropped and made again, and only once LISTEN is back are the
-//! caches cleared and resumed. So a revoke acknowledged on another node is never missed:
-//! either this node hears it, or it is reading the database on every request.
+//! lost, or when the node's own heartbeat (a NOTIFY it sends itself every 200 ms) has not been
+//! heard for 600 ms, the caches are suspended (nothing served from memory, nothing kept), the
+//! subscription is dropped and made again, and only once LISTEN is back are the caches cleared
+//! and resumed. So a revoke acknowledged on another node is never missed for longer than that:
+//! either this node hears it, or within 800 ms it is reading the database on every request —
+//! even when only its listener's connection is silently cut.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -17,8 +18,12 @@ use tokio::sync::Notify;
 
 use super::Gateway;
 
-/// How often the database is probed and the heartbeat sent.
-const HEARTBEAT: Duration = Duration::from_secs(1);
+/// How often the database is probed (for `/metrics`).
+const PROBE: Duration = Duration::from_secs(1);
+/// How often the heartbeat is sent, and how long it may go unheard: a revoke must reach every
+/// node within 1 s (issue 9), so a silent listener must be noticed well within that.
+const HEARTBEAT: Duration = Duration::from_millis(200);
+const DEAF_AFTER: Duration = Duration::from_millis(600);
 /// Longest wait between two attempts to subscribe again.
 const MAX_RETRY: Duration = Duration::from_secs(1);
 /// The heartbeat payload's prefix (other nodes ignore payloads they do not know).
@@ -95,6 +100,7 @@ impl Default for DbHealth {
 pub fn spawn(store: Store, gateway: &Arc<Gateway>) {
     if store.is_shared() {
         tokio::spawn(listen(store.clone(), Arc::downgrade(gateway)));
+        tokio::spawn(heartbeat(store.clone(), Arc::downgrade(gateway)));
     }
     tokio::spawn(monitor(store, Arc::downgrade(gateway)));
 }
@@ -144,7 +150,7 @@ async fn listen(store: Store, weak: Weak<Gateway>) {
             let deaf = {
                 let Some(gw) = weak.upgrade() else { return };
                 let health = gw.health.clone();
-                let limit = HEARTBEAT + store.timeout();
+                let limit = DEAF_AFTER;
                 // A wake-up left over from before this subscription is checked and ignored.
                 async move {
                     loop {
@@ -192,33 +198,41 @@ async fn listen(store: Store, weak: Weak<Gateway>) {
     }
 }
 
-/// Every second: probe the database (for `/metrics`) and, on PostgreSQL, send this node its
-/// heartbeat; wake the listener when the heartbeat has not come back within
-/// `database_timeout` plus one interval.
+/// Every second: probe the database (for `/metrics`; `/readyz` probes by itself).
 async fn monitor(store: Store, weak: Weak<Gateway>) {
-    let mut tick = tokio::time::interval(HEARTBEAT);
+    let mut tick = tokio::time::interval(PROBE);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let Some(gw) = weak.upgrade() else { return };
-        let shared = store.is_shared() && gw.health.is_listening();
-        if shared && gw.health.silent_for() > HEARTBEAT + store.timeout() {
-            gw.health.deaf.notify_one();
-        }
-        // Both within database_timeout, side by side, so a tick never takes longer than that.
-        let heartbeat = async {
-            if shared {
-                if let Err(e) = store.notify(&gw.health.heartbeat).await {
-                    tracing::debug!(error = %e, "heartbeat not sent");
-                }
-            }
-        };
-        let (probed, ()) = tokio::join!(store.ping(), heartbeat);
+        let probed = store.ping().await;
         if let Err(e) = &probed {
             if gw.health.is_up() {
                 tracing::warn!(error = %e, "database probe failed");
             }
         }
         gw.health.set_up(probed.is_ok());
+    }
+}
+
+/// PostgreSQL, while subscribed: wake the listener when its heartbeat has gone unheard for
+/// `DEAF_AFTER`, and send the next one (never waiting longer than one interval for it).
+async fn heartbeat(store: Store, weak: Weak<Gateway>) {
+    let mut tick = tokio::time::interval(HEARTBEAT);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(gw) = weak.upgrade() else { return };
+        if !gw.health.is_listening() {
+            continue;
+        }
+        if gw.health.silent_for() > DEAF_AFTER {
+            gw.health.deaf.notify_one();
+        }
+        let health = gw.health.clone();
+        drop(gw);
+        if let Ok(Err(e)) = tokio::time::timeout(HEARTBEAT, store.notify(&health.heartbeat)).await {
+            tracing::debug!(error = %e, "heartbeat not sent");
+        }
     }
 }

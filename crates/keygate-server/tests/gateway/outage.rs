@@ -9,6 +9,7 @@
 //! other within 1 s.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -46,6 +47,9 @@ struct DbProxy {
     /// listener is subscribing again after an outage stays unsubscribed, while its other
     /// connections work — the window in which a NOTIFY is lost.
     hold_listen: watch::Sender<bool>,
+    /// While true, connections that have subscribed (sent `LISTEN`) are black-holed: a node's
+    /// listener is silently cut off while everything else works.
+    deafen: watch::Sender<bool>,
 }
 
 impl DbProxy {
@@ -54,6 +58,7 @@ impl DbProxy {
         let addr = listener.local_addr().unwrap();
         let (path, watching) = watch::channel(Path::Open);
         let (hold_listen, held) = watch::channel(false);
+        let (deafen, deafened) = watch::channel(false);
         tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
@@ -61,6 +66,7 @@ impl DbProxy {
                 };
                 let mut path = watching.clone();
                 let held = held.clone();
+                let deafened = deafened.clone();
                 tokio::spawn(async move {
                     // A black hole holds a new connection unanswered until it opens or refuses.
                     let Ok(now) = path.wait_for(|p| *p != Path::BlackHole).await.map(|p| *p) else {
@@ -74,10 +80,21 @@ impl DbProxy {
                     };
                     let (client_read, client_write) = client.into_split();
                     let (server_read, server_write) = server.into_split();
+                    let listening = Arc::new(AtomicBool::new(false));
+                    let up = Side {
+                        hold_listen: Some(held),
+                        deafened: deafened.clone(),
+                        listening: listening.clone(),
+                    };
+                    let down = Side {
+                        hold_listen: None,
+                        deafened,
+                        listening,
+                    };
                     // When either direction ends, both sockets are dropped (closed).
                     tokio::select! {
-                        () = pump(client_read, server_write, path.clone(), Some(held)) => {}
-                        () = pump(server_read, client_write, path, None) => {}
+                        () = pump(client_read, server_write, path.clone(), up) => {}
+                        () = pump(server_read, client_write, path, down) => {}
                     }
                 });
             }
@@ -86,6 +103,7 @@ impl DbProxy {
             addr,
             path,
             hold_listen,
+            deafen,
         }
     }
 
@@ -100,13 +118,23 @@ impl DbProxy {
     }
 }
 
+/// What one direction of a connection watches besides the path.
+struct Side {
+    /// Client to server only: hold a `LISTEN` while set.
+    hold_listen: Option<watch::Receiver<bool>>,
+    /// Black-hole this connection while set, once it has subscribed.
+    deafened: watch::Receiver<bool>,
+    /// Whether this connection has sent `LISTEN` (shared by both directions).
+    listening: Arc<AtomicBool>,
+}
+
 /// Copies bytes one way while the path is open; holds them while it is a black hole; ends when
 /// it is refused or a side closes.
 async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     mut path: watch::Receiver<Path>,
-    mut hold_listen: Option<watch::Receiver<bool>>,
+    mut side: Side,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -121,11 +149,17 @@ async fn pump(
             Ok(Path::Open) => {}
             _ => return,
         }
-        if let Some(held) = &mut hold_listen {
+        if let Some(held) = &mut side.hold_listen {
             let listen = buf[..n].windows(8).any(|w| w == b"LISTEN \"");
-            if listen && held.wait_for(|h| !*h).await.is_err() {
-                return;
+            if listen {
+                side.listening.store(true, Ordering::SeqCst);
+                if held.wait_for(|h| !*h).await.is_err() {
+                    return;
+                }
             }
+        }
+        if side.listening.load(Ordering::SeqCst) && side.deafened.wait_for(|d| !*d).await.is_err() {
+            return;
         }
         if to.write_all(&buf[..n]).await.is_err() {
             return;
@@ -375,8 +409,88 @@ async fn outage(path: Path, length: Duration) {
     }
 }
 
+/// Only the second node's listener connection is cut, silently: it must notice within the
+/// heartbeat's limit, so a revoke on the first node is still refused there within 1 s.
+async fn a_silently_cut_listener_misses_no_revoke() {
+    let target = postgres_target(&postgres_admin_url());
+    let proxy = Arc::new(DbProxy::start(target).await);
+    let via_proxy = proxy.clone();
+    let gw = Gw::start_with(Backend::Postgres, move |s| {
+        s.database_url = via_proxy.url_for(&s.database_url);
+        s.database_timeout = DB_TIMEOUT;
+    })
+    .await;
+    let second = spawn_second_node(&gw.app).await;
+    let on_second = KeygateClient::new(&second.base_url).with_token(gw.token());
+    let listening = eventually(Duration::from_secs(5), async || {
+        metric(&on_second, "keygate_invalidation_listener_connected").await == Some(1.0)
+    })
+    .await;
+    assert!(listening, "the invalidation listener never connected");
+    // Cached as active on the second node.
+    assert_eq!(
+        gw.call_via(&on_second, Method::GET, "/cards/1", None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        gw.call_via(&on_second, Method::GET, "/cards/1", None)
+            .await
+            .status,
+        200
+    );
+
+    proxy.deafen.send_replace(true);
+    assert_eq!(gw.client.revoke_key(None).await.unwrap().status, 200);
+    let acknowledged = Instant::now();
+    let refused = eventually(Duration::from_secs(1), async || {
+        gw.call_via(&on_second, Method::GET, "/cards/1", None)
+            .await
+            .slug()
+            == Some("public_key_revoked")
+    })
+    .await;
+    assert!(
+        refused,
+        "the second node, its listener cut, still accepts the revoked key {:?} after the revoke",
+        acknowledged.elapsed()
+    );
+    eprintln!(
+        "refused on the cut-off node {:?} after the revoke",
+        acknowledged.elapsed()
+    );
+    let deaf = eventually(Duration::from_secs(3), async || {
+        metric(&on_second, "keygate_invalidation_listener_connected").await == Some(0.0)
+    })
+    .await;
+    assert!(deaf, "/metrics does not show the listener cut off");
+
+    // The cut heals: the node subscribes again and caches again, and changes reach it.
+    proxy.deafen.send_replace(false);
+    let back = eventually(Duration::from_secs(5), async || {
+        metric(&on_second, "keygate_invalidation_listener_connected").await == Some(1.0)
+    })
+    .await;
+    assert!(back, "the listener did not subscribe again");
+    let private = genrsa(2048);
+    assert_eq!(
+        gw.client
+            .upload_key(&pubout(&private))
+            .await
+            .unwrap()
+            .status,
+        201
+    );
+}
+
 mod postgres_outages {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn silently_cut_listener() {
+        a_silently_cut_listener_misses_no_revoke().await
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn short_refused_outage() {
