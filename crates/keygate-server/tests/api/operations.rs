@@ -1,7 +1,5 @@
 //! Health, readiness, metrics and the OpenAPI document, checked against the running server.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use keygate_client::http::KeygateClient;
@@ -135,34 +133,6 @@ mod sqlite_only {
     }
 }
 
-/// The immutable flag on a file (refused even to root, even through descriptors opened
-/// before), removed when dropped.
-struct Immutable(PathBuf);
-
-impl Immutable {
-    fn set(file: &Path) -> Immutable {
-        let out = Command::new("chattr").arg("+i").arg(file).output();
-        assert!(
-            out.as_ref().is_ok_and(|o| o.status.success()),
-            "this test needs `chattr +i` (root, on ext4/xfs/btrfs) to make {} unwritable: {out:?}",
-            file.display()
-        );
-        let guard = Immutable(file.to_path_buf());
-        assert!(
-            std::fs::OpenOptions::new().append(true).open(file).is_err(),
-            "{} is still writable",
-            file.display()
-        );
-        guard
-    }
-}
-
-impl Drop for Immutable {
-    fn drop(&mut self) {
-        let _ = Command::new("chattr").arg("-i").arg(&self.0).output();
-    }
-}
-
 async fn metric(base_url: &str, series: &str) -> Option<f64> {
     let text = reqwest::get(format!("{base_url}/metrics"))
         .await
@@ -193,8 +163,7 @@ async fn a_database_made_unwritable_is_unready_and_answers_503_until_fixed() {
         (reply, started.elapsed())
     };
     assert_eq!(ready(app.client()).await.0.status, 200);
-    let file = PathBuf::from(app.settings.database_url.strip_prefix("sqlite://").unwrap());
-    let wal = PathBuf::from(format!("{}-wal", file.display()));
+    let (file, wal) = app.sqlite_files();
     assert!(wal.exists(), "the node has written to its WAL");
 
     let guards = (Immutable::set(&file), Immutable::set(&wal));
