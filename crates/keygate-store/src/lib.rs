@@ -374,6 +374,15 @@ fn sqlite_primary_code(error: &sqlx::Error) -> Option<i64> {
     }
 }
 
+/// A pooled connection whose last transaction could not be rolled back (the ROLLBACK itself
+/// failed: on SQLite an I/O error while the file was unwritable, on PostgreSQL a connection cut
+/// mid-transaction) still counts itself in a transaction: SQLite would refuse every later
+/// `BEGIN`, PostgreSQL would nest the next "transaction" as a savepoint of the stale one. The
+/// pool closes such a connection and hands out another.
+fn usable<C: sqlx::Connection>(conn: &C) -> bool {
+    !conn.is_in_transaction()
+}
+
 const SQLITE_READONLY: i64 = 8;
 const SQLITE_CANTOPEN: i64 = 14;
 const SQLITE_PERM: i64 = 3;
@@ -426,12 +435,14 @@ impl Store {
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(timeout)
+                .before_acquire(|conn, _| Box::pin(async move { Ok(usable(conn)) }))
                 .connect_with(options.clone())
                 .await
                 .map_err(open_error)?;
             let probe = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(timeout)
+                .before_acquire(|conn, _| Box::pin(async move { Ok(usable(conn)) }))
                 .connect_lazy_with(options);
             (Backend::Sqlite(pool), Backend::Sqlite(probe), target)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -440,6 +451,7 @@ impl Store {
             let pool = match PgPoolOptions::new()
                 .max_connections(10)
                 .acquire_timeout(timeout)
+                .before_acquire(|conn, _| Box::pin(async move { Ok(usable(conn)) }))
                 .connect_with(options.clone())
                 .await
             {

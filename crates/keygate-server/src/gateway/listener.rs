@@ -161,8 +161,8 @@ async fn listen(store: Store, weak: Weak<Gateway>) {
                     }
                 }
             };
-            // Cancelling `recv` here is safe: on either branch that ends the wait early the
-            // subscription is dropped and made again, and the caches are emptied after it.
+            // `recv` is cancelled only when the heartbeat is not heard, and then the whole
+            // subscription is dropped and made again, so no notification can be half-read.
             let message = tokio::select! {
                 message = listener.recv() => message,
                 () = deaf => {

@@ -151,6 +151,7 @@ async fn metric(base_url: &str, series: &str) -> Option<f64> {
 /// within `database_timeout`, answers writes 503 `service_unavailable` (never 500), and
 /// recovers without a restart once the files are writable again.
 async fn a_database_made_unwritable_is_unready_and_answers_503_until_fixed() {
+    let logs = capture_logs();
     let timeout = Duration::from_secs(1);
     let app = spawn_app_with(Backend::Sqlite, |s| s.database_timeout = timeout).await;
     let (client, creds) = app.logged_in().await;
@@ -212,8 +213,12 @@ async fn a_database_made_unwritable_is_unready_and_answers_503_until_fixed() {
     assert!(back, "/readyz did not come back");
     let mut again = app.client();
     again.login(&creds.api_key, &creds.password).await.unwrap();
+    let uploaded = again.upload_key(&new_public_key()).await.unwrap();
     assert_eq!(
-        again.upload_key(&new_public_key()).await.unwrap().status,
-        201
+        uploaded.status,
+        201,
+        "{:?}\n{}",
+        uploaded.body,
+        logs.contents()
     );
 }
