@@ -128,6 +128,9 @@ pub struct Settings {
     pub max_connections: usize,
     /// On SIGTERM / SIGINT, how long requests in flight may take to finish.
     pub shutdown_timeout: Duration,
+    /// The longest a request waits for the database — a connection and its queries — before it
+    /// is answered 503 `service_unavailable` (`database_timeout`, default 5s; docs/operations.md).
+    pub database_timeout: Duration,
     pub routes: Vec<RouteConfig>,
     pub demo: bool,
     /// How long a rotated-out system key keeps decrypting (`system_key_grace`, default 7d).
@@ -175,6 +178,7 @@ impl Default for Settings {
             idle_timeout: Duration::from_secs(75),
             max_connections: 4096,
             shutdown_timeout: Duration::from_secs(20),
+            database_timeout: Duration::from_secs(5),
             routes: Vec::new(),
             demo: false,
             system_key_grace: Duration::from_secs(7 * 86_400),
@@ -212,6 +216,7 @@ struct RawSettings {
     idle_timeout: Option<DurationValue>,
     max_connections: Option<u64>,
     shutdown_timeout: Option<DurationValue>,
+    database_timeout: Option<DurationValue>,
     routes: Option<Vec<RouteConfig>>,
     demo: Option<bool>,
     system_key_grace: Option<DurationValue>,
@@ -248,6 +253,7 @@ pub const KEYS: &[&str] = &[
     "idle_timeout",
     "max_connections",
     "shutdown_timeout",
+    "database_timeout",
     "routes",
     "demo",
     "system_key_grace",
@@ -458,6 +464,11 @@ impl Settings {
                 raw.shutdown_timeout,
                 d.shutdown_timeout,
             )?,
+            database_timeout: duration(
+                "database_timeout",
+                raw.database_timeout,
+                d.database_timeout,
+            )?,
             routes: raw.routes.unwrap_or_default(),
             demo: raw.demo.unwrap_or(false),
             system_key_grace: duration(
@@ -484,6 +495,15 @@ impl Settings {
             return Err(invalid(
                 "header_read_timeout, body_read_timeout and idle_timeout must be longer than zero"
                     .into(),
+            ));
+        }
+        // Under 100 ms a healthy database under load would be reported down; over a minute a
+        // request would hang as it did before the setting existed (docs/operations.md).
+        if settings.database_timeout < Duration::from_millis(100)
+            || settings.database_timeout > Duration::from_secs(60)
+        {
+            return Err(invalid(
+                "database_timeout must be between 100ms and 60s (e.g. 5s)".into(),
             ));
         }
         if settings.max_body_bytes < 1024 {
@@ -568,5 +588,23 @@ mod tests {
             Duration::from_secs(365 * 86_400)
         );
         assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        let err = Settings::load(
+            None,
+            env("KEYGATE_DATABASE_TIMEOUT", "0s"),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("database_timeout"), "{err}");
+        assert_eq!(
+            Settings::load(
+                None,
+                env("KEYGATE_DATABASE_TIMEOUT", "1500ms"),
+                &Overrides::default()
+            )
+            .unwrap()
+            .database_timeout,
+            Duration::from_millis(1500)
+        );
+        assert_eq!(Settings::default().database_timeout, Duration::from_secs(5));
     }
 }

@@ -61,6 +61,10 @@ pub enum ApiError {
     LoginBusy { retry_after: u64 },
     #[error("the service is not ready: {0}")]
     NotReady(&'static str),
+    /// The database cannot be reached (or written) within `database_timeout`. The cause is
+    /// logged, never sent; the answer carries `Retry-After` (docs/operations.md).
+    #[error("the service is temporarily unavailable: its database cannot be reached; try again in a few seconds")]
+    ServiceUnavailable(String),
     /// Anything we did not expect. The cause is logged once, here, and never sent.
     #[error("an internal error occurred; it has been logged")]
     Internal(String),
@@ -77,6 +81,7 @@ impl ApiError {
             ApiError::RateLimited { retry_after } | ApiError::LoginBusy { retry_after } => {
                 Some(*retry_after)
             }
+            ApiError::ServiceUnavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
             _ => None,
         }
     }
@@ -136,6 +141,7 @@ impl ApiError {
             UpstreamTimeout => (StatusCode::GATEWAY_TIMEOUT, 5004, "upstream_timeout"),
             NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, 5003, "not_ready"),
             LoginBusy { .. } => (StatusCode::SERVICE_UNAVAILABLE, 5001, "service_unavailable"),
+            ServiceUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, 5001, "service_unavailable"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, 5000, "internal_error"),
         }
     }
@@ -191,8 +197,14 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.parts().0;
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(%cause, "internal error");
+        match &self {
+            ApiError::Internal(cause) => tracing::error!(%cause, "internal error"),
+            ApiError::ServiceUnavailable(cause) => {
+                // One line per request would flood the log during an outage: the node logs the outage
+                // itself once (gateway::listener), and /metrics counts the 503s.
+                tracing::debug!(%cause, "database unavailable; answered 503")
+            }
+            _ => {}
         }
         let mut response = (status, Json(self.envelope())).into_response();
         if let Some(retry_after) = self.retry_after() {
@@ -210,9 +222,19 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Seconds a client should wait before retrying a 503 `service_unavailable`: an outage is
+/// usually seconds long, and every node answers within `database_timeout` anyway.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
+
+/// A database that cannot be reached in time is the service's condition (503, retry), anything
+/// else from the store is unexpected (500, logged).
 impl From<keygate_store::StoreError> for ApiError {
     fn from(err: keygate_store::StoreError) -> Self {
-        ApiError::internal(err)
+        if err.is_unavailable() {
+            ApiError::ServiceUnavailable(err.to_string())
+        } else {
+            ApiError::internal(err)
+        }
     }
 }
 

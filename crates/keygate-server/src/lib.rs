@@ -116,7 +116,8 @@ impl Application {
     /// Connect the store (migrations run here), then bind. `listen` port 0 picks a free port.
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
         telemetry::init_metrics();
-        let store = Store::connect(&settings.database_url).await?;
+        let store =
+            Store::connect_with_timeout(&settings.database_url, settings.database_timeout).await?;
         let dummy = tokio::task::spawn_blocking(|| {
             let password = auth::random_secret(24)?;
             auth::hash_password(&password)

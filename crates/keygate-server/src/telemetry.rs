@@ -6,12 +6,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::state::AppState;
 
 /// Installs the log subscriber: text or JSON lines on stderr, level from `RUST_LOG`.
 pub fn init_logs(format: crate::config::LogFormat) {
@@ -132,7 +134,29 @@ pub fn observe(
     );
 }
 
-pub async fn metrics_endpoint() -> Response {
+/// The database's state as this node sees it, set when scraped (docs/operations.md lists the
+/// series and what to alert on).
+fn record_database(state: &AppState) {
+    let stats = state.store.stats();
+    let health = &state.gateway.health;
+    let flag = |on: bool| if on { 1.0 } else { 0.0 };
+    metrics::gauge!("keygate_database_up").set(flag(health.is_up()));
+    metrics::gauge!("keygate_database_pool_connections", "state" => "idle")
+        .set(f64::from(stats.pool_idle));
+    metrics::gauge!("keygate_database_pool_connections", "state" => "in_use")
+        .set(f64::from(stats.pool_size.saturating_sub(stats.pool_idle)));
+    // Operations waiting now for a connection or an answer (each at most database_timeout).
+    #[allow(clippy::cast_precision_loss)]
+    metrics::gauge!("keygate_database_waiting").set(stats.waiting as f64);
+    metrics::counter!("keygate_database_timeouts_total").absolute(stats.timeouts);
+    metrics::counter!("keygate_database_unavailable_total").absolute(stats.unavailable);
+    if state.store.is_shared() {
+        metrics::gauge!("keygate_invalidation_listener_connected").set(flag(health.is_listening()));
+    }
+}
+
+pub async fn metrics_endpoint(State(state): State<AppState>) -> Response {
+    record_database(&state);
     let mut response = prometheus().render().into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -38,6 +38,68 @@ pub enum StoreError {
     /// Applying the embedded migrations failed.
     #[error("database migration failed: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
+    /// The operation did not finish within `database_timeout` (no connection in time, or the
+    /// database did not answer).
+    #[error("the database did not answer within {0:?} (database_timeout)")]
+    Timeout(std::time::Duration),
+    /// The database could not be opened at start. `target` names it: a SQLite path, or
+    /// PostgreSQL's host, port and database (never the user or the password).
+    #[error("cannot open {target}: {source}")]
+    Open {
+        target: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The SQLite database file cannot be written.
+    #[error(
+        "the SQLite database {path} cannot be written ({cause}): make the file, its directory \
+         and any {path}-wal / {path}-shm files writable by the user keygate runs as (and not \
+         immutable: see lsattr), or set database_url to a writable place"
+    )]
+    Unwritable { path: String, cause: String },
+}
+
+impl StoreError {
+    /// True when the database could not be reached, did not answer in time, or cannot be
+    /// written: a condition of the service, not of the request, answered 503 and retried later
+    /// (docs/operations.md).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Timeout(_) | StoreError::Unwritable { .. } => true,
+            StoreError::Database(e) | StoreError::Open { source: e, .. } => is_unavailable(e),
+            _ => false,
+        }
+    }
+}
+
+/// Connection-level failures (sqlx's own kinds; PostgreSQL SQLSTATE classes 08 "connection
+/// exception", 53 "insufficient resources", 57P "operator intervention", and 25006 "read only
+/// SQL transaction"; SQLite BUSY, LOCKED,
+/// READONLY, IOERR, FULL, CANTOPEN) — never a constraint or a syntax error.
+fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let Some(code) = db.code() else { return false };
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                matches!(
+                    code.parse::<i64>().map(|c| c & 0xff),
+                    Ok(5 | 6 | 8 | 10 | 13 | 14)
+                )
+            } else {
+                // 25006: a read-only server (a standby, or default_transaction_read_only).
+                code.starts_with("08")
+                    || code.starts_with("53")
+                    || code.starts_with("57P")
+                    || code == "25006"
+            }
+        }
+        _ => false,
+    }
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -37,8 +37,8 @@ pub struct Invalidations {
 }
 
 impl Invalidations {
-    /// The next payload. `Ok(None)` means the connection was lost and re-established: anything
-    /// may have changed meanwhile, so the caller must drop every cached entry.
+    /// The next payload. `Ok(None)` or an error means the connection is lost: notifications may
+    /// have been missed, so the caller must stop trusting its caches and subscribe again.
     pub async fn recv(&mut self) -> Result<Option<String>, StoreError> {
         Ok(self
             .listener
@@ -167,14 +167,42 @@ impl Store {
         Ok(done)
     }
 
-    /// Subscribes to [`INVALIDATE_CHANNEL`]; `None` on SQLite (one node: nothing to hear).
+    /// Subscribes to [`INVALIDATE_CHANNEL`] on a connection of its own, within
+    /// `database_timeout`; `None` on SQLite (one node: nothing to hear).
+    ///
+    /// The subscription never reconnects by itself: once [`Invalidations::recv`] reports the
+    /// connection lost, the caller subscribes again and knows exactly when it is listening
+    /// (docs/operations.md: caches are dropped after LISTEN is back, never before).
     pub async fn invalidations(&self) -> Result<Option<Invalidations>, StoreError> {
         match &self.backend {
             Backend::Sqlite(_) => Ok(None),
             Backend::Postgres(pool) => {
-                let mut listener = PgListener::connect_with(pool).await?;
-                listener.listen(INVALIDATE_CHANNEL).await?;
-                Ok(Some(Invalidations { listener }))
+                self.bounded(async {
+                    let mut listener = PgListener::connect_with(pool).await?;
+                    listener.eager_reconnect(false);
+                    listener.listen(INVALIDATE_CHANNEL).await?;
+                    Ok(Some(Invalidations { listener }))
+                })
+                .await
+            }
+        }
+    }
+
+    /// Sends `payload` on [`INVALIDATE_CHANNEL`] (PostgreSQL; nothing on SQLite). A node sends
+    /// itself a heartbeat this way to learn that its subscription still hears.
+    pub async fn notify(&self, payload: &str) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(pool) => {
+                self.bounded(async {
+                    sqlx::query("SELECT pg_notify($1, $2)")
+                        .bind(INVALIDATE_CHANNEL)
+                        .bind(payload)
+                        .execute(pool)
+                        .await?;
+                    Ok(())
+                })
+                .await
             }
         }
     }

@@ -37,7 +37,8 @@ impl Store {
         let id = record.id.to_string();
         let api_key_id = record.api_key_id.to_string();
 
-        let outcome: Result<(), sqlx::Error> = in_write_tx!(self, |tx| {
+        // `Ok(false)`: the fingerprint was registered before (nothing written).
+        let outcome: Result<bool, sqlx::Error> = in_write_tx!(self, |tx| {
             // Write first: close this API key's open key if it is revoked or expired.
             sqlx::query(
                 "UPDATE public_keys SET open = 0 \
@@ -56,35 +57,36 @@ impl Store {
                 .await?;
             if seen.is_some() {
                 tx.rollback().await?;
-                return Err(InsertKeyError::Reused);
-            }
-
-            let inserted = sqlx::query(
-                "INSERT INTO public_keys (id, api_key_id, public_key_pem, fingerprint_sha256, \
+                Ok(false)
+            } else {
+                let inserted = sqlx::query(
+                    "INSERT INTO public_keys (id, api_key_id, public_key_pem, fingerprint_sha256, \
                    jwk_thumbprint, bits, exponent, issued_at, expires_at, open) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)",
-            )
-            .bind(&id)
-            .bind(&api_key_id)
-            .bind(&record.public_key_pem)
-            .bind(&record.fingerprint_sha256)
-            .bind(&record.jwk_thumbprint)
-            .bind(bits)
-            .bind(exponent)
-            .bind(record.issued_at)
-            .bind(record.expires_at)
-            .execute(&mut *tx)
-            .await
-            .map(|done| done.rows_affected());
-            match inserted {
-                Ok(_) => tx.commit().await,
-                // Dropping the transaction rolls it back.
-                Err(e) => Err(e),
+                )
+                .bind(&id)
+                .bind(&api_key_id)
+                .bind(&record.public_key_pem)
+                .bind(&record.fingerprint_sha256)
+                .bind(&record.jwk_thumbprint)
+                .bind(bits)
+                .bind(exponent)
+                .bind(record.issued_at)
+                .bind(record.expires_at)
+                .execute(&mut *tx)
+                .await
+                .map(|done| done.rows_affected());
+                match inserted {
+                    Ok(_) => tx.commit().await.map(|()| true),
+                    // Dropping the transaction rolls it back.
+                    Err(e) => Err(e),
+                }
             }
         });
 
         match outcome {
-            Ok(()) => Ok(record),
+            Ok(true) => Ok(record),
+            Ok(false) => Err(InsertKeyError::Reused),
             Err(e) if is_unique_violation(&e) => Err(self.explain_key_conflict(&record, &id).await),
             Err(e) if is_foreign_key_violation(&e) => {
                 Err(StoreError::NotFound("api key".into()).into())
@@ -96,13 +98,16 @@ impl Store {
     /// After a unique violation on `public_keys` (a concurrent writer won): which rule refused.
     async fn explain_key_conflict(&self, record: &KeyRecord, id: &str) -> InsertKeyError {
         let check = |sql: &'static str, value: String| async move {
-            let found: Result<bool, sqlx::Error> = on_pool!(self, |pool| {
-                sqlx::query(sql)
-                    .bind(value)
-                    .fetch_optional(pool)
-                    .await
-                    .map(|row| row.is_some())
-            });
+            let found: Result<bool, InsertKeyError> = async {
+                Ok(on_pool!(self, |pool| {
+                    sqlx::query(sql)
+                        .bind(value)
+                        .fetch_optional(pool)
+                        .await?
+                        .is_some()
+                }))
+            }
+            .await;
             found
         };
         match check(
@@ -113,12 +118,12 @@ impl Store {
         {
             Ok(true) => return InsertKeyError::Reused,
             Ok(false) => {}
-            Err(e) => return e.into(),
+            Err(e) => return e,
         }
         match check("SELECT 1 FROM public_keys WHERE id = $1", id.to_owned()).await {
             Ok(true) => InsertKeyError::Store(StoreError::Conflict("public key id".into())),
             Ok(false) => InsertKeyError::ActiveKeyExists,
-            Err(e) => e.into(),
+            Err(e) => e,
         }
     }
 

@@ -75,7 +75,8 @@ impl Store {
             ],
             Backend::Sqlite(_) => &[],
         };
-        in_write_tx!(self, |tx| {
+        // The body's value is the macro's (see `in_write_tx`): `return` leaves the body only.
+        let attempt = in_write_tx!(self, |tx| {
             for (sql, value) in locks {
                 sqlx::query(sql).bind(*value).execute(&mut *tx).await?;
             }
@@ -105,8 +106,9 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok(LoginAttempt::Recorded(seq))
-        })
+            LoginAttempt::Recorded(seq)
+        });
+        Ok(attempt)
     }
 
     /// Takes back an attempt recorded by [`Store::begin_login_attempt`]: its password was right,

@@ -230,6 +230,84 @@ fn unknown_database_scheme_is_refused() {
     );
 }
 
+/// Makes a file unwritable for this process, even as root: the immutable flag when `chattr`
+/// can set it (root), else mode 0400 (enough for any other user). Undone when dropped.
+struct Unwritable(PathBuf, bool);
+
+impl Unwritable {
+    fn make(file: &std::path::Path) -> Unwritable {
+        let immutable = Command::new("chattr")
+            .arg("+i")
+            .arg(file)
+            .output()
+            .is_ok_and(|out| out.status.success());
+        if !immutable {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o400)).unwrap();
+        }
+        let guard = Unwritable(file.to_path_buf(), immutable);
+        assert!(
+            std::fs::OpenOptions::new().append(true).open(file).is_err(),
+            "{} is still writable: the test would not exercise the failure \
+             (as root it needs `chattr +i`, on a file system that supports it)",
+            file.display()
+        );
+        guard
+    }
+}
+
+impl Drop for Unwritable {
+    fn drop(&mut self) {
+        if self.1 {
+            let _ = Command::new("chattr").arg("-i").arg(&self.0).output();
+        }
+    }
+}
+
+#[test]
+fn an_unwritable_sqlite_database_is_refused_at_start_in_one_line() {
+    let dir = temp_dir();
+    let made = keygate_in(Some(&dir))
+        .args([
+            "admin", "client", "create", "--name", "Acme", "--alias", "acme",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let file = dir.join("keygate.db");
+    let _guard = Unwritable::make(&file);
+    let started = std::time::Instant::now();
+    let out = keygate_in(Some(&dir))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "an unwritable database must refuse to start"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "one error line: {err}");
+    let line = lines[0];
+    let path = file.canonicalize().unwrap().display().to_string();
+    assert!(line.contains(&path), "the message names the path: {line}");
+    assert!(line.contains("cannot be written"), "{line}");
+    assert!(
+        line.contains("writable by the user"),
+        "says what to do: {line}"
+    );
+    assert_eq!(
+        line.matches("readonly").count() + line.matches("not permitted").count(),
+        1,
+        "the cause is said once: {line}"
+    );
+}
+
 #[test]
 fn bad_configuration_is_refused_clearly() {
     let dir = temp_dir();

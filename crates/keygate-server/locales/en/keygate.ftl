@@ -100,6 +100,7 @@ err-invalid_credentials = The API key or the password is wrong.
 err-rate_limited = Too many failed attempts. Try again in { $minutes } minutes.
 err-service_unavailable = Many logins are being checked right now. Try again in a few seconds.
 err-internal_error = An internal error occurred; it has been logged. Try again later.
+err-service_unavailable = The service cannot reach its database right now. Nothing was changed; try again in a few seconds.
 err-public_key_reused = This public key was registered before. A key can be registered only once: generate a new key pair and upload its public key.
 err-active_key_exists = This API key already has an active public key. Revoke it first, or wait until it expires, then upload the new one.
 err-no_active_key = This API key has no active public key.

@@ -100,6 +100,7 @@ err-invalid_credentials = La clave de API o la contraseña no son correctas.
 err-rate_limited = Demasiados intentos fallidos. Vuelva a intentarlo dentro de { $minutes } minutos.
 err-service_unavailable = Ahora mismo se están comprobando muchos inicios de sesión. Vuelva a intentarlo en unos segundos.
 err-internal_error = Se ha producido un error interno; ha quedado registrado. Inténtelo de nuevo más tarde.
+err-service_unavailable = El servicio no puede acceder a su base de datos en este momento. No se ha cambiado nada; inténtelo de nuevo en unos segundos.
 err-public_key_reused = Esta clave pública ya se registró antes. Una clave solo se puede registrar una vez: genere un nuevo par de claves y suba su clave pública.
 err-active_key_exists = Esta clave de API ya tiene una clave pública activa. Revóquela primero, o espere a que caduque, y después suba la nueva.
 err-no_active_key = Esta clave de API no tiene ninguna clave pública activa.

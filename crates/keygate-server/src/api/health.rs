@@ -10,11 +10,17 @@ pub async fn healthz() -> Response {
     ok(StatusCode::OK, json!({"status": "alive"}))
 }
 
-/// Ready when the database answers; migrations ran before the listener opened.
+/// Ready when the database answers within `database_timeout` on the probe's own connection,
+/// every migration is applied and (SQLite) the file can be written (docs/operations.md).
 pub async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
-    state.store.ping().await.map_err(|e| {
+    let probed = state.store.ping().await;
+    state.gateway.health.set_up(probed.is_ok());
+    probed.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");
-        ApiError::NotReady("the database is unreachable")
+        ApiError::NotReady(match e {
+            keygate_store::StoreError::Unwritable { .. } => "the database cannot be written",
+            _ => "the database is unreachable",
+        })
     })?;
     Ok(ok(
         StatusCode::OK,

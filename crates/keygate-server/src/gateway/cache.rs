@@ -3,12 +3,18 @@
 //! once, on other nodes through PostgreSQL `LISTEN/NOTIFY` (see `listen`).
 //!
 //! Races: every invalidation bumps a generation counter; an entry loaded from the database is
-//! kept only if no invalidation happened while it was being loaded, so a revoke that lands
-//! during a load can never leave the stale "active" entry behind.
+//! kept only if no invalidation happened while it was being loaded (checked under the map's
+//! lock), so a revoke that lands during a load can never leave the stale "active" entry behind.
+//!
+//! Trust: on PostgreSQL the caches are trusted only while the node is known to hear every
+//! invalidation. While the listener is disconnected (or its heartbeat is not heard) nothing is
+//! served from memory and nothing is kept; once LISTEN is back every entry is dropped and only
+//! then is caching resumed, so a NOTIFY lost in between cannot leave a revoked key or a
+//! logged-out session alive (docs/operations.md, "No stale key after an outage").
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -73,8 +79,12 @@ impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
         map.get(key).map(|(value, _)| value.clone())
     }
 
-    fn insert(&self, key: K, value: V) {
+    /// Inserts unless `keep` (evaluated under the map's lock) says the value is stale.
+    fn insert_if(&self, key: K, value: V, keep: impl FnOnce() -> bool) {
         if let Ok(mut map) = self.map.write() {
+            if !keep() {
+                return;
+            }
             if map.len() >= self.capacity && !map.contains_key(&key) {
                 let max_age = self.max_age;
                 map.retain(|_, (_, loaded)| loaded.elapsed() < max_age);
@@ -124,17 +134,46 @@ pub struct Caches {
     /// Keyed by the token's SHA-256 (raw bytes: no hex formatting on the hot path).
     sessions: Bounded<[u8; 32], (Principal, UnixTime)>,
     generation: AtomicU64,
+    /// Whether the node hears every invalidation now (see the module's comment).
+    trusted: AtomicBool,
 }
 
 impl Caches {
     /// `max_age` bounds staleness when no notification can arrive (e.g. `keygate admin`
-    /// revoking on SQLite from another process).
-    pub fn new(capacity: usize, max_age: Duration) -> Caches {
+    /// revoking on SQLite from another process). `trusted`: whether the caches may be used
+    /// from the start (SQLite: one node, nothing to hear) or only once the invalidation
+    /// listener has subscribed ([`Caches::resume`]).
+    pub fn new(capacity: usize, max_age: Duration, trusted: bool) -> Caches {
         Caches {
             keys: Bounded::new(capacity, max_age),
             sessions: Bounded::new(capacity, max_age),
             generation: AtomicU64::new(0),
+            trusted: AtomicBool::new(trusted),
         }
+    }
+
+    /// The node may have stopped hearing invalidations: serve nothing from memory, keep nothing.
+    pub fn suspend(&self) {
+        self.trusted.store(false, Ordering::SeqCst);
+        self.clear();
+    }
+
+    /// LISTEN is established again: drop whatever was cached before (a notification may have
+    /// been missed), then cache again. Loads that started before this are discarded by the
+    /// generation check; loads after it read the database after LISTEN was back.
+    pub fn resume(&self) {
+        self.clear();
+        self.trusted.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the caches are in use now.
+    pub fn is_trusted(&self) -> bool {
+        self.trusted.load(Ordering::SeqCst)
+    }
+
+    /// An entry loaded while at `generation` may be kept.
+    fn still_valid(&self, generation: u64) -> bool {
+        self.is_trusted() && self.generation.load(Ordering::SeqCst) == generation
     }
 
     fn bump(&self) {
@@ -185,7 +224,12 @@ impl Caches {
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
         let mut key = [0u8; 32];
         key.copy_from_slice(digest.as_ref());
-        if let Some((principal, expires_at)) = self.sessions.get(&key) {
+        let cached = if self.is_trusted() {
+            self.sessions.get(&key)
+        } else {
+            None
+        };
+        if let Some((principal, expires_at)) = cached {
             return if now < expires_at {
                 Ok(principal)
             } else {
@@ -197,9 +241,10 @@ impl Caches {
             .find_session(&crate::auth::token_hash(token), now)
             .await?
             .ok_or_else(unauthorized)?;
-        if self.generation.load(Ordering::SeqCst) == generation {
-            self.sessions.insert(key, (principal.clone(), expires_at));
-        }
+        self.sessions
+            .insert_if(key, (principal.clone(), expires_at), || {
+                self.still_valid(generation)
+            });
         Ok(principal)
     }
 
@@ -210,8 +255,10 @@ impl Caches {
         api_key_id: Uuid,
         now: UnixTime,
     ) -> Result<KeyState, ApiError> {
-        if let Some(state) = self.keys.get(&api_key_id) {
-            return Ok(state);
+        if self.is_trusted() {
+            if let Some(state) = self.keys.get(&api_key_id) {
+                return Ok(state);
+            }
         }
         let generation = self.generation.load(Ordering::SeqCst);
         let state = match store.latest_key(api_key_id).await? {
@@ -243,9 +290,8 @@ impl Caches {
                 },
             },
         };
-        if self.generation.load(Ordering::SeqCst) == generation {
-            self.keys.insert(api_key_id, state.clone());
-        }
+        self.keys
+            .insert_if(api_key_id, state.clone(), || self.still_valid(generation));
         Ok(state)
     }
 }

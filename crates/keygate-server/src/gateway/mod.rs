@@ -6,6 +6,7 @@
 //! Only then is anything sent upstream.
 
 pub mod cache;
+pub mod listener;
 pub mod replay;
 pub mod routes;
 pub mod target;
@@ -41,6 +42,8 @@ const CACHE_CAPACITY: usize = 100_000;
 pub struct Gateway {
     pub routes: RouteTable,
     pub caches: Caches,
+    /// The database's state as this node sees it (`/readyz`, `/metrics`).
+    pub health: Arc<listener::DbHealth>,
     pub replay: ReplayGuard,
     keyring: RwLock<Arc<Keyring>>,
     master: MasterKey,
@@ -82,7 +85,9 @@ impl Gateway {
         };
         Ok(Gateway {
             routes: parts.routes,
-            caches: Caches::new(CACHE_CAPACITY, max_age),
+            // On PostgreSQL the caches are used only once the listener has subscribed.
+            caches: Caches::new(CACHE_CAPACITY, max_age, !store.is_shared()),
+            health: Arc::new(listener::DbHealth::new()),
             replay: ReplayGuard::for_store(store),
             keyring: RwLock::new(Arc::new(parts.keyring)),
             master: parts.master,
@@ -120,47 +125,12 @@ impl Gateway {
     }
 }
 
-/// Starts the node's background work: the invalidation listener (PostgreSQL), the replay
-/// purge and the key ring refresh. It stops by itself once the gateway is dropped.
+/// Starts the node's background work: the invalidation listener (PostgreSQL) and the database
+/// monitor (see `listener`), the replay purge and the key ring refresh. It stops by itself once
+/// the gateway is dropped.
 pub fn spawn_background(store: Store, gateway: &Arc<Gateway>) {
     let now = || chrono::Utc::now().timestamp();
-    // The invalidation listener (PostgreSQL). Its `recv` is never cancelled (no `select!`), so
-    // no notification can be lost between polls; it stops at the first message or error after
-    // the gateway is gone (a closed pool ends the wait with an error).
-    let weak: Weak<Gateway> = Arc::downgrade(gateway);
-    let listener_store = store.clone();
-    tokio::spawn(async move {
-        let store = listener_store;
-        let mut listener = match store.invalidations().await {
-            Ok(Some(listener)) => listener,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot LISTEN for cache invalidations; caches will rely on their age limit");
-                return;
-            }
-        };
-        loop {
-            let message = listener.recv().await;
-            let Some(gw) = weak.upgrade() else { break };
-            match message {
-                Ok(Some(payload)) if payload == "system_keys" => {
-                    gw.reload_keyring(&store, now()).await
-                }
-                Ok(Some(payload)) => gw.caches.apply(&payload),
-                Ok(None) => {
-                    // The connection was lost and is back: anything may have changed.
-                    gw.caches.clear();
-                    gw.reload_keyring(&store, now()).await;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cache invalidation listener failed; retrying");
-                    gw.caches.clear();
-                    drop(gw);
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
-        }
-    });
+    listener::spawn(store.clone(), gateway);
     // Periodic work: purge old jtis, refresh the system keys.
     let weak: Weak<Gateway> = Arc::downgrade(gateway);
     tokio::spawn(async move {

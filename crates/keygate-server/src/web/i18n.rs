@@ -415,6 +415,7 @@ mod tests {
             ApiError::Unauthorized("x"),
             ApiError::PayloadTooLarge,
             ApiError::Internal("x".into()),
+            ApiError::ServiceUnavailable("x".into()),
         ]);
         for lang in Lang::ALL {
             let t = Tr::new(lang);

@@ -128,8 +128,24 @@ fn error_page(
     )
 }
 
-/// An unexpected error: logged once, shown without detail.
+/// An unexpected error: logged once, shown without detail. A database that cannot be reached
+/// is answered 503 with `Retry-After`, as on the JSON API (docs/operations.md).
 fn internal(lang: Lang, error: ApiError) -> Response {
+    if let ApiError::ServiceUnavailable(cause) = &error {
+        tracing::debug!(%cause, "database unavailable; answered 503");
+        let mut response = error_page(
+            lang,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "err-service_unavailable",
+            "/",
+        );
+        if let Some(seconds) = error.retry_after() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        return response;
+    }
     if let ApiError::Internal(cause) = &error {
         tracing::error!(%cause, "internal error");
     } else {

@@ -344,3 +344,47 @@ pub async fn database_text(app: &TestApp) -> String {
         _ => String::new(),
     }
 }
+
+// ---- a file nobody may write, not even root ----
+
+/// The immutable flag on a file (refused even to root, even through descriptors opened
+/// before), removed when dropped.
+pub struct Immutable(PathBuf);
+
+impl Immutable {
+    pub fn set(file: &std::path::Path) -> Immutable {
+        let out = Command::new("chattr").arg("+i").arg(file).output();
+        assert!(
+            out.as_ref().is_ok_and(|o| o.status.success()),
+            "this test needs `chattr +i` (root, on ext4/xfs/btrfs) to make {} unwritable: {out:?}",
+            file.display()
+        );
+        let guard = Immutable(file.to_path_buf());
+        assert!(
+            std::fs::OpenOptions::new().append(true).open(file).is_err(),
+            "{} is still writable",
+            file.display()
+        );
+        guard
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).output();
+    }
+}
+
+impl TestApp {
+    /// The SQLite database file and its WAL (SQLite backend only).
+    pub fn sqlite_files(&self) -> (PathBuf, PathBuf) {
+        let file = PathBuf::from(
+            self.settings
+                .database_url
+                .strip_prefix("sqlite://")
+                .expect("a SQLite database"),
+        );
+        let wal = PathBuf::from(format!("{}-wal", file.display()));
+        (file, wal)
+    }
+}

@@ -1,5 +1,8 @@
 //! Health, readiness, metrics and the OpenAPI document, checked against the running server.
 
+use std::time::{Duration, Instant};
+
+use keygate_client::http::KeygateClient;
 use serde_json::Value;
 
 use crate::both_backends;
@@ -121,4 +124,101 @@ async fn metrics_count_requests(backend: Backend) {
     let text = r.text().await.unwrap();
     assert!(text.contains("keygate_http_requests_total"), "{text}");
     assert!(text.contains("route=\"/healthz\""), "{text}");
+}
+
+mod sqlite_only {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_database_made_unwritable_is_unready_and_answers_503_until_fixed() {
+        super::a_database_made_unwritable_is_unready_and_answers_503_until_fixed().await
+    }
+}
+
+async fn metric(base_url: &str, series: &str) -> Option<f64> {
+    let text = reqwest::get(format!("{base_url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines().find_map(|line| {
+        line.strip_prefix(series)
+            .and_then(|rest| rest.strip_prefix(' '))
+            .and_then(|value| value.trim().parse().ok())
+    })
+}
+
+/// A running node whose SQLite files become unwritable (here: immutable) says so on `/readyz`
+/// within `database_timeout`, answers writes 503 `service_unavailable` (never 500), and
+/// recovers without a restart once the files are writable again.
+async fn a_database_made_unwritable_is_unready_and_answers_503_until_fixed() {
+    let logs = capture_logs();
+    let timeout = Duration::from_secs(1);
+    let app = spawn_app_with(Backend::Sqlite, |s| s.database_timeout = timeout).await;
+    let (client, creds) = app.logged_in().await;
+    let ready = |client: KeygateClient| async move {
+        let started = Instant::now();
+        let reply = client
+            .send(reqwest::Method::GET, "/readyz", None, &[])
+            .await
+            .unwrap();
+        (reply, started.elapsed())
+    };
+    assert_eq!(ready(app.client()).await.0.status, 200);
+    let (file, wal) = app.sqlite_files();
+    assert!(wal.exists(), "the node has written to its WAL");
+
+    let guards = (Immutable::set(&file), Immutable::set(&wal));
+    let (reply, took) = ready(app.client()).await;
+    assert_eq!((reply.status, reply.slug()), (503, Some("not_ready")));
+    assert!(reply.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("cannot be written"));
+    assert!(
+        took < timeout + Duration::from_secs(1),
+        "/readyz took {took:?}"
+    );
+
+    let started = Instant::now();
+    let login = app
+        .client()
+        .login_reply(&creds.api_key, &creds.password)
+        .await
+        .unwrap();
+    assert!(started.elapsed() < timeout + Duration::from_secs(1));
+    assert_eq!(
+        (login.status, login.slug()),
+        (503, Some("service_unavailable")),
+        "{:?}",
+        login.body
+    );
+    assert!(login.headers.contains_key("retry-after"));
+    let upload = client.upload_key(&new_public_key()).await.unwrap();
+    assert_eq!(
+        (upload.status, upload.slug()),
+        (503, Some("service_unavailable"))
+    );
+    let down = eventually(Duration::from_secs(5), async || {
+        metric(&app.base_url, "keygate_database_up").await == Some(0.0)
+    })
+    .await;
+    assert!(down, "/metrics does not show the database down");
+
+    // Fixed: ready again, and writes work, without a restart.
+    drop(guards);
+    let back = eventually(Duration::from_secs(5), async || {
+        ready(app.client()).await.0.status == 200
+    })
+    .await;
+    assert!(back, "/readyz did not come back");
+    let mut again = app.client();
+    again.login(&creds.api_key, &creds.password).await.unwrap();
+    let uploaded = again.upload_key(&new_public_key()).await.unwrap();
+    assert_eq!(
+        uploaded.status,
+        201,
+        "{:?}\n{}",
+        uploaded.body,
+        logs.contents()
+    );
 }

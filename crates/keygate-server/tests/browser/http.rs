@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use crate::both_backends;
 use crate::helpers::{
     capture_logs, chrono_now, genrsa, new_public_key, pubout, spawn_app, spawn_app_with, Backend,
+    Immutable,
 };
 use crate::web::Browser;
 
@@ -28,6 +29,68 @@ both_backends!(
     a_key_expiring_soon_shows_a_banner,
     another_api_keys_key_is_not_found,
 );
+
+mod sqlite_only {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_page_answers_503_while_the_database_cannot_be_written() {
+        super::the_page_answers_503_while_the_database_cannot_be_written().await
+    }
+}
+
+/// A login on the page while the database cannot be written: a translated 503 page with
+/// `Retry-After` (docs/operations.md), never the internal-error page.
+async fn the_page_answers_503_while_the_database_cannot_be_written() {
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.database_timeout = Duration::from_secs(1)
+    })
+    .await;
+    let creds = app.new_api_key().await;
+    let mut browser = Browser::new(&app);
+    browser.accept_language = Some("es".into());
+    let form = browser.get("/login").await;
+    let (file, wal) = app.sqlite_files();
+    let guards = (Immutable::set(&file), Immutable::set(&wal));
+    let reply = browser
+        .post_form(
+            "/login",
+            &[
+                ("csrf", &form.csrf()),
+                ("api_key", &creds.api_key),
+                ("password", &creds.password),
+            ],
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.body
+    );
+    assert!(reply.headers.contains_key("retry-after"));
+    assert!(
+        reply.body.contains("no puede acceder a su base de datos"),
+        "{}",
+        reply.body
+    );
+    drop(guards);
+    let form = browser.get("/login").await;
+    let reply = browser
+        .post_form(
+            "/login",
+            &[
+                ("csrf", &form.csrf()),
+                ("api_key", &creds.api_key),
+                ("password", &creds.password),
+            ],
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SEE_OTHER,
+        "works again: {}",
+        reply.body
+    );
+}
 
 async fn visitors_without_a_session_are_sent_to_login(backend: Backend) {
     let app = spawn_app(backend).await;

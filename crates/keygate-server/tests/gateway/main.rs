@@ -11,9 +11,10 @@ mod escape;
 mod fields;
 mod hardening;
 mod nodes;
+mod outage;
 mod signatures;
-mod tls;
 mod slow_bodies;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
