@@ -140,7 +140,7 @@ impl ApiError {
             UpstreamUnavailable => (StatusCode::BAD_GATEWAY, 5002, "upstream_unavailable"),
             UpstreamTimeout => (StatusCode::GATEWAY_TIMEOUT, 5004, "upstream_timeout"),
             NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, 5003, "not_ready"),
-            LoginBusy { .. } => (StatusCode::SERVICE_UNAVAILABLE, 5001, "service_unavailable"),
+            LoginBusy { .. } => (StatusCode::SERVICE_UNAVAILABLE, 5005, "login_busy"),
             ServiceUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, 5001, "service_unavailable"),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, 5000, "internal_error"),
         }

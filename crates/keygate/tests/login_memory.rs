@@ -37,6 +37,8 @@ async fn thirty_two_concurrent_failed_logins_raise_peak_memory_by_less_than_128_
     std::thread::spawn(move || for _ in stdout {});
     let pid = server.0.id();
     // The node is up (and has hashed its dummy password at start).
+    // reqwest is built without a TLS provider of its own (docs/gateway.md, "https upstreams").
+    keygate_client::tls::install_crypto_provider();
     let ready = reqwest::get(format!("{url}/healthz")).await.unwrap();
     assert_eq!(ready.status(), 200);
     let before = peak_rss_kib(pid);

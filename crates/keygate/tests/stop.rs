@@ -129,6 +129,7 @@ async fn stops_gracefully(database_url: &str, signal: &str) {
     // A request in flight: keygate is waiting for the slow upstream.
     let slow_url = format!("{url}/slow");
     let in_flight = tokio::spawn(async move {
+        keygate_client::tls::install_crypto_provider();
         let reply = reqwest::Client::new()
             .get(slow_url)
             .bearer_auth(token)

@@ -93,8 +93,8 @@ async fn a_full_queue_answers_503_and_counts_nothing(backend: Backend) {
         busy.len()
     );
     for r in &busy {
-        assert_eq!(r.slug(), Some("service_unavailable"), "{}", r.body);
-        assert_eq!(r.body["code"], 5001);
+        assert_eq!(r.slug(), Some("login_busy"), "{}", r.body);
+        assert_eq!(r.body["code"], 5005);
         assert_eq!(r.headers["retry-after"].to_str().unwrap(), "1");
     }
     // Only the attempts whose password was checked count as failures.
