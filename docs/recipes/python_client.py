@@ -4,7 +4,7 @@
     KEYGATE_URL=http://127.0.0.1:8080 KEYGATE_TOKEN=... KEYGATE_KID=... \
         python3 python_client.py private.pem
 """
-import base64, hashlib, json, os, sys, time, urllib.request, uuid
+import base64, hashlib, json, os, ssl, sys, time, urllib.request, uuid
 
 import jwt  # PyJWT
 from cryptography.hazmat.primitives import hashes, serialization
@@ -12,6 +12,11 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 URL, TOKEN, KID = os.environ["KEYGATE_URL"], os.environ["KEYGATE_TOKEN"], os.environ.get("KEYGATE_KID")
+# https: the platform's roots, plus a private CA (KEYGATE_CACERT) when keygate's certificate is
+# issued by one. Hostname verification stays on.
+TLS = ssl.create_default_context()
+if os.environ.get("KEYGATE_CACERT"):
+    TLS.load_verify_locations(cafile=os.environ["KEYGATE_CACERT"])
 PRIVATE_PEM = open(sys.argv[1], "rb").read()
 KEY = serialization.load_pem_private_key(PRIVATE_PEM, password=None)
 OAEP = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
@@ -36,7 +41,7 @@ def call(method: str, path: str, body: bytes = b"") -> dict:
         "Content-Type": "application/json",
     })
     try:
-        with urllib.request.urlopen(request) as response:
+        with urllib.request.urlopen(request, context=TLS) as response:
             return json.load(response)
     except urllib.error.HTTPError as error:
         return json.load(error)
@@ -51,7 +56,7 @@ def decrypt_jwe(token: str) -> str:
 
 def encrypt_for_keygate(plaintext: str) -> str:
     """`rsa-oaep-256`: standard base64 of RSA-OAEP-SHA256 to GET /system/public_key."""
-    with urllib.request.urlopen(URL + "/system/public_key") as response:
+    with urllib.request.urlopen(URL + "/system/public_key", context=TLS) as response:
         pem = json.load(response)["data"]["public_key"].encode()
     system_key = serialization.load_pem_public_key(pem)
     return base64.b64encode(system_key.encrypt(plaintext.encode(), OAEP)).decode()

@@ -113,6 +113,9 @@ pub struct Settings {
     pub max_upstream_body_bytes: usize,
     /// PEM CA certificates trusted for https upstreams beside the platform's roots.
     pub upstream_ca_file: Option<PathBuf>,
+    /// With `tls_key_file`: `serve` listens with TLS (the file may hold the chain).
+    pub tls_cert_file: Option<PathBuf>,
+    pub tls_key_file: Option<PathBuf>,
     pub log_format: LogFormat,
     /// One log line per request (method, route pattern, status, latency, caller, request id,
     /// bytes; never a token, signature, password, body or field value).
@@ -171,6 +174,8 @@ impl Default for Settings {
             upstream_timeout: Duration::from_secs(10),
             max_upstream_body_bytes: 4 * 1024 * 1024,
             upstream_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
             log_format: LogFormat::Text,
             access_log: false,
             header_read_timeout: Duration::from_secs(10),
@@ -209,6 +214,8 @@ struct RawSettings {
     upstream_timeout: Option<DurationValue>,
     max_upstream_body_bytes: Option<u64>,
     upstream_ca_file: Option<PathBuf>,
+    tls_cert_file: Option<PathBuf>,
+    tls_key_file: Option<PathBuf>,
     log_format: Option<LogFormat>,
     access_log: Option<bool>,
     header_read_timeout: Option<DurationValue>,
@@ -246,6 +253,8 @@ pub const KEYS: &[&str] = &[
     "upstream_timeout",
     "max_upstream_body_bytes",
     "upstream_ca_file",
+    "tls_cert_file",
+    "tls_key_file",
     "log_format",
     "access_log",
     "header_read_timeout",
@@ -423,7 +432,10 @@ impl Settings {
                 d.login_queue_timeout,
             )?,
             trust_forwarded_for: raw.trust_forwarded_for.unwrap_or(d.trust_forwarded_for),
-            cookie_secure: raw.cookie_secure.unwrap_or(d.cookie_secure),
+            // With TLS on, the session cookie is Secure unless the operator says otherwise.
+            cookie_secure: raw
+                .cookie_secure
+                .unwrap_or(raw.tls_cert_file.is_some() && raw.tls_key_file.is_some()),
             upstream_timeout: duration(
                 "upstream_timeout",
                 raw.upstream_timeout,
@@ -435,6 +447,8 @@ impl Settings {
                     .map_err(|_| invalid("max_upstream_body_bytes is too large".into()))?,
             },
             upstream_ca_file: raw.upstream_ca_file,
+            tls_cert_file: raw.tls_cert_file,
+            tls_key_file: raw.tls_key_file,
             log_format: raw.log_format.unwrap_or_default(),
             access_log: raw.access_log.unwrap_or(false),
             header_read_timeout: duration(
@@ -504,6 +518,12 @@ impl Settings {
         {
             return Err(invalid(
                 "database_timeout must be between 100ms and 60s (e.g. 5s)".into(),
+            ));
+        }
+        if settings.tls_cert_file.is_some() != settings.tls_key_file.is_some() {
+            return Err(invalid(
+                "tls_cert_file and tls_key_file go together: set both to listen with TLS, or neither"
+                    .into(),
             ));
         }
         if settings.max_body_bytes < 1024 {

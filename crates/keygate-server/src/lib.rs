@@ -42,6 +42,8 @@ pub enum StartError {
     },
     #[error("{0}")]
     Keyring(#[from] system_key::KeyringError),
+    #[error("TLS: {0}")]
+    Tls(#[from] keygate_client::tls::TlsSetupError),
     #[error("{0}")]
     Other(String),
 }
@@ -110,11 +112,19 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     demo_client: Option<demo::DemoClient>,
+    /// With `tls_cert_file` and `tls_key_file`: the certificate served, reloaded on SIGHUP.
+    tls: Option<Arc<tls::TlsFiles>>,
 }
 
 impl Application {
     /// Connect the store (migrations run here), then bind. `listen` port 0 picks a free port.
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
+        // The certificate first: a bad file is a configuration error, found before anything
+        // else is touched.
+        let tls = match (&settings.tls_cert_file, &settings.tls_key_file) {
+            (Some(cert), Some(key)) => Some(Arc::new(tls::TlsFiles::load(cert, key)?)),
+            _ => None,
+        };
         telemetry::init_metrics();
         let store =
             Store::connect_with_timeout(&settings.database_url, settings.database_timeout).await?;
@@ -184,7 +194,13 @@ impl Application {
             listener,
             state,
             demo_client,
+            tls,
         })
+    }
+
+    /// Does `serve` listen with TLS (`tls_cert_file`, `tls_key_file`)?
+    pub fn serves_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -238,7 +254,22 @@ impl Application {
             shutdown_timeout: settings.shutdown_timeout,
         };
         let app = front::MakeFront::new(self.state.clone());
-        serve::serve(self.listener, app, limits, shutdown, force).await;
+        let reloader = match &self.tls {
+            Some(files) => Some(files.reload_on_sighup()?),
+            None => None,
+        };
+        serve::serve(
+            self.listener,
+            app,
+            limits,
+            self.tls.clone(),
+            shutdown,
+            force,
+        )
+        .await;
+        if let Some(reloader) = reloader {
+            reloader.abort();
+        }
         housekeeping.abort();
         // Closing the pools ends each database session cleanly (PostgreSQL logs no broken
         // connection); bounded, so a connection still held cannot keep the process alive.

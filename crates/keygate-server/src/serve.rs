@@ -122,14 +122,14 @@ impl ConnClock {
 
 /// A connection's socket with the deadlines of [`ConnClock`] on its reads. A read past its
 /// deadline fails with `TimedOut`, and hyper closes the connection.
-struct TimedIo {
-    inner: TcpStream,
+struct TimedIo<S = TcpStream> {
+    inner: S,
     clock: Arc<ConnClock>,
     limits: Limits,
     sleep: Option<(Pin<Box<Sleep>>, Instant)>,
 }
 
-impl AsyncRead for TimedIo {
+impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -174,7 +174,7 @@ impl AsyncRead for TimedIo {
     }
 }
 
-impl AsyncWrite for TimedIo {
+impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -282,6 +282,7 @@ pub async fn serve(
     listener: TcpListener,
     make: MakeFront,
     limits: Limits,
+    tls: Option<Arc<crate::tls::TlsFiles>>,
     shutdown: impl Future<Output = ()>,
     force: impl Future<Output = ()>,
 ) {
@@ -324,8 +325,29 @@ pub async fn serve(
             limits,
             sleep: None,
         };
-        let conn = http.serve_connection(TokioIo::new(io), make.front(remote, clock));
-        connections.spawn(connection(conn, remote, closing_rx.clone(), permit));
+        let front = make.front(remote, clock);
+        match &tls {
+            None => {
+                let conn = http.serve_connection(TokioIo::new(io), front);
+                connections.spawn(connection(conn, remote, closing_rx.clone(), permit));
+            }
+            // The handshake runs in the connection's task (a slow one cannot hold up the
+            // accept loop) over the timed socket, so header_read_timeout bounds it too.
+            Some(files) => {
+                let acceptor = files.acceptor();
+                let http = http.clone();
+                let closing = closing_rx.clone();
+                connections.spawn(async move {
+                    match acceptor.accept(io).await {
+                        Ok(stream) => {
+                            let conn = http.serve_connection(TokioIo::new(stream), front);
+                            connection(conn, remote, closing, permit).await;
+                        }
+                        Err(e) => tracing::debug!(%remote, error = %e, "TLS handshake failed"),
+                    }
+                });
+            }
+        }
     }
     drop(listener);
     let _ = closing.send(true);
@@ -380,12 +402,14 @@ fn open_file_soft_limit(limits: &str) -> Option<usize> {
 }
 
 /// Serve one connection; when the node stops, finish the request in flight and close.
-async fn connection(
-    conn: hyper::server::conn::http1::Connection<TokioIo<TimedIo>, Front>,
+async fn connection<I>(
+    conn: hyper::server::conn::http1::Connection<TokioIo<I>, Front>,
     remote: SocketAddr,
     mut closing: watch::Receiver<bool>,
     _slot: tokio::sync::OwnedSemaphorePermit,
-) {
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     tokio::pin!(conn);
     let result = tokio::select! {
         result = conn.as_mut() => result,

@@ -121,7 +121,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 None => {}
             }
-            eprintln!("keygate listening on http://{addr}");
+            let scheme = if app.serves_tls() { "https" } else { "http" };
+            eprintln!("keygate listening on {scheme}://{addr}");
             app.run().await?;
             Ok(())
         }

@@ -1,0 +1,378 @@
+//! TLS in (issue 11): `serve` over TLS with a certificate made by openssl, curl with `--cacert`,
+//! a plain-HTTP client refused, SIGHUP rotating the certificate while an open connection keeps
+//! working, and `keygate client login / upload-key / call` with `--cacert`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA and a server certificate for 127.0.0.1 issued by it, named `<name>`.
+fn pki(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let ca = format!("{name}-ca");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &format!("{ca}.key"),
+            "-out",
+            &format!("{ca}.pem"),
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={ca}"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+            "-subj",
+            "/CN=keygate",
+        ],
+    );
+    std::fs::write(
+        dir.join(format!("{name}.ext")),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            &format!("{ca}.pem"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-out",
+            &format!("{name}.pem"),
+            "-days",
+            "2",
+            "-extfile",
+            &format!("{name}.ext"),
+        ],
+    );
+    (
+        dir.join(format!("{ca}.pem")),
+        dir.join(format!("{name}.pem")),
+        dir.join(format!("{name}.key")),
+    )
+}
+
+fn curl(args: &[&str]) -> (bool, String) {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "10"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// The subject CN of the certificate the server shows on a new handshake (openssl s_client).
+fn served_issuer(port: u16) -> String {
+    let out = Command::new("openssl")
+        .args([
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-servername",
+            "localhost",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .find(|l| l.contains("issuer="))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// A TLS client over one kept-alive connection, trusting `ca` (rustls, as the client crate).
+struct KeptConnection {
+    tls: rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+}
+
+impl KeptConnection {
+    fn open(port: u16, ca: &Path) -> KeptConnection {
+        let options = keygate_client::tls::TlsClientOptions {
+            ca_file: Some(ca.to_owned()),
+            identity: None,
+        };
+        let config = keygate_client::tls::client_config(&options).unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+        let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        KeptConnection {
+            tls: rustls::StreamOwned::new(conn, tcp),
+        }
+    }
+
+    /// GET /healthz on the same connection; the status line.
+    fn healthz(&mut self) -> String {
+        self.tls
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .unwrap();
+        let mut buf = [0u8; 4096];
+        let n = self.tls.read(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n])
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+#[test]
+fn serve_over_tls_with_sighup_rotation_and_the_client() {
+    let dir = std::env::temp_dir().join(format!("kg-tls-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, cert, key) = pki(&dir, "first");
+    let (ca2, cert2, key2) = pki(&dir, "second");
+    std::fs::copy(&cert, dir.join("server.pem")).unwrap();
+    std::fs::copy(&key, dir.join("server.key")).unwrap();
+    let (server, url, _stdout) = common::serve(
+        &dir,
+        &[],
+        &[
+            ("KEYGATE_DATABASE_URL", "sqlite://tls.db"),
+            ("KEYGATE_TLS_CERT_FILE", "server.pem"),
+            ("KEYGATE_TLS_KEY_FILE", "server.key"),
+        ],
+    );
+    assert!(url.starts_with("https://"), "{url}");
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let https = format!("https://localhost:{port}");
+
+    // curl with the CA answers; without it the certificate is refused; plain HTTP is refused.
+    let (ok, text) = curl(&[
+        "--cacert",
+        ca.to_str().unwrap(),
+        "--resolve",
+        &format!("localhost:{port}:127.0.0.1"),
+        &format!("{https}/healthz"),
+    ]);
+    assert!(ok, "{text}");
+    let (ok, _) = curl(&[
+        "--resolve",
+        &format!("localhost:{port}:127.0.0.1"),
+        &format!("{https}/healthz"),
+    ]);
+    assert!(
+        !ok,
+        "a certificate from an unknown CA must be refused by curl"
+    );
+    let (ok, text) = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &format!("http://127.0.0.1:{port}/healthz"),
+    ]);
+    assert!(
+        !ok || !text.starts_with("200"),
+        "plain HTTP must not be served on the TLS port: {text}"
+    );
+    // A TLS 1.1 client is refused (TLS 1.2 and 1.3 only).
+    let (ok, _) = curl(&[
+        "--cacert",
+        ca.to_str().unwrap(),
+        "--tls-max",
+        "1.1",
+        "--resolve",
+        &format!("localhost:{port}:127.0.0.1"),
+        &format!("{https}/healthz"),
+    ]);
+    assert!(!ok, "TLS 1.1 must be refused");
+
+    // An open connection, then SIGHUP with a new certificate (another CA).
+    let mut kept = KeptConnection::open(port, &ca);
+    assert!(kept.healthz().contains("200"));
+    assert!(served_issuer(port).contains("first-ca"));
+    std::fs::copy(&cert2, dir.join("server.pem")).unwrap();
+    std::fs::copy(&key2, dir.join("server.key")).unwrap();
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut rotated = false;
+    for _ in 0..50 {
+        if served_issuer(port).contains("second-ca") {
+            rotated = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(rotated, "the next handshake sees the new certificate");
+    assert!(
+        kept.healthz().contains("200"),
+        "the open connection keeps working"
+    );
+    // A bad file keeps the current certificate.
+    std::fs::write(dir.join("server.pem"), "not a certificate").unwrap();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        served_issuer(port).contains("second-ca"),
+        "a bad file keeps the old certificate"
+    );
+    let (ok, text) = curl(&[
+        "--cacert",
+        ca2.to_str().unwrap(),
+        "--resolve",
+        &format!("localhost:{port}:127.0.0.1"),
+        &format!("{https}/healthz"),
+    ]);
+    assert!(ok, "{text}");
+
+    // keygate client over https with --cacert: login, upload-key, call.
+    let out = common::keygate(Some(&dir))
+        .args([
+            "admin",
+            "client",
+            "create",
+            "--name",
+            "TLS Bank",
+            "--alias",
+            "tls",
+            "--database-url",
+            "sqlite://tls.db",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = common::keygate(Some(&dir))
+        .args([
+            "admin",
+            "api-key",
+            "create",
+            "--client",
+            "tls",
+            "--alias",
+            "main",
+            "--json",
+            "--database-url",
+            "sqlite://tls.db",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let creds: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let client = |args: &[&str]| {
+        let out = common::keygate(Some(&dir))
+            .args([
+                "client",
+                "--url",
+                &https,
+                "--cacert",
+                ca2.to_str().unwrap(),
+                "--state",
+                "state.json",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, text) = client(&[
+        "login",
+        "--api-key",
+        creds["api_key"].as_str().unwrap(),
+        "--password",
+        creds["password"].as_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    let (ok, text) = client(&["keygen", "--out", "keys"]);
+    assert!(ok, "{text}");
+    let (ok, text) = client(&["upload-key", "keys/public.pem"]);
+    assert!(ok, "{text}");
+    let (ok, text) = client(&["call", "GET", "/nowhere", "--key", "keys/private.pem"]);
+    assert!(
+        text.contains("not_found"),
+        "the signed call reached keygate over TLS: {ok} {text}"
+    );
+    // Without --cacert the client refuses keygate's certificate.
+    let out = common::keygate(Some(&dir))
+        .args([
+            "client",
+            "--url",
+            &https,
+            "--state",
+            "other.json",
+            "login",
+            "--api-key",
+            "x",
+            "--password",
+            "y",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    drop(server);
+}
