@@ -217,13 +217,15 @@ pub async fn authenticate_token(
     state: &AppState,
     token: &str,
 ) -> Result<(Principal, UnixTime), ApiError> {
-    state
+    let found = state
         .store
         .find_session(&token_hash(token), state.now())
         .await?
         .ok_or(ApiError::Unauthorized(
             "the token is expired, logged out or unknown; log in again",
-        ))
+        ))?;
+    crate::request_log::set_caller(found.0.client.id, found.0.api_key.id);
+    Ok(found)
 }
 
 /// The caller's address for login limits: the peer, or `X-Forwarded-For` behind a trusted proxy.

@@ -24,6 +24,7 @@ use hyper::body::Incoming;
 use tower::Service;
 
 use crate::gateway;
+use crate::request_log;
 use crate::serve::{ConnClock, TimedBody};
 use crate::state::AppState;
 
@@ -111,31 +112,40 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Front {
         let mut request: Request =
             request.map(|incoming| Body::new(TimedBody::new(incoming, deadline)));
         request.extensions_mut().insert(ConnectInfo(self.remote));
+        // The request id: kept from the caller when well-formed, else made; it replaces the
+        // header, so the upstream receives the same one (docs/operations.md, "Logs").
+        let id = request_log::request_id(request.headers());
+        request
+            .headers_mut()
+            .insert(request_log::REQUEST_ID, id.clone());
+        let method = request.method().clone();
+        let access_log = self.state.settings.access_log;
+        let clock = self.clock.clone();
         // Before routing, for keygate's own paths too: a target that a parser could read as
         // another path is refused (docs/gateway.md, "The request target").
-        if let Err(e) = gateway::target::check(request.uri().path(), request.uri().query()) {
+        let response: Pin<Box<dyn Future<Output = Response> + Send>> = if let Err(e) =
+            gateway::target::check(request.uri().path(), request.uri().query())
+        {
             let response = crate::error::ApiError::InvalidRequest(e.to_string()).into_response();
-            self.clock.idle();
-            return Box::pin(std::future::ready(Ok(response)));
-        }
-        let clock = self.clock.clone();
-        if is_own_path(request.uri().path()) {
-            // The router is always ready (axum documents `poll_ready` as a no-op); cloning it
-            // clones an `Arc`.
+            Box::pin(std::future::ready(response))
+        } else if is_own_path(request.uri().path()) {
+            // The router is always ready (axum documents `poll_ready` as a no-op); cloning
+            // it clones an `Arc`.
             let future = self.router.clone().call(request);
             Box::pin(async move {
-                let response = future.await;
-                clock.idle();
-                response
+                match future.await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                }
             })
         } else {
-            let state = self.state.clone();
-            Box::pin(async move {
-                let response = gateway::serve(state, request).await;
-                clock.idle();
-                Ok(response)
-            })
-        }
+            Box::pin(gateway::serve(self.state.clone(), request))
+        };
+        Box::pin(async move {
+            let response = request_log::serve_logged(id, method, access_log, response).await;
+            clock.idle();
+            Ok(response)
+        })
     }
 }
 

@@ -9,6 +9,7 @@ pub mod error;
 pub mod front;
 pub mod gateway;
 pub mod registry;
+pub mod request_log;
 pub mod serve;
 pub mod state;
 pub mod system_key;
@@ -25,7 +26,6 @@ use axum::Router;
 use keygate_core::public_key::KeyPolicy;
 use keygate_store::Store;
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
 
 use crate::config::Settings;
 use crate::error::ApiError;
@@ -99,7 +99,6 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(telemetry::track))
-        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 

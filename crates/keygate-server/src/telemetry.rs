@@ -108,8 +108,16 @@ pub async fn track(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
     let matched = req.extensions().get::<MatchedPath>().cloned();
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
     observe(&method, matched.as_ref(), &response, start);
+    // The route pattern for the access line (request_log), as the gateway sets its own.
+    if let Some(path) = &matched {
+        if response.extensions().get::<RouteLabel>().is_none() {
+            response
+                .extensions_mut()
+                .insert(RouteLabel(Arc::from(path.as_str())));
+        }
+    }
     response
 }
 

@@ -456,6 +456,7 @@ async fn proxy(state: &AppState, route: &Route, request: Request) -> Result<Resp
     let token = bearer_token(&parts.headers)?;
     let principal = gw.caches.session(&state.store, token, now).await?;
     let api_key_id = principal.api_key.id;
+    crate::request_log::set_caller(principal.client.id, api_key_id);
 
     // 2. The key state (403): a route with a signature or confidential fields needs an active
     //    key, and never falls back to plaintext without one.

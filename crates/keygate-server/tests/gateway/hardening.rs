@@ -73,6 +73,10 @@ async fn keygate_headers_and_cookies_never_reach_the_upstream(backend: Backend) 
         ["theirs=1"],
         "only the upstream's own cookies pass"
     );
+    // The request id keygate made is the one the upstream received and the caller got back.
+    let id = reply.headers["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 32);
+    assert_eq!(got.headers["x-request-id"], id);
 }
 
 async fn request_bodies_reach_the_upstream_byte_for_byte(backend: Backend) {

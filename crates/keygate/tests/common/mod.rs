@@ -36,6 +36,19 @@ pub fn serve(
     extra_args: &[&str],
     extra_env: &[(&str, &str)],
 ) -> (Server, String, Lines<BufReader<ChildStdout>>) {
+    let (server, url, stdout, _) = serve_with_logs(dir, extra_args, extra_env);
+    (server, url, stdout)
+}
+
+/// Every line the server writes on stderr, as it comes.
+pub type LogLines = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// [`serve`], keeping what the server writes on stderr after its address.
+pub fn serve_with_logs(
+    dir: &Path,
+    extra_args: &[&str],
+    extra_env: &[(&str, &str)],
+) -> (Server, String, Lines<BufReader<ChildStdout>>, LogLines) {
     let mut cmd = keygate(Some(dir));
     cmd.args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra_args)
@@ -58,8 +71,16 @@ pub fn serve(
         }
     };
     // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), url, BufReader::new(stdout).lines())
+    let logs = LogLines::default();
+    let kept = logs.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if let Ok(mut kept) = kept.lock() {
+                kept.push(line);
+            }
+        }
+    });
+    (Server(child), url, BufReader::new(stdout).lines(), logs)
 }
 
 /// A PostgreSQL database for one test (`KEYGATE_TEST_POSTGRES_URL`, else the local trust
