@@ -21,6 +21,8 @@ pub enum TargetError {
     ControlCharacter,
     #[error("the request target contains a malformed percent-escape")]
     MalformedEscape,
+    #[error("the request path contains a double-encoded dot, slash or backslash (%25)")]
+    DoubleEncoded,
 }
 
 /// Checks a request's path and query (as received, still percent-encoded).
@@ -33,9 +35,19 @@ pub fn check(path: &str, query: Option<&str>) -> Result<(), TargetError> {
         check_bytes(query, false)?;
     }
     for segment in path.split('/') {
-        if is_dot_segment(segment) {
+        // `..;x` is `..` to servers that strip path parameters (Tomcat, Jetty, Spring).
+        let name = segment.split(';').next().unwrap_or(segment);
+        if is_dot_segment(name) {
             return Err(TargetError::DotSegment);
         }
+    }
+    // `%252e` is `%2e` to an upstream that decodes once, and a dot to one that decodes twice.
+    let lower = path.to_ascii_lowercase();
+    if ["%252e", "%252f", "%255c"]
+        .iter()
+        .any(|p| lower.contains(p))
+    {
+        return Err(TargetError::DoubleEncoded);
     }
     Ok(())
 }
@@ -98,6 +110,8 @@ mod tests {
             ("/files/...", None),
             ("/files/.hidden", None),
             ("/a//b", Some("")),
+            ("/files/a;b=..", None),
+            ("/files/100%25", Some("q=%252e")),
             ("/", Some("next=/x/../y")),
         ] {
             assert_eq!(check(path, query), Ok(()), "{path} {query:?}");
@@ -125,6 +139,12 @@ mod tests {
             ("/files/x", Some("a=\\"), Backslash),
             ("/files/x%zz", None, MalformedEscape),
             ("/files/x%2", None, MalformedEscape),
+            ("/files/..;/cards/42", None, DotSegment),
+            ("/files/.;jsessionid=1/x", None, DotSegment),
+            ("/files/%2e%2e;x/cards", None, DotSegment),
+            ("/files/%252e%252e/cards", None, DoubleEncoded),
+            ("/files/x%252Fy", None, DoubleEncoded),
+            ("/files/x%255cy", None, DoubleEncoded),
             ("*", None, NotAbsolutePath),
         ] {
             assert_eq!(check(path, query), Err(why), "{path} {query:?}");

@@ -72,6 +72,9 @@ const ESCAPES: &[&str] = &[
     "x%0d%0aX-Injected:%20yes",
     "x%7f",
     "x%zz",
+    "..;/cards/42",
+    "x/..;x=1/..;/cards/42",
+    "%252e%252e/%252e%252e/cards/42",
     "x?a=%00",
 ];
 
