@@ -289,6 +289,22 @@ fn is_dropped_response_header(name: &HeaderName) -> bool {
     is_hop_by_hop(name) || name.as_str() == "content-length"
 }
 
+/// An upstream's `Set-Cookie` for one of keygate's own cookies: dropped, as the upstream shares
+/// keygate's origin and could otherwise fix or clear a user's web session (docs/gateway.md).
+fn sets_own_cookie(name: &HeaderName, value: &HeaderValue) -> bool {
+    if name != header::SET_COOKIE {
+        return false;
+    }
+    let Ok(text) = value.to_str() else {
+        return true; // not readable, so not provably harmless
+    };
+    let cookie = text.split(';').next().unwrap_or_default();
+    let cookie_name = cookie.split_once('=').map_or(cookie, |(n, _)| n).trim();
+    crate::web::session::OWN_COOKIES
+        .iter()
+        .any(|own| own.eq_ignore_ascii_case(cookie_name))
+}
+
 /// Headers named in `Connection` are hop-by-hop too.
 fn connection_listed(headers: &HeaderMap) -> Vec<String> {
     headers
@@ -572,7 +588,10 @@ async fn proxy(state: &AppState, route: &Route, request: Request) -> Result<Resp
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = reply.status;
     for (name, value) in &reply.headers {
-        if !is_dropped_response_header(name) && !listed.iter().any(|l| l == name.as_str()) {
+        if !is_dropped_response_header(name)
+            && !listed.iter().any(|l| l == name.as_str())
+            && !sets_own_cookie(name, value)
+        {
             response.headers_mut().append(name.clone(), value.clone());
         }
     }

@@ -209,6 +209,14 @@ async fn gateway_answers_cannot_act_on_keygates_origin(backend: Backend) {
     assert_eq!(html.status, 200);
     assert_eq!(html.headers["x-content-type-options"], "nosniff");
     assert_eq!(html.headers["content-security-policy"], "sandbox");
+    // The upstream cannot set (fix, clear) keygate's own cookies; its own pass.
+    let set: Vec<&str> = html
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(set, ["theirs=1; Path=/docs"]);
     let card = gw.call(Method::GET, "/cards/42", None).await;
     assert_eq!(card.status, 200);
     assert_eq!(card.headers["x-content-type-options"], "nosniff");

@@ -70,7 +70,15 @@ impl Upstream {
                     tokio::time::sleep(Duration::from_secs(5)).await;
                 }
                 if uri.path() == "/docs/files/page.html" {
-                    return ([("content-type", "text/html")], "<script>alert(1)</script>").into_response();
+                    return (
+                        [
+                            ("content-type", "text/html"),
+                            ("set-cookie", "kg_session=fixed; Path=/"),
+                            ("set-cookie", "theirs=1; Path=/docs"),
+                        ],
+                        "<script>alert(1)</script>",
+                    )
+                        .into_response();
                 }
                 if uri.path() == "/docs/files/huge" {
                     return ([("content-type", "application/json")], vec![b' '; 64 * 1024]).into_response();
