@@ -2,6 +2,8 @@
 
 use aws_lc_rs::rsa::{OaepPublicEncryptingKey, Pkcs1PublicEncryptingKey, PublicEncryptingKey};
 use aws_lc_rs::signature::ParsedPublicKey;
+use std::sync::OnceLock;
+
 use uuid::Uuid;
 
 use super::jwe::protected_header_b64;
@@ -21,18 +23,24 @@ pub enum ClientKeyError {
     UnsupportedSize(usize),
 }
 
-/// A client's RSA public key with every aws-lc-rs object the hot path needs, built once.
+/// A client's RSA public key with the aws-lc-rs objects the hot path needs, each parsed once,
+/// when first used.
 ///
-/// Holds a [`ParsedPublicKey`] per signature algorithm (RS256/384/512, PS256/384/512) and the
-/// OAEP and PKCS#1 v1.5 encrypting keys, so verifying a request or encrypting a field never parses
-/// the key again. `Send + Sync`; share it in an `Arc`.
+/// The OAEP key (response fields) is built at once; a [`ParsedPublicKey`] per signature
+/// algorithm (RS256/384/512, PS256/384/512) and the PKCS#1 v1.5 key are parsed on first use and
+/// kept. A client signs with one algorithm, so a cached key holds two parsed keys instead of
+/// eight (about 9.4 KiB → a third of it a key; BENCHMARKS.md, "Key cache memory"), while
+/// verifying a request or encrypting a field still never parses the key twice. `Send + Sync`;
+/// share it in an `Arc`.
 pub struct ClientKey {
     id: Uuid,
     kid: String,
     bits: usize,
-    verifiers: [ParsedPublicKey; 6],
+    /// The SubjectPublicKeyInfo, for the keys parsed on first use.
+    spki_der: Box<[u8]>,
+    verifiers: [OnceLock<Option<ParsedPublicKey>>; 6],
     oaep: OaepPublicEncryptingKey,
-    pkcs1: Pkcs1PublicEncryptingKey,
+    pkcs1: OnceLock<Option<Pkcs1PublicEncryptingKey>>,
     /// base64url of the JWE protected header for this key: `[0]` for a string field, `[1]`
     /// with `cty: json`. The same for every field, so encoded once.
     jwe_headers: [String; 2],
@@ -61,22 +69,11 @@ impl ClientKey {
         if !(2048..=8192).contains(&bits) {
             return Err(ClientKeyError::UnsupportedSize(bits));
         }
-        let parse = |alg: SigAlg| {
-            ParsedPublicKey::new(alg.verification_algorithm(), spki_der)
-                .map_err(|_| ClientKeyError::Unparseable)
-        };
-        let verifiers = [
-            parse(SigAlg::RS256)?,
-            parse(SigAlg::RS384)?,
-            parse(SigAlg::RS512)?,
-            parse(SigAlg::PS256)?,
-            parse(SigAlg::PS384)?,
-            parse(SigAlg::PS512)?,
-        ];
-        let oaep = OaepPublicEncryptingKey::new(public.clone())
+        // The signature keys are parsed on first use; one is tried now, so a key aws-lc-rs
+        // would not verify with is refused here, as before, and not at the first call.
+        ParsedPublicKey::new(SigAlg::RS256.verification_algorithm(), spki_der)
             .map_err(|_| ClientKeyError::Unparseable)?;
-        let pkcs1 =
-            Pkcs1PublicEncryptingKey::new(public).map_err(|_| ClientKeyError::Unparseable)?;
+        let oaep = OaepPublicEncryptingKey::new(public).map_err(|_| ClientKeyError::Unparseable)?;
         let kid = id.to_string();
         let header = |cty_json| {
             protected_header_b64(Some(&kid), cty_json).map_err(|_| ClientKeyError::Unparseable)
@@ -86,9 +83,10 @@ impl ClientKey {
             id,
             kid,
             bits,
-            verifiers,
+            spki_der: spki_der.into(),
+            verifiers: Default::default(),
             oaep,
-            pkcs1,
+            pkcs1: OnceLock::new(),
             jwe_headers,
         })
     }
@@ -111,8 +109,13 @@ impl ClientKey {
         self.bits
     }
 
-    pub(crate) fn verifier(&self, alg: SigAlg) -> &ParsedPublicKey {
-        &self.verifiers[alg.index()]
+    /// The verifying key for `alg`, parsed on first use (`None` only if aws-lc-rs refuses a
+    /// key it accepted at construction: then nothing verifies).
+    pub(crate) fn verifier(&self, alg: SigAlg) -> Option<&ParsedPublicKey> {
+        self.verifiers
+            .get(alg.index())?
+            .get_or_init(|| ParsedPublicKey::new(alg.verification_algorithm(), &self.spki_der).ok())
+            .as_ref()
     }
 
     pub(crate) fn oaep(&self) -> &OaepPublicEncryptingKey {
@@ -124,7 +127,14 @@ impl ClientKey {
         &self.jwe_headers[usize::from(cty_json)]
     }
 
-    pub(crate) fn pkcs1(&self) -> &Pkcs1PublicEncryptingKey {
-        &self.pkcs1
+    /// The PKCS#1 v1.5 encrypting key (`rsa-pkcs1` routes only), parsed on first use.
+    pub(crate) fn pkcs1(&self) -> Option<&Pkcs1PublicEncryptingKey> {
+        self.pkcs1
+            .get_or_init(|| {
+                PublicEncryptingKey::from_der(&self.spki_der)
+                    .ok()
+                    .and_then(|public| Pkcs1PublicEncryptingKey::new(public).ok())
+            })
+            .as_ref()
     }
 }

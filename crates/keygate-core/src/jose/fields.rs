@@ -152,7 +152,7 @@ pub(crate) fn encrypt_plaintext(
             Ok(b64_std_encode(ct))
         }
         Scheme::RsaPkcs1 => {
-            let pkcs1 = key.pkcs1();
+            let pkcs1 = key.pkcs1().ok_or_else(failed)?;
             let max = pkcs1.max_plaintext_size();
             if plaintext.len() > max {
                 return Err(too_long(max));

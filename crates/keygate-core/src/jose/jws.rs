@@ -185,6 +185,7 @@ pub fn verify_jws_signature(
         .get(..signing_input_len)
         .ok_or(invalid(InvalidReason::NotCompactJws))?;
     key.verifier(alg)
+        .ok_or(invalid(InvalidReason::BadSignature))?
         .verify_sig(signing_input, &signature)
         .map_err(|_| invalid(InvalidReason::BadSignature))?;
 
