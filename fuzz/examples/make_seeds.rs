@@ -229,6 +229,17 @@ fn decrypt_fields() {
         "document",
         &frame(1, &[doc.as_bytes(), b"/pin", b"/card/cvv", b"/missing"]),
     );
+    // The body as a client writes it: spacing, numbers beyond f64, which the text path keeps.
+    let spacing = format!(
+        "{{ \"amount\" : 12345678901234567890123, \"rate\": 0.1000000000000000055511151231257827,\n  \"pin\" : \"{}\", \"card\": {{\"cvv\":\"{}\", \"id\" : \"42\"}} }}",
+        jwe_to(0, true, false, "1234"),
+        oaep_to(0, "042")
+    );
+    write(
+        "decrypt_fields",
+        "document-spacing",
+        &frame(1, &[spacing.as_bytes(), b"/pin", b"/card/cvv"]),
+    );
     let nested = json!({ "a": { "b": jwe_to(0, false, true, r#"{"b":"x"}"#) } }).to_string();
     write(
         "decrypt_fields",

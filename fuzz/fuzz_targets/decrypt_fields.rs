@@ -1,25 +1,36 @@
-//! Inbound confidential fields (`decrypt_fields`): compact JWE (`RSA-OAEP-256` + `A256GCM`) and
-//! standard base64 of an RSA-OAEP-256 ciphertext, with keygate's current and previous system
-//! keys.
+//! Inbound confidential fields: `decrypt_fields_in_json` (what the gateway calls: the body's own
+//! bytes, only the named values replaced) and `decrypt_fields` (the same on a parsed `Value`),
+//! for compact JWE (`RSA-OAEP-256` + `A256GCM`) and standard base64 of an RSA-OAEP-256
+//! ciphertext, with keygate's current and previous system keys.
 //!
 //! Modes (first byte % 3):
 //! * 0 — **field**: part 0 is the text of one field, decrypted in `{"f": ...}`;
-//! * 1 — **document**: part 0 is a JSON body, parts 1.. are pointers;
+//! * 1 — **document**: part 0 is a JSON body, parts 1..=4 are pointers;
 //! * 2 — **round trip**: part 0 is a plaintext, encrypted here to one of the system keys as a
 //!   JWE (with or without `kid`, `cty: json` when the plaintext is JSON) or as base64 OAEP, as
 //!   the mode's higher bits choose; then one character of the ciphertext is changed.
 //!
 //! Properties:
-//! * a decrypted field only ever replaces the named field: the rest of the document is as it
-//!   was, and a pointer naming nothing changes nothing;
-//! * what a client encrypts to either system key decrypts to exactly its plaintext (the string,
-//!   or the JSON value for `cty: json`);
+//! * `NotJson` exactly when the body is not JSON; a body returned as it was (borrowed) has no
+//!   named field; the text path's answer is JSON;
+//! * the text path and the `Value` path agree: same success, same resulting value;
+//! * only the named fields change: put back, the document is as it was; a refused field is left
+//!   as it was;
+//! * what a client encrypts to either system key decrypts to exactly its plaintext, and in the
+//!   text path every byte around it is kept: `{"f": <ciphertext>, ...}` becomes exactly
+//!   `{"f": <plaintext as a JSON string, or the JSON text itself for cty json>, ...}`;
 //! * a ciphertext changed in one character never decrypts.
 #![no_main]
 
-use keygate_core::jose::{b64_std_encode, decrypt_fields, encrypt_compact_jwe, SystemKey};
+use std::borrow::Cow;
+
+use keygate_core::jose::{
+    b64_std_encode, decrypt_fields, decrypt_fields_in_json, encrypt_compact_jwe,
+    RequestFieldsError, SystemKey,
+};
 use keygate_fuzz::{part, system, text, unframe};
 use libfuzzer_sys::fuzz_target;
+use serde::de::IgnoredAny;
 use serde_json::{json, Value};
 
 fuzz_target!(|data: &[u8]| {
@@ -38,40 +49,7 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(doc, before, "a refused field must not be replaced");
             }
         }
-        1 => {
-            let Ok(mut doc) = serde_json::from_slice::<Value>(part(&parts, 0)) else {
-                return;
-            };
-            let pointers: Vec<String> = parts
-                .iter()
-                .skip(1)
-                .take(4)
-                .map(|p| text(p).into_owned())
-                .collect();
-            let before = doc.clone();
-            let result = decrypt_fields(&mut doc, &pointers, &keys);
-            let named: Vec<&String> = pointers
-                .iter()
-                .filter(|p| before.pointer(p).is_some())
-                .collect();
-            if named.is_empty() {
-                assert!(result.is_ok());
-                assert_eq!(doc, before, "pointers naming nothing changed the document");
-                return;
-            }
-            if result.is_ok() && !related(&pointers) {
-                // Put the named fields back as they were: the documents must be equal.
-                let mut restored = doc.clone();
-                for pointer in &named {
-                    if let (Some(slot), Some(old)) =
-                        (restored.pointer_mut(pointer), before.pointer(pointer))
-                    {
-                        *slot = old.clone();
-                    }
-                }
-                assert_eq!(restored, before, "a field that was not named changed");
-            }
-        }
+        1 => document(part(&parts, 0), &parts),
         _ => round_trip(mode / 3, part(&parts, 0), data.len()),
     }
 });
@@ -85,6 +63,79 @@ fn related(pointers: &[String]) -> bool {
             .enumerate()
             .any(|(j, b)| i != j && (a == b || b.starts_with(&format!("{a}/")) || a.is_empty()))
     })
+}
+
+fn document(json: &[u8], parts: &[&[u8]]) {
+    let keys: Vec<&SystemKey> = system().keys.iter().collect();
+    let pointers: Vec<String> = parts
+        .iter()
+        .skip(1)
+        .take(4)
+        .map(|p| text(p).into_owned())
+        .collect();
+    let is_json = serde_json::from_slice::<IgnoredAny>(json).is_ok();
+    let before: Option<Value> = serde_json::from_slice(json).ok();
+    let named = |doc: &Value| pointers.iter().any(|p| doc.pointer(p).is_some());
+
+    let result = decrypt_fields_in_json(json, &pointers, &keys);
+    match &result {
+        Err(RequestFieldsError::NotJson) => assert!(!is_json, "JSON refused as NotJson"),
+        Err(RequestFieldsError::Ambiguous) => assert!(is_json, "not JSON, yet Ambiguous"),
+        Err(RequestFieldsError::Invalid(_)) => assert!(is_json),
+        Ok(out) => {
+            assert!(is_json, "a body that is not JSON was accepted");
+            assert!(
+                serde_json::from_slice::<IgnoredAny>(out).is_ok(),
+                "the decrypted body is not JSON"
+            );
+            if matches!(out, Cow::Borrowed(_)) {
+                assert_eq!(&out[..], json);
+                if let Some(before) = &before {
+                    assert!(!named(before), "a named field was left encrypted");
+                }
+            }
+        }
+    }
+
+    // The `Value` path on the same body and pointers.
+    let Some(before) = before else { return };
+    if related(&pointers) {
+        return;
+    }
+    let mut doc = before.clone();
+    let value_result = decrypt_fields(&mut doc, &pointers, &keys);
+    match &result {
+        Ok(out) => {
+            let out: Option<Value> = serde_json::from_slice(out).ok();
+            match (&value_result, out) {
+                (Ok(()), Some(out)) => assert_eq!(out, doc, "the text and Value paths disagree"),
+                // A `cty: json` plaintext the text path passes on as written (a number beyond
+                // f64) that a `Value` cannot hold.
+                (Err(_), None) => return,
+                (value_result, out) => {
+                    panic!("the text path gave {out:?}, the Value path {value_result:?}")
+                }
+            }
+        }
+        Err(RequestFieldsError::Invalid(_)) => {
+            assert!(
+                value_result.is_err(),
+                "the Value path decrypted what the text path refused"
+            )
+        }
+        Err(_) => return,
+    }
+    if value_result.is_err() {
+        return;
+    }
+    // Put the named fields back as they were: the documents must be equal.
+    let mut restored = doc.clone();
+    for pointer in &pointers {
+        if let (Some(slot), Some(old)) = (restored.pointer_mut(pointer), before.pointer(pointer)) {
+            *slot = old.clone();
+        }
+    }
+    assert_eq!(restored, before, "a field that was not named changed");
 }
 
 fn round_trip(choice: u8, plaintext: &[u8], seed: usize) {
@@ -136,6 +187,21 @@ fn round_trip(choice: u8, plaintext: &[u8], seed: usize) {
         "a field encrypted to system key {which} was refused"
     );
     assert_eq!(doc, json!({ "f": expected, "other": [1, "two"] }));
+
+    // The text path keeps every other byte, and writes the plaintext as a JSON string (or, for
+    // `cty: json`, the plaintext's own text).
+    let body = format!("{{ \"f\" : \"{ciphertext}\",\n \"other\": [1, \"two\"] }}");
+    let replacement = match &expected {
+        Value::String(s) => serde_json::to_string(s).unwrap_or_default(),
+        _ => String::from_utf8_lossy(plaintext).into_owned(),
+    };
+    let wanted = format!("{{ \"f\" : {replacement},\n \"other\": [1, \"two\"] }}");
+    let out = decrypt_fields_in_json(body.as_bytes(), &["/f".to_owned()], &keys);
+    assert_eq!(
+        out.as_deref().map(String::from_utf8_lossy).ok(),
+        Some(Cow::Borrowed(wanted.as_str())),
+        "the text path changed more than the field"
+    );
 
     let mut tampered = ciphertext.into_bytes();
     let at = seed % tampered.len();

@@ -10,7 +10,8 @@
 //! The mode's second bit allows every RSA algorithm instead of the default RS256 and PS256.
 //!
 //! Properties:
-//! * an accepted signature's claims are the ones the rules allow: `jti` of 16 to 128 characters,
+//! * an accepted signature's claims are the ones the rules allow: `jti` of 16 to 128 characters
+//!   and no control character,
 //!   `iat` within the skew, `exp` not passed, `alg` allowed, and the payload's `htm`, `htu`,
 //!   `body_sha256` and `ath` agree with the request;
 //! * changing any one character of an accepted JWS makes it refused;
@@ -118,6 +119,10 @@ fn check_accepted(jws: &str, verified: &VerifiedSignature, policy: &SignaturePol
     assert!(policy.allowed_algs.contains(&verified.alg));
     let jti_len = verified.jti.chars().count();
     assert!((16..=128).contains(&jti_len), "jti of {jti_len} characters");
+    assert!(
+        !verified.jti.chars().any(char::is_control),
+        "jti with a control character"
+    );
     assert!((verified.iat - NOW).abs() <= policy.max_skew_secs);
     assert!(verified.exp.is_none_or(|exp| exp > NOW));
 
