@@ -84,9 +84,14 @@ fuzz_target!(|data: &[u8]| {
     }
     if !spliced {
         // Only the re-serialized path (for ambiguous text) may touch other bytes, and it writes
-        // compact JSON.
-        let compact = out_value.and_then(|v| serde_json::to_vec(&v).ok());
-        assert_eq!(Some(out), compact, "bytes outside the named fields changed");
+        // compact JSON. (Not `to_vec(from_slice(out))` byte for byte: serde_json's default float
+        // parsing is not correctly rounded, so a float printed and re-read may move an ulp.)
+        assert!(out_value.is_some(), "re-serialized text serde cannot read");
+        assert_eq!(
+            compact(&out),
+            out,
+            "bytes outside the named fields changed, and the text is not re-serialized JSON"
+        );
     }
 });
 
