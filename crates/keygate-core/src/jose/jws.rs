@@ -156,8 +156,11 @@ pub fn verify_jws_signature(
         return Err(invalid(InvalidReason::NotCompactJws));
     };
     let header_bytes = b64url_decode(header_b64).ok_or(invalid(InvalidReason::MalformedHeader))?;
-    let header: JwsHeader = serde_json::from_slice(&header_bytes)
-        .map_err(|_| invalid(InvalidReason::MalformedHeader))?;
+    // UTF-8 checked first: serde_json skips an ignored member's string without looking at it.
+    let header: JwsHeader = std::str::from_utf8(&header_bytes)
+        .ok()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .ok_or(invalid(InvalidReason::MalformedHeader))?;
 
     let alg_name = header
         .alg

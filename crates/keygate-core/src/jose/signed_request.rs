@@ -229,8 +229,12 @@ pub fn verify_signed_request(
     let stale = SignatureError::Stale;
 
     let verified = verify_jws_signature(jws, key, &policy.allowed_algs)?;
-    let claims: Claims =
-        serde_json::from_slice(&verified.payload).map_err(|_| invalid(R::MalformedClaims))?;
+    // JSON text is UTF-8 (RFC 8259 §8.1): checked first, since serde_json skips an ignored
+    // member's string without looking at its bytes.
+    let claims: Claims = std::str::from_utf8(&verified.payload)
+        .ok()
+        .and_then(|text| serde_json::from_str(text).ok())
+        .ok_or(invalid(R::MalformedClaims))?;
 
     let iat = claims.iat.ok_or(invalid(R::IatMissing))?.0;
     let skew = policy.max_skew_secs;

@@ -111,13 +111,16 @@ pub(crate) fn splice<E>(
     let targets: Vec<Target<'_, '_>> = tokens
         .iter()
         .enumerate()
+        // Text that is not an RFC 6901 pointer (neither empty nor starting with `/`) names
+        // nothing, as `Value::pointer` reads it: `a/pin` is not `/pin`.
+        .filter(|(index, _)| pointers.get(*index).is_some_and(|p| p.starts_with('/')))
         .map(|(index, tokens)| Target {
             index,
             rest: tokens,
         })
         .collect();
     let mut found = Vec::with_capacity(pointers.len());
-    if tokens.iter().any(Vec::is_empty) || locate(json, &targets, &mut found).is_err() {
+    if pointers.iter().any(String::is_empty) || locate(json, &targets, &mut found).is_err() {
         return Err(SpliceError::Ambiguous);
     }
     if found.is_empty() {

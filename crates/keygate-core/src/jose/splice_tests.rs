@@ -231,3 +231,23 @@ fn numbers_are_encrypted_as_their_exact_text() {
         }
     }
 }
+
+/// Found by the `splice` fuzz target (docs/fuzzing.md) before numbers were encrypted as their
+/// text: `12347856901234567890123` went through an `f64` and came out as `1.234785690123457e22`,
+/// which serde_json itself reads back as a different `f64` than the upstream's digits. The field
+/// must decrypt to the upstream's digits, and everything around it must stay as it was.
+#[test]
+fn fuzz_regression_a_number_beyond_f64_in_an_array_decrypts_to_its_digits() {
+    let json = "{\n  \"data\": {\n    \"card\": {\"id\": \"42\", \"cvv\": 42, \"limits\": [100, 2.5e3, 12347856901234567890123],\n             \"memo\": \"caf\\u00e9 \\\"quotad\\\" \\/slash\"}\n  }\n}";
+    for scheme in SCHEMES {
+        let out = splice(json, &["/data/card/memo", "/data/card/limits/2"], scheme);
+        let value: Value = serde_json::from_str(&out).unwrap();
+        let limit = value["data"]["card"]["limits"][2].as_str().unwrap();
+        assert_eq!(decrypt(scheme, limit, true), "12347856901234567890123");
+        let memo = value["data"]["card"]["memo"].as_str().unwrap();
+        assert_eq!(decrypt(scheme, memo, false), "café \"quotad\" /slash");
+        let prefix = "{\n  \"data\": {\n    \"card\": {\"id\": \"42\", \"cvv\": 42, \"limits\": [100, 2.5e3, \"";
+        assert!(out.starts_with(prefix), "{out}");
+        assert!(out.ends_with("\"}\n  }\n}"), "{out}");
+    }
+}
