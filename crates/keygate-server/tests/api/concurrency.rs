@@ -6,7 +6,13 @@ use crate::helpers::*;
 both_backends!(fifty_concurrent_uploads_one_wins);
 
 async fn fifty_concurrent_uploads_one_wins(backend: Backend) {
-    let app = spawn_app(backend).await;
+    // This test is about the one-active-key rule under contention, not about the timeout: on a
+    // loaded test machine 50 queued writers can wait longer than the default database_timeout
+    // (5s), and would rightly be answered 503. Give them what the pools allowed before (30s).
+    let app = spawn_app_with(backend, |s| {
+        s.database_timeout = std::time::Duration::from_secs(30)
+    })
+    .await;
     // On PostgreSQL the uploads are split between two nodes sharing the database.
     let second = match backend {
         Backend::Postgres => Some(spawn_second_node(&app).await),
