@@ -60,6 +60,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// True when the store was closed (the node is stopping): background work ends quietly.
+    pub fn is_closed(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(sqlx::Error::PoolClosed)
+                | StoreError::Open {
+                    source: sqlx::Error::PoolClosed,
+                    ..
+                }
+        )
+    }
+
     /// True when the database could not be reached, did not answer in time, or cannot be
     /// written: a condition of the service, not of the request, answered 503 and retried later
     /// (docs/operations.md).

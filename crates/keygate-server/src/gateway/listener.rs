@@ -119,6 +119,7 @@ async fn listen(store: Store, weak: Weak<Gateway>) {
         let mut listener: Invalidations = match store.invalidations().await {
             Ok(Some(listener)) => listener,
             Ok(None) => return,
+            Err(e) if e.is_closed() => return,
             Err(e) => {
                 if lost_since.is_none() {
                     tracing::warn!(error = %e, "cannot LISTEN for cache invalidations; caching is off until it can");
@@ -187,6 +188,8 @@ async fn listen(store: Store, weak: Weak<Gateway>) {
                     lost_since = Some(Instant::now());
                     break;
                 }
+                // The node is stopping: its pools were closed.
+                Err(e) if e.is_closed() => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "cache invalidation listener failed; subscribing again");
                     lost_since = Some(Instant::now());
@@ -206,6 +209,9 @@ async fn monitor(store: Store, weak: Weak<Gateway>) {
         tick.tick().await;
         let Some(gw) = weak.upgrade() else { return };
         let probed = store.ping().await;
+        if probed.as_ref().is_err_and(|e| e.is_closed()) {
+            return; // the node is stopping
+        }
         if let Err(e) = &probed {
             if gw.health.is_up() {
                 tracing::warn!(error = %e, "database probe failed");
@@ -231,8 +237,10 @@ async fn heartbeat(store: Store, weak: Weak<Gateway>) {
         }
         let health = gw.health.clone();
         drop(gw);
-        if let Ok(Err(e)) = tokio::time::timeout(HEARTBEAT, store.notify(&health.heartbeat)).await {
-            tracing::debug!(error = %e, "heartbeat not sent");
+        match tokio::time::timeout(HEARTBEAT, store.notify(&health.heartbeat)).await {
+            Ok(Err(e)) if e.is_closed() => return, // the node is stopping
+            Ok(Err(e)) => tracing::debug!(error = %e, "heartbeat not sent"),
+            _ => {}
         }
     }
 }
