@@ -442,6 +442,16 @@ mod tests {
                 );
             }
         }
+        // A database outage and a busy login queue are both 503s; each keeps its own words.
+        for lang in Lang::ALL {
+            let t = Tr::new(lang);
+            assert_ne!(
+                t.error(&ApiError::ServiceUnavailable("x".into())),
+                t.error(&ApiError::LoginBusy { retry_after: 1 }),
+                "{}",
+                lang.code()
+            );
+        }
         let t = Tr::new(Lang::Es);
         let text = t.error(&ApiError::Key(KeyRejection::WrongSize {
             found: 1024,
