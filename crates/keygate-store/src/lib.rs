@@ -33,6 +33,9 @@ pub use error::{InsertKeyError, StoreError};
 /// `database_timeout`, which bounds every operation).
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a start keeps trying to reach PostgreSQL (or `database_timeout`, if longer).
+const START_BUDGET: Duration = Duration::from_secs(10);
+
 /// `database_timeout` when the caller does not choose one (`keygate admin`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -449,29 +452,40 @@ impl Store {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url)?;
             let target = postgres_target(&options);
-            let pool = match PgPoolOptions::new()
+            let pool = PgPoolOptions::new()
                 .max_connections(10)
                 .acquire_timeout(timeout)
                 .before_acquire(|conn, _| Box::pin(async move { Ok(usable(conn)) }))
-                .connect_with(options.clone())
-                .await
-            {
-                Ok(pool) => pool,
-                Err(source) => {
-                    // The pool says only that it timed out; one direct attempt tells why
-                    // (refused, unknown database, authentication, ...).
-                    let source = match source {
-                        sqlx::Error::PoolTimedOut => {
-                            match tokio::time::timeout(timeout, options.connect()).await {
-                                Ok(Err(cause)) => cause,
-                                _ => sqlx::Error::PoolTimedOut,
-                            }
+                .connect_lazy_with(options.clone());
+            // A start is not a request: a database that is slow to accept (a loaded host, a
+            // server starting too) is given START_BUDGET before the start is refused.
+            let started = std::time::Instant::now();
+            loop {
+                match pool.acquire().await {
+                    Ok(_) => break,
+                    Err(source) => {
+                        let retry =
+                            matches!(source, sqlx::Error::PoolTimedOut | sqlx::Error::Io(_))
+                                && started.elapsed() + timeout < START_BUDGET.max(timeout);
+                        if retry {
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            continue;
                         }
-                        other => other,
-                    };
-                    return Err(StoreError::Open { target, source });
+                        // The pool says only that it timed out; one direct attempt tells why
+                        // (refused, unknown database, authentication, ...).
+                        let source = match source {
+                            sqlx::Error::PoolTimedOut => {
+                                match tokio::time::timeout(timeout, options.connect()).await {
+                                    Ok(Err(cause)) => cause,
+                                    _ => sqlx::Error::PoolTimedOut,
+                                }
+                            }
+                            other => other,
+                        };
+                        return Err(StoreError::Open { target, source });
+                    }
                 }
-            };
+            }
             // The probe's one connection is checked by the probe's own query.
             let probe = PgPoolOptions::new()
                 .max_connections(1)
