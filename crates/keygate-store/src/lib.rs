@@ -655,11 +655,19 @@ impl Store {
         };
         for suffix in ["", "-wal"] {
             let file = format!("{}{suffix}", self.target);
-            match tokio::fs::OpenOptions::new().append(true).open(&file).await {
-                Ok(_) => {}
+            // access(2), never open(2): closing any descriptor of the database file would drop
+            // every POSIX lock this process holds on it (SQLite's own included), letting another
+            // process (`keygate admin`) checkpoint and reset the WAL under this node's feet —
+            // its reads then went stale for seconds. access(W_OK) still refuses an immutable
+            // file (EPERM), a read-only mount (EROFS) and a mode that forbids this user.
+            match rustix::fs::access(file.as_str(), rustix::fs::Access::WRITE_OK) {
+                Ok(()) => {}
                 // No WAL file (nothing written since the last checkpoint): nothing to check.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !suffix.is_empty() => {}
-                Err(e) => return Err(unwritable(format!("{file}: {e}"))),
+                Err(rustix::io::Errno::NOENT) if !suffix.is_empty() => {}
+                Err(e) => {
+                    let e = std::io::Error::from(e);
+                    return Err(unwritable(format!("{file}: {e}")));
+                }
             }
         }
         let outcome = self

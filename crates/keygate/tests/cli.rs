@@ -444,6 +444,8 @@ async fn serve_with_the_embedded_default_and_walk_through() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // At once: the node's reads are never left on an old snapshot (the readiness probe used
+    // to drop SQLite's locks by closing a descriptor of the file; see check_writable).
     let view = client.view_key(&id).await.unwrap();
     assert_eq!(view.data()["key"]["status"], "REVOKED");
     assert_eq!(view.data()["key"]["revoke_reason"], "compromised laptop");
