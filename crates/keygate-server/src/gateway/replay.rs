@@ -12,7 +12,7 @@
 //! of the SHA-256 of the `jti` (so a 128-character `jti` costs what a 16-character one does)
 //! and its expiry: 40 bytes plus the hash table's control byte, at most about 100 bytes with
 //! the table at its lowest load. At `MEMORY_CAPACITY` that is at most about 200 MB (measured by
-//! the `replay_memory` test below).
+//! `examples/replay_memory.rs`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -205,45 +205,5 @@ mod tests {
         assert_eq!(t.record(flood, "one-more-0000000", 901, 1200), Ok(true));
         t.purge(1000);
         assert_eq!(t.len(), 1);
-    }
-}
-
-/// The worst-case memory of a full table, measured (`cargo test --release -p keygate-server
-/// replay_memory -- --ignored --nocapture`; docs/gateway.md records the figure).
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod memory {
-    use super::*;
-
-    fn rss_kib() -> u64 {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS")
-    }
-
-    #[test]
-    #[ignore = "a measurement, run by hand (docs/gateway.md)"]
-    fn replay_memory() {
-        let mut t = MemoryTable::default();
-        let keys: Vec<Uuid> = (0..4).map(|_| Uuid::new_v4()).collect();
-        let before = rss_kib();
-        for i in 0..MEMORY_CAPACITY {
-            let jti = format!("{i:0128}");
-            assert_eq!(t.record(keys[i % 4], &jti, 0, 600), Ok(true));
-        }
-        assert_eq!(
-            t.record(keys[0], &format!("{:0128}", u64::MAX), 0, 600),
-            Err(1)
-        );
-        let after = rss_kib();
-        println!(
-            "{} entries (128-character jtis): {} MiB, {} bytes an entry",
-            t.len(),
-            (after - before) / 1024,
-            (after - before) * 1024 / t.len() as u64
-        );
     }
 }

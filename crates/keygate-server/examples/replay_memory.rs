@@ -1,0 +1,39 @@
+//! The one-node replay table's worst-case memory (docs/gateway.md, "Replay detection"): fills
+//! it to `MEMORY_CAPACITY` with 128-character `jti`s over four API keys and prints the growth
+//! of VmRSS.
+//!
+//!     cargo run --release -p keygate-server --example replay_memory
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use keygate_server::gateway::replay::{MemoryTable, MEMORY_CAPACITY};
+use uuid::Uuid;
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+fn main() {
+    let mut table = MemoryTable::default();
+    let keys: Vec<Uuid> = (0..4).map(|_| Uuid::new_v4()).collect();
+    let before = rss_kib();
+    for i in 0..MEMORY_CAPACITY {
+        let jti = format!("{i:0128}");
+        assert_eq!(table.record(keys[i % 4], &jti, 0, 600), Ok(true));
+    }
+    assert_eq!(
+        table.record(keys[0], &format!("{:0128}", u64::MAX), 0, 600),
+        Err(1)
+    );
+    let after = rss_kib();
+    println!(
+        "{} entries (128-character jtis): {} MiB, {} bytes an entry",
+        table.len(),
+        (after - before) / 1024,
+        (after - before) * 1024 / table.len() as u64
+    );
+}
