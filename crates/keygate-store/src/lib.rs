@@ -638,7 +638,7 @@ impl Store {
     }
 
     /// SQLite: can this node write its database? Two checks, neither of which changes
-    /// anything: the files are opened for writing (the file system refuses an immutable file,
+    /// anything: access(2) asks whether the files could be written (refused for an immutable file,
     /// a read-only mount, or a mode that forbids this user — even after start, when SQLite's
     /// already open descriptors would only fail at the next commit), and a write transaction
     /// sets the header's `user_version` to what it holds and rolls back (a connection SQLite
