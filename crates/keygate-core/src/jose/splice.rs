@@ -53,9 +53,15 @@ pub fn encrypt_fields_in_json(
     if pointers.iter().any(String::is_empty) {
         return through_value(json, pointers, scheme, key);
     }
-    let random = jwe_randomness(scheme, pointers)?;
+    // All the fields' CEKs and IVs from one call to the generator, made only once a field is
+    // found (an answer without the fields costs no randomness).
+    let mut random = None;
     let spliced = splice(json, pointers, |index, raw| {
         let pointer = pointers.get(index).map_or("", String::as_str);
+        let random = match &mut random {
+            Some(random) => random,
+            None => random.insert(jwe_randomness(scheme, pointers)?),
+        };
         let field_random = random.get(index * JWE_RANDOM_LEN..(index + 1) * JWE_RANDOM_LEN);
         let ciphertext = match serde_json::from_str::<Text<'_>>(raw) {
             Ok(Text(text)) => {
