@@ -77,11 +77,13 @@ where
 {
     let start = Instant::now();
     let slot: Arc<OnceLock<Caller>> = Arc::default();
-    let id_text = id.to_str().unwrap_or_default().to_owned();
-    let span = tracing::info_span!("request", request_id = %id_text);
+    // Well-formed or made here, so always visible ASCII; recorded as a `&str`, not copied.
+    let id_text = id.to_str().unwrap_or_default();
+    let span = tracing::info_span!("request", request_id = id_text);
     let mut response =
         tracing::Instrument::instrument(CALLER.scope(slot.clone(), future), span.clone()).await;
-    response.headers_mut().insert(REQUEST_ID, id);
+    // A `HeaderValue` clone shares its bytes.
+    response.headers_mut().insert(REQUEST_ID, id.clone());
     if access_log {
         let _entered = span.enter();
         let caller = slot.get();
@@ -98,7 +100,7 @@ where
             latency_ms = start.elapsed().as_secs_f64() * 1000.0,
             client_id = caller.map(|c| c.client_id.to_string()),
             api_key_id = caller.map(|c| c.api_key_id.to_string()),
-            request_id = %id_text,
+            request_id = id_text,
             bytes,
             "request"
         );
