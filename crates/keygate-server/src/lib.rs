@@ -188,6 +188,7 @@ impl Application {
             settings: Arc::new(settings),
             dummy_password_hash: Arc::from(dummy),
             gateway,
+            clock: keygate_registry::Clock::system(),
         };
         Ok(Application {
             listener,

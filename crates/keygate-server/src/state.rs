@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use keygate_core::model::UnixTime;
 use keygate_core::public_key::KeyPolicy;
+use keygate_registry::Clock;
 use keygate_store::Store;
 
 use crate::config::Settings;
@@ -22,11 +23,13 @@ pub struct AppState {
     pub password_checks: Arc<tokio::sync::Semaphore>,
     /// Routes, caches, replay guard and system keys of this node.
     pub gateway: Arc<Gateway>,
+    /// The one clock (docs/architecture.md): tests set it instead of sleeping.
+    pub clock: Clock,
 }
 
 impl AppState {
     /// The clock, read in one place: the core takes time as an argument.
     pub fn now(&self) -> UnixTime {
-        chrono::Utc::now().timestamp()
+        self.clock.now()
     }
 }
