@@ -1,5 +1,6 @@
 //! keygate's domain: no I/O, no clock, no async. Time is always an argument.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod jose;
 pub mod model;

@@ -7,28 +7,42 @@ use uuid::Uuid;
 /// SQLite and PostgreSQL hold identical values.
 pub type UnixTime = i64;
 
+/// A business client: the organisation that owns one or more API keys (docs/design.md §2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Client {
+    /// Chosen by the store when the client is created; never changes.
     pub id: Uuid,
+    /// Display name, 1 to 200 characters once trimmed (checked by `keygate admin`, not here).
     pub name: String,
+    /// The operator's handle for the client, unique among clients (the database enforces it);
+    /// see [`Alias`] for the characters allowed.
     pub alias: String,
+    /// When the client was created.
     pub created_at: UnixTime,
 }
 
+/// One API key of a client: a login (identifier and password) with its own history of public
+/// keys. The password hash never leaves the store in this type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApiKey {
+    /// Chosen by the store when the API key is created; public keys and sessions refer to it.
     pub id: Uuid,
+    /// The [`Client`] that owns this API key.
     pub client_id: Uuid,
+    /// Unique among its client's API keys (the database enforces it); see [`Alias`].
     pub alias: String,
     /// The login identifier (not a secret on its own; the password is).
     pub api_key: String,
+    /// When the API key was created.
     pub created_at: UnixTime,
 }
 
 /// Who a valid bearer token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
+    /// The client that owns [`Principal::api_key`].
     pub client: Client,
+    /// The API key the token was issued to: every key operation is scoped to it.
     pub api_key: ApiKey,
 }
 
@@ -36,15 +50,21 @@ pub struct Principal {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum KeyStatus {
+    /// Not revoked and `now < expires_at`: signed requests are checked against this key and
+    /// confidential fields are encrypted to it.
     Active,
+    /// Not revoked, and `now >= expires_at`; no job marks it, the clock does.
     Expired,
+    /// `revoked_at` is set; wins over expiry, and is final.
     Revoked,
 }
 
 /// One registered public key, as the store holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRecord {
+    /// The key's id, also its JWK `kid` (the `kid` a signed request may name, docs/design.md §5).
     pub id: Uuid,
+    /// The API key this public key belongs to, for ever.
     pub api_key_id: Uuid,
     /// The canonical 64-column SPKI PEM, without a trailing newline.
     pub public_key_pem: String,
@@ -52,15 +72,24 @@ pub struct KeyRecord {
     pub fingerprint_sha256: String,
     /// RFC 7638 thumbprint, base64url.
     pub jwk_thumbprint: String,
+    /// Modulus size in bits, one of `allowed_key_bits` when it was uploaded.
     pub bits: u32,
+    /// Public exponent: 65537, the only one the upload checks accept.
     pub exponent: u64,
+    /// When the key was stored; the key is valid from this instant.
     pub issued_at: UnixTime,
+    /// `issued_at + key_validity`: from this instant on the key is [`KeyStatus::Expired`].
     pub expires_at: UnixTime,
+    /// When the key was revoked; `None` unless [`KeyStatus::Revoked`].
     pub revoked_at: Option<UnixTime>,
+    /// The reason given at revocation, already checked by [`RevokeReason`]; `None` when none
+    /// was given or the key is not revoked.
     pub revoke_reason: Option<String>,
 }
 
 impl KeyRecord {
+    /// The key's status at `now` (docs/design.md §2): revoked wins, then expired, else active.
+    /// Callers pass the one clock's time; the status is never stored.
     pub fn status(&self, now: UnixTime) -> KeyStatus {
         if self.revoked_at.is_some() {
             KeyStatus::Revoked
@@ -101,11 +130,13 @@ mod tests {
     }
 }
 
-/// A client or API key alias: 1 to 64 letters, digits, `_` or `-` (DESIGN.md §9).
+/// A client or API key alias: 1 to 64 letters, digits, `_` or `-` (docs/design.md §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alias(String);
 
 impl Alias {
+    /// Checks `text` against the alias rule, taking it exactly as given (no trimming; case
+    /// counts). The error is a message for the operator that names the text and the rule.
     pub fn parse(text: &str) -> Result<Alias, String> {
         let ok = (1..=64).contains(&text.len())
             && text
@@ -119,6 +150,7 @@ impl Alias {
             ))
         }
     }
+    /// The checked alias, as given.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -146,8 +178,10 @@ pub struct RevokeReason(String);
 /// Why a revocation reason is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum RevokeReasonError {
+    /// More than [`RevokeReason::MAX_CHARS`] characters once trimmed.
     #[error("reason: at most 500 characters")]
     TooLong,
+    /// A control character (a newline or a tab included) inside the trimmed reason.
     #[error("reason: control characters are not allowed")]
     ControlCharacter,
 }
@@ -169,6 +203,7 @@ impl RevokeReason {
         }
     }
 
+    /// The checked, trimmed reason, ready to store.
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0

@@ -1,5 +1,5 @@
 //! Parsing an uploaded public key into a `ValidPublicKey`: a type that can only hold an RSA key
-//! keygate accepts, in canonical form (DESIGN.md §3).
+//! keygate accepts, in canonical form (docs/design.md §3).
 //!
 //! The checks run in the order of the §3 table, so the first refusal that applies wins; a pasted
 //! private key is always reported as such, whatever else is wrong with the paste.
@@ -20,57 +20,86 @@ const ED448: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.113");
 const X25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.110");
 const DSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10040.4.1");
 
-/// Why an upload was refused. Each variant is one stable error slug of DESIGN.md §3.
+/// Why an upload was refused. Each variant is one stable error slug of docs/design.md §3.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyRejection {
+    /// `public_key_malformed`: not exactly one parsable PEM block; the reason says what is wrong.
     #[error("{0}")]
     Malformed(MalformedReason),
+    /// `private_key_submitted`: the text holds a private key. Checked first; the caller must not
+    /// store, log or echo the text.
     #[error("a private key was submitted")]
     PrivateKeySubmitted,
+    /// `public_key_not_rsa`: a key of another algorithm, or RSASSA-PSS-only; the text names the
+    /// algorithm found, for the message.
     #[error("the key is not an RSA key ({0})")]
     NotRsa(&'static str),
+    /// `public_key_wrong_size`: the modulus size is not in [`KeyPolicy::allowed_bits`].
     #[error("the RSA key has {found} bits")]
-    WrongSize { found: u32, allowed: Vec<u32> },
+    WrongSize {
+        /// The modulus size found, in bits.
+        found: u32,
+        /// The sizes the policy allows, for the message to the user.
+        allowed: Vec<u32>,
+    },
+    /// `public_key_weak`: the key is RSA of an allowed size but unsafe; the reason says why.
     #[error("{0}")]
     Weak(WeakReason),
 }
 
+/// What is wrong with a [`KeyRejection::Malformed`] paste. All share one slug; the message to
+/// the user tells them apart (one message each in the Fluent catalogues).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum MalformedReason {
+    /// Nothing but whitespace was given.
     #[error("the text is empty")]
     Empty,
+    /// No `-----BEGIN ` line anywhere in the text.
     #[error("no PEM block (-----BEGIN PUBLIC KEY-----) was found")]
     NoPemBlock,
+    /// More than one `-----BEGIN ` line (a chain, or a key pasted twice).
     #[error("more than one PEM block was found")]
     SeveralBlocks,
+    /// Text other than whitespace before the BEGIN line or after the END line.
     #[error("there is text before the BEGIN line or after the END line")]
     TrailingData,
+    /// The BEGIN line is broken, or the END line is missing or names another label.
     #[error("the END line is missing or does not match the BEGIN line")]
     BadEnvelope,
+    /// A line with `:` inside the block (RFC 1421 headers such as `Proc-Type:`).
     #[error("the PEM block carries headers")]
     Headers,
+    /// The block's body is not valid standard base64.
     #[error("the base64 inside the PEM block is invalid")]
     BadBase64,
+    /// A label other than `PUBLIC KEY`, `RSA PUBLIC KEY` or `CERTIFICATE`.
     #[error("the PEM label is not PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE")]
     UnknownLabel,
+    /// The decoded bytes are not the DER the label promises.
     #[error("the key data inside the PEM block cannot be parsed")]
     BadDer,
 }
 
+/// Why a [`KeyRejection::Weak`] key is unsafe. Checked after the size: the exponent, then the
+/// modulus's parity, then its small factors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum WeakReason {
+    /// The public exponent (shown) is not 65537.
     #[error("the public exponent is {0}; only 65537 is accepted")]
     Exponent(u64),
+    /// The public exponent does not fit in 64 bits (so it is not 65537 either).
     #[error("the public exponent is too large; only 65537 is accepted")]
     ExponentTooLarge,
+    /// The modulus is even, so 2 is one of its factors.
     #[error("the modulus is even")]
     EvenModulus,
+    /// The modulus is divisible by this prime below 10,000.
     #[error("the modulus has the small prime factor {0}")]
     SmallFactor(u32),
 }
 
 impl KeyRejection {
-    /// The stable error slug of DESIGN.md §3.
+    /// The stable error slug of docs/design.md §3.
     pub fn slug(&self) -> &'static str {
         match self {
             KeyRejection::Malformed(_) => "public_key_malformed",
@@ -95,6 +124,8 @@ pub struct ValidPublicKey {
 /// What the upload policy allows. `allowed_bits` defaults to `[2048]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyPolicy {
+    /// Modulus sizes accepted, in bits (`allowed_key_bits`; the configuration keeps each
+    /// between 2048 and 8192). A key of any other size is [`KeyRejection::WrongSize`].
     pub allowed_bits: Vec<u32>,
 }
 
@@ -176,9 +207,11 @@ impl ValidPublicKey {
     pub fn canonical_pem(&self) -> &str {
         &self.canonical_pem
     }
+    /// The modulus size in bits (leading zero bytes ignored), one of the policy's sizes.
     pub fn bits(&self) -> u32 {
         self.bits
     }
+    /// The public exponent: always 65537, the only one accepted.
     pub fn exponent(&self) -> u64 {
         self.exponent
     }

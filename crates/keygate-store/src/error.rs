@@ -31,7 +31,9 @@ pub enum StoreError {
     /// A database file could not be created or opened (the path is named; it holds no secret).
     #[error("cannot create the database file {path}: {source}")]
     Io {
+        /// The file, as the database URL names it.
         path: String,
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },
@@ -46,7 +48,11 @@ pub enum StoreError {
     /// PostgreSQL's host, port and database (never the user or the password).
     #[error("cannot open {target}: {source}")]
     Open {
+        /// What was being opened, for the message: `the SQLite database PATH` or
+        /// `PostgreSQL at HOST:PORT/DATABASE`.
         target: String,
+        /// Why: for PostgreSQL, after the pool timed out, the error of one direct attempt
+        /// (refused, unknown database, authentication, ...).
         #[source]
         source: sqlx::Error,
     },
@@ -56,7 +62,12 @@ pub enum StoreError {
          and any {path}-wal / {path}-shm files writable by the user keygate runs as (and not \
          immutable: see lsattr), or set database_url to a writable place"
     )]
-    Unwritable { path: String, cause: String },
+    Unwritable {
+        /// The database file, as an absolute path.
+        path: String,
+        /// What SQLite or the operating system said.
+        cause: String,
+    },
 }
 
 impl StoreError {

@@ -14,8 +14,14 @@ pub const INVALIDATE_CHANNEL: &str = "keygate_invalidate";
 /// One stored system key. `sealed_private_key` is the AES-256-GCM sealed PKCS#8 (never plain).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SystemKeyRow {
+    /// The key's RFC 7638 thumbprint: its primary key, and the `kid` clients name when they
+    /// encrypt a request field to it.
     pub kid: String,
+    /// The PKCS#8 private key sealed with the master key (nonce, then ciphertext and tag), as
+    /// `keygate_core::jose::seal_private_key` makes it; a node with another master key cannot
+    /// open it.
     pub sealed_private_key: Vec<u8>,
+    /// When the key was made (at first start or by a rotation).
     pub created_at: UnixTime,
     /// `None` for the current key; when it stopped being current otherwise.
     pub retired_at: Option<UnixTime>,

@@ -8,6 +8,7 @@
 //! partial unique index on `public_keys(api_key_id) WHERE open = 1`, so it holds under concurrent
 //! uploads and across nodes sharing one PostgreSQL.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod error;
 mod migrations;
@@ -68,8 +69,10 @@ struct Counters {
 /// A snapshot of the store's state for `/metrics`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreStats {
-    /// Connections open in the main pool, and how many of them are idle.
+    /// Connections open now in the main pool (the readiness probe's own connection is not
+    /// counted).
     pub pool_size: u32,
+    /// How many of those connections are idle now.
     pub pool_idle: u32,
     /// Operations waiting now for a connection or for their queries.
     pub waiting: i64,
@@ -112,14 +115,23 @@ impl fmt::Debug for Store {
 /// A key to register, already parsed and validated by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewKey {
+    /// The key's id, chosen by the caller; it becomes the key's JWK `kid`. An id already stored
+    /// is refused with `StoreError::Conflict("public key id")`.
     pub id: Uuid,
+    /// The API key uploading it; one that does not exist is `StoreError::NotFound("api key")`.
     pub api_key_id: Uuid,
     /// The canonical PEM.
     pub public_key_pem: String,
     /// SHA-256 of the SPKI DER, lowercase hex, colon separated. Unique across the store, forever.
     pub fingerprint_sha256: String,
+    /// RFC 7638 thumbprint, base64url, as
+    /// [`ValidPublicKey::jwk_thumbprint`](keygate_core::public_key::ValidPublicKey::jwk_thumbprint)
+    /// computes it.
     pub jwk_thumbprint: String,
+    /// Modulus size in bits.
     pub bits: u32,
+    /// Public exponent. Stored as BIGINT: one above `i64::MAX` is refused with
+    /// [`StoreError::OutOfRange`] (the upload checks only ever pass 65537).
     pub exponent: u64,
 }
 

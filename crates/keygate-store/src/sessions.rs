@@ -6,7 +6,11 @@ use super::*;
 /// Who is trying to log in: the login identifier and the client address.
 #[derive(Debug, Clone, Copy)]
 pub struct LoginAttemptKey<'a> {
+    /// The login identifier as the caller sent it; it may name no API key, and is counted all
+    /// the same (the per-key limit).
     pub api_key_login: &'a str,
+    /// The client's IP address as text, the caller's choice of peer or `X-Forwarded-For`
+    /// (`trust_forwarded_for`); the per-address limit.
     pub address: &'a str,
 }
 

@@ -11,8 +11,8 @@ use super::jws::SigAlg;
 
 /// Why a SubjectPublicKeyInfo could not become a [`ClientKey`].
 ///
-/// Upload validation (DESIGN §3) happens before this; these errors mean the stored key is not
-/// usable by aws-lc-rs at all. They never contain key material.
+/// Upload validation (docs/design.md §3) happens before this; these errors mean the stored key is
+/// not usable by aws-lc-rs at all. They never contain key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClientKeyError {
     /// The bytes are not a DER SubjectPublicKeyInfo holding an RSA key aws-lc-rs accepts.

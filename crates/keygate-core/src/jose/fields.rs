@@ -1,4 +1,4 @@
-//! Confidential response fields (DESIGN §6, "Responses").
+//! Confidential response fields (docs/design.md §6, "Responses").
 
 use std::borrow::Cow;
 

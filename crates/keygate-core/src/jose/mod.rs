@@ -1,5 +1,5 @@
-//! JOSE for keygate: signed requests (JWS, DESIGN §5) and confidential fields (JWE and raw RSA,
-//! DESIGN §6), built on aws-lc-rs only.
+//! JOSE for keygate: signed requests (JWS, docs/design.md §5) and confidential fields (JWE and
+//! raw RSA, docs/design.md §6), built on aws-lc-rs only.
 //!
 //! Everything here is pure: no I/O, no clock (`now` is an argument), no async. Randomness comes
 //! from `aws_lc_rs::rand`.

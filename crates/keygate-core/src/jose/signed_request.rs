@@ -1,4 +1,4 @@
-//! The `X-Request-Signature` check of DESIGN §5.
+//! The `X-Request-Signature` check of docs/design.md §5.
 //!
 //! [`verify_signed_request`] runs, the first failure answering:
 //! 1. header, `alg`, `kid`, `crit` and the signature ([`verify_jws_signature`]);
@@ -213,7 +213,7 @@ fn htu_path_and_query(htu: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Verifies a signed request (DESIGN §5) in the order documented on this module.
+/// Verifies a signed request (docs/design.md §5) in the order documented on this module.
 ///
 /// # Errors
 /// [`SignatureError::Invalid`] or [`SignatureError::Stale`] for the first check that fails.

@@ -1,5 +1,5 @@
-//! Response fields encrypted where they stand (DESIGN §6): the upstream's JSON text is kept byte
-//! for byte and only the named values are replaced by their ciphertext strings.
+//! Response fields encrypted where they stand (docs/design.md §6): the upstream's JSON text is
+//! kept byte for byte and only the named values are replaced by their ciphertext strings.
 //!
 //! No `Value` tree is built: each container on the way to a field is read as borrowed
 //! [`RawValue`]s, so the answer costs a scan instead of a parse, an allocation per node and a

@@ -1,5 +1,5 @@
-//! keygate's own RSA key for confidential request fields (DESIGN §6, "Requests" and "System
-//! key"), its sealing under the master key, and inbound field decryption.
+//! keygate's own RSA key for confidential request fields (docs/design.md §6, "Requests" and
+//! "The system key"), its sealing under the master key, and inbound field decryption.
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use aws_lc_rs::encoding::AsDer;
@@ -120,7 +120,7 @@ impl SystemKey {
     }
 
     /// The public key as SPKI PEM with 64-column base64 lines, LF line endings, ending with
-    /// `-----END PUBLIC KEY-----` and no newline (the canonical form of DESIGN §3).
+    /// `-----END PUBLIC KEY-----` and no newline (the canonical form of docs/design.md §3).
     #[must_use]
     pub fn public_pem(&self) -> String {
         let pem =
