@@ -37,17 +37,12 @@ impl Store {
         }
     }
 
-    /// Every client, by alias.
+    /// Every client, by alias in byte order (the same on both backends).
     pub async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
-        let rows: Vec<ClientRow> = on_pool!(self, |pool| {
-            sqlx::query_as(concat!(
-                "SELECT ",
-                client_columns!("c"),
-                " FROM clients c ORDER BY c.alias"
-            ))
-            .fetch_all(pool)
-            .await?
-        });
+        let select = concat!("SELECT ", client_columns!("c"), " FROM clients c");
+        let sql = format!("{select} ORDER BY c.alias{}", self.byte_order());
+        let rows: Vec<ClientRow> =
+            on_pool!(self, |pool| { sqlx::query_as(&sql).fetch_all(pool).await? });
         rows.into_iter().map(client_from_row).collect()
     }
 
@@ -128,18 +123,17 @@ impl Store {
         }
     }
 
-    /// A client's API keys, by alias.
+    /// A client's API keys, by alias in byte order (the same on both backends).
     pub async fn list_api_keys(&self, client_id: Uuid) -> Result<Vec<ApiKey>, StoreError> {
         let client = client_id.to_string();
+        let select = concat!(
+            "SELECT ",
+            api_key_columns!("a"),
+            " FROM api_keys a WHERE a.client_id = $1"
+        );
+        let sql = format!("{select} ORDER BY a.alias{}", self.byte_order());
         let rows: Vec<ApiKeyRow> = on_pool!(self, |pool| {
-            sqlx::query_as(concat!(
-                "SELECT ",
-                api_key_columns!("a"),
-                " FROM api_keys a WHERE a.client_id = $1 ORDER BY a.alias"
-            ))
-            .bind(&client)
-            .fetch_all(pool)
-            .await?
+            sqlx::query_as(&sql).bind(&client).fetch_all(pool).await?
         });
         rows.into_iter().map(api_key_from_row).collect()
     }
@@ -185,5 +179,15 @@ impl Store {
             .map(api_key_client_from_row)
             .transpose()?
             .map(|(api_key, client, _)| (api_key, client)))
+    }
+
+    /// The collation to add after a text column in `ORDER BY` so that both backends sort by
+    /// bytes: SQLite's default (BINARY) already does; PostgreSQL's default follows the
+    /// database's locale (case and punctuation weigh little there), so it needs `"C"`.
+    fn byte_order(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "",
+            Backend::Postgres(_) => " COLLATE \"C\"",
+        }
     }
 }

@@ -112,13 +112,27 @@ impl Store {
     }
 
     /// Makes `kid` the current system key; the previous current one is retired at `now`.
+    /// Concurrent rotations (several nodes on one PostgreSQL) run one after the other, each
+    /// retiring the key the one before it made.
     pub async fn rotate_system_key(
         &self,
         kid: &str,
         sealed: &[u8],
         now: UnixTime,
     ) -> Result<(), StoreError> {
+        // PostgreSQL runs READ COMMITTED: a second rotation's UPDATE would not see the row the
+        // first just inserted, and its INSERT would then break `system_keys_one_current`. A
+        // transaction-scoped advisory lock (lock space 3; `sessions.rs` uses 1 and 2) queues
+        // rotations, and each statement after it sees what the one before committed. SQLite's
+        // one writer already queues them.
+        let lock = match self.backend {
+            Backend::Postgres(_) => Some("SELECT pg_advisory_xact_lock(3, 0)"),
+            Backend::Sqlite(_) => None,
+        };
         in_write_tx!(self, |tx| {
+            if let Some(sql) = lock {
+                sqlx::query(sql).execute(&mut *tx).await?;
+            }
             sqlx::query("UPDATE system_keys SET current = 0, retired_at = $1 WHERE current = 1")
                 .bind(now)
                 .execute(&mut *tx)

@@ -191,16 +191,6 @@ impl Store {
         row.map(key_from_row).transpose()
     }
 
-    /// The operator's revocation: the same rule as [`Store::revoke_active`].
-    pub async fn admin_revoke_active(
-        &self,
-        api_key_id: Uuid,
-        reason: Option<&str>,
-        now: UnixTime,
-    ) -> Result<Option<KeyRecord>, StoreError> {
-        self.revoke_active(api_key_id, reason, now).await
-    }
-
     /// Every key of the API key, newest first (ties broken by insertion order, newest first).
     pub async fn list_keys(&self, api_key_id: Uuid) -> Result<Vec<KeyRecord>, StoreError> {
         let api_key_id = api_key_id.to_string();

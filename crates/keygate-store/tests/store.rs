@@ -6,6 +6,7 @@ mod common;
 use common::{fresh_database_url, Backend, Guard};
 use keygate_core::model::{ApiKey, KeyStatus, UnixTime};
 use keygate_store::{InsertKeyError, NewKey, Store, StoreError};
+use sqlx::Connection;
 use uuid::Uuid;
 
 const NOW: UnixTime = 1_800_000_000;
@@ -41,10 +42,39 @@ on_both_backends!(
     concurrent_revokes_revoke_once,
     keys_are_isolated_per_api_key,
     status_table_is_newest_first_and_deterministic,
+    aliases_are_listed_in_byte_order,
+    concurrent_rotations_leave_exactly_one_current_key,
 );
 
 async fn open(kind: Backend) -> (Store, Guard, String) {
     let (url, guard) = fresh_database_url(kind).await;
+    connect(kind, url, guard).await
+}
+
+/// Like [`open`], but a PostgreSQL database whose default collation follows a language (ICU
+/// `en-US`), as one created under `en_US.UTF-8` does: the test server's own default is C.
+async fn open_with_language_collation(kind: Backend) -> (Store, Guard, String) {
+    let (url, guard) = fresh_database_url(kind).await;
+    if kind == Backend::Postgres {
+        let database = url.rsplit('/').next().unwrap().split('?').next().unwrap();
+        let mut admin = sqlx::PgConnection::connect(&common::postgres_admin_url())
+            .await
+            .unwrap();
+        for sql in [
+            format!("DROP DATABASE {database}"),
+            format!(
+                "CREATE DATABASE {database} TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C' \
+                 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"
+            ),
+        ] {
+            sqlx::query(&sql).execute(&mut admin).await.unwrap();
+        }
+        admin.close().await.unwrap();
+    }
+    connect(kind, url, guard).await
+}
+
+async fn connect(kind: Backend, url: String, guard: Guard) -> (Store, Guard, String) {
     let store = Store::connect(&url)
         .await
         .unwrap_or_else(|e| panic!("connect to a fresh {kind:?} database: {e}"));
@@ -562,7 +592,7 @@ async fn key_lifecycle(kind: Backend) {
 
     // The operator's revocation, with no reason.
     let admin = store
-        .admin_revoke_active(api_key.id, None, NOW + 30)
+        .revoke_active(api_key.id, None, NOW + 30)
         .await
         .unwrap()
         .unwrap();
@@ -803,4 +833,80 @@ async fn status_table_is_newest_first_and_deterministic(kind: Backend) {
         store.latest_key(api_key.id).await.unwrap().map(|k| k.id),
         Some(later.id)
     );
+}
+
+/// `keygate admin client list` and `api-key list` print the same order on both backends: byte
+/// order, whatever the PostgreSQL database's collation.
+async fn aliases_are_listed_in_byte_order(kind: Backend) {
+    let (store, _guard, _url) = open_with_language_collation(kind).await;
+    // Inserted in a language's order (case and punctuation nearly ignored).
+    let aliases = ["a_b", "a-b", "ab", "aB", "Ab", "B"];
+    let by_bytes = ["Ab", "B", "a-b", "aB", "a_b", "ab"];
+    for alias in aliases {
+        store.create_client("Client", alias, NOW).await.unwrap();
+    }
+    let listed: Vec<String> = store
+        .list_clients()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.alias)
+        .collect();
+    assert_eq!(listed, by_bytes);
+
+    let client = store.create_client("Keys", "keys", NOW).await.unwrap();
+    for alias in aliases {
+        store
+            .create_api_key(
+                client.id,
+                alias,
+                &unique_alias("login"),
+                "$argon2id$fake",
+                NOW,
+            )
+            .await
+            .unwrap();
+    }
+    let listed: Vec<String> = store
+        .list_api_keys(client.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.alias)
+        .collect();
+    assert_eq!(listed, by_bytes);
+}
+
+/// Rotations racing, on one node and (PostgreSQL) on two: each succeeds, one after the other,
+/// and exactly one key is current afterwards.
+async fn concurrent_rotations_leave_exactly_one_current_key(kind: Backend) {
+    let (store, _guard, url) = open(kind).await;
+    assert!(store
+        .insert_first_system_key("kid-0", b"sealed-0", NOW)
+        .await
+        .unwrap());
+    let mut nodes = vec![store.clone()];
+    if kind == Backend::Postgres {
+        nodes.push(Store::connect(&url).await.unwrap());
+    }
+    let rotations = 20;
+    let mut tasks = Vec::new();
+    for i in 1..=rotations {
+        let node = nodes[i % nodes.len()].clone();
+        tasks.push(tokio::spawn(async move {
+            let kid = format!("kid-{i}");
+            node.rotate_system_key(&kid, kid.as_bytes(), NOW + 1).await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let keys = store.system_keys().await.unwrap();
+    assert_eq!(keys.len(), rotations + 1);
+    assert_eq!(keys.iter().filter(|k| k.retired_at.is_none()).count(), 1);
+    assert_eq!(keys[0].retired_at, None);
+    assert!(keys[1..].iter().all(|k| k.retired_at == Some(NOW + 1)));
+    for node in &nodes[1..] {
+        node.close().await;
+    }
 }

@@ -34,7 +34,10 @@ mod wycheproof_tests;
 pub use b64::{b64_std_decode, b64_std_encode, b64url_decode, b64url_encode, sha256_b64url};
 pub use client_key::{ClientKey, ClientKeyError};
 pub use fields::{encrypt_fields, encrypt_value, FieldError, Scheme};
-pub use jwe::{decrypt_compact_jwe, encrypt_compact_jwe, DecryptedJwe, JweDecryptError, JweKeyAlg};
+pub use jwe::{
+    decrypt_compact_jwe, encrypt_compact_jwe, DecryptedJwe, JweDecryptError, JweEncryptError,
+    JweKeyAlg,
+};
 pub use jws::{verify_jws_signature, JwsHeader, SigAlg, VerifiedJws};
 pub use signed_request::{
     verify_signed_request, InvalidReason, RequestFacts, SignatureError, SignaturePolicy,
