@@ -1,0 +1,298 @@
+//! The public-key lifecycle (docs/decisions.md): upload, revoke, the one definition of "the
+//! active key", the status table and view key.
+//!
+//! One active key per API key: the store enforces it with a partial unique index and answers
+//! the refusals (`InsertKeyError`); this module turns them into [`RegistryError`]s and keeps
+//! the caches in step.
+
+use keygate_core::model::{KeyRecord, KeyStatus, Principal, RevokeReason, UnixTime};
+use keygate_core::public_key::ValidPublicKey;
+use keygate_store::{InsertKeyError, NewKey};
+use uuid::Uuid;
+
+use crate::{secs, Registry, RegistryError};
+
+/// Where an API key stands: its newest key and that key's status at a moment.
+///
+/// This is the one definition of "the active key", used by the API, the web page, the gateway
+/// cache and `keygate admin`: **the API key's newest key, when its status at *now* is ACTIVE**.
+/// No older key can be active: an upload is refused while a key is active, so every key but
+/// the newest was revoked or had expired when the next one arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CurrentKey {
+    /// No key was ever uploaded.
+    Never,
+    /// The newest key is active.
+    Active(KeyRecord),
+    /// The newest key has expired.
+    Expired(KeyRecord),
+    /// The newest key was revoked.
+    Revoked(KeyRecord),
+}
+
+impl CurrentKey {
+    /// Where an API key stands, from its newest key (`None`: never uploaded) at `now`.
+    pub fn of(newest: Option<KeyRecord>, now: UnixTime) -> CurrentKey {
+        match newest {
+            None => CurrentKey::Never,
+            Some(record) => match record.status(now) {
+                KeyStatus::Active => CurrentKey::Active(record),
+                KeyStatus::Expired => CurrentKey::Expired(record),
+                KeyStatus::Revoked => CurrentKey::Revoked(record),
+            },
+        }
+    }
+
+    /// The active key, if there is one.
+    pub fn active(&self) -> Option<&KeyRecord> {
+        match self {
+            CurrentKey::Active(record) => Some(record),
+            _ => None,
+        }
+    }
+
+    /// The newest key, whatever its status.
+    pub fn newest(&self) -> Option<&KeyRecord> {
+        match self {
+            CurrentKey::Never => None,
+            CurrentKey::Active(r) | CurrentKey::Expired(r) | CurrentKey::Revoked(r) => Some(r),
+        }
+    }
+
+    /// The active key, or the refusal of a call that needs one (the gateway's 403s).
+    ///
+    /// # Errors
+    /// [`RegistryError::PublicKeyRequired`], [`RegistryError::PublicKeyExpired`] or
+    /// [`RegistryError::PublicKeyRevoked`].
+    pub fn require_active(self) -> Result<KeyRecord, RegistryError> {
+        match self {
+            CurrentKey::Active(record) => Ok(record),
+            CurrentKey::Never => Err(RegistryError::PublicKeyRequired),
+            CurrentKey::Expired(_) => Err(RegistryError::PublicKeyExpired),
+            CurrentKey::Revoked(_) => Err(RegistryError::PublicKeyRevoked),
+        }
+    }
+}
+
+/// The status table of one API key: every key, newest first, and where the API key stands.
+#[derive(Debug, Clone)]
+pub struct KeyTable {
+    /// Every key, newest first (ties broken by insertion order).
+    pub keys: Vec<KeyRecord>,
+    /// The moment the statuses are read at.
+    pub now: UnixTime,
+}
+
+impl KeyTable {
+    /// Where the API key stands (the one definition, applied to the table's newest row).
+    pub fn current(&self) -> CurrentKey {
+        CurrentKey::of(self.keys.first().cloned(), self.now)
+    }
+
+    /// Each key with its status at the table's moment.
+    pub fn rows(&self) -> impl Iterator<Item = (&KeyRecord, KeyStatus)> {
+        self.keys.iter().map(|k| (k, k.status(self.now)))
+    }
+}
+
+impl Registry {
+    /// Parse, check and store an uploaded key as the API key's active key. Nothing is stored
+    /// unless every check passes.
+    ///
+    /// # Errors
+    /// [`RegistryError::KeyRejected`], [`RegistryError::PublicKeyReused`],
+    /// [`RegistryError::ActiveKeyExists`], or a store failure.
+    pub async fn upload(
+        &self,
+        principal: &Principal,
+        pasted: &str,
+    ) -> Result<KeyRecord, RegistryError> {
+        let api_key_id = principal.api_key.id;
+        // Only the slug is logged: the pasted text may be a private key.
+        let key = ValidPublicKey::parse(pasted, &self.key_policy).inspect_err(|rejection| {
+            tracing::info!(%api_key_id, error = rejection.slug(), "public key upload refused");
+        })?;
+        let new = NewKey {
+            id: Uuid::new_v4(),
+            api_key_id,
+            public_key_pem: key.canonical_pem().to_string(),
+            fingerprint_sha256: key.fingerprint_sha256(),
+            jwk_thumbprint: key.jwk_thumbprint(),
+            bits: key.bits(),
+            exponent: key.exponent(),
+        };
+        let validity = secs(self.settings.key_validity);
+        match self.store.insert_key(new, self.now(), validity).await {
+            Ok(record) => {
+                self.caches.key_changed(api_key_id);
+                tracing::info!(%api_key_id, key_id = %record.id, "public key uploaded");
+                Ok(record)
+            }
+            Err(InsertKeyError::Reused) => Err(RegistryError::PublicKeyReused),
+            Err(InsertKeyError::ActiveKeyExists) => Err(RegistryError::ActiveKeyExists),
+            Err(InsertKeyError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    /// Revoke the API key's active key, with an optional reason checked by the one reason rule
+    /// ([`RevokeReason`]) — for the API, the web page and `keygate admin` alike.
+    ///
+    /// # Errors
+    /// [`RegistryError::InvalidRevokeReason`], [`RegistryError::NoActiveKey`], or a store
+    /// failure.
+    pub async fn revoke(
+        &self,
+        api_key_id: Uuid,
+        reason: Option<&str>,
+    ) -> Result<KeyRecord, RegistryError> {
+        let reason = RevokeReason::parse(reason)?;
+        // One atomic statement revokes only a key that is active at `now`.
+        let record = self
+            .store
+            .revoke_active(
+                api_key_id,
+                reason.as_ref().map(RevokeReason::as_str),
+                self.now(),
+            )
+            .await?
+            .ok_or(RegistryError::NoActiveKey)?;
+        self.caches.key_changed(api_key_id);
+        tracing::info!(%api_key_id, key_id = %record.id, "public key revoked");
+        Ok(record)
+    }
+
+    /// Where the API key stands now (see [`CurrentKey`]).
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn current_key(&self, api_key_id: Uuid) -> Result<CurrentKey, RegistryError> {
+        self.current_key_at(api_key_id, self.now()).await
+    }
+
+    /// Where the API key stands at `now` (the gateway reads *now* once per request).
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn current_key_at(
+        &self,
+        api_key_id: Uuid,
+        now: UnixTime,
+    ) -> Result<CurrentKey, RegistryError> {
+        let newest = self.store.latest_key(api_key_id).await?;
+        Ok(CurrentKey::of(newest, now))
+    }
+
+    /// The API key's active key ("current key").
+    ///
+    /// # Errors
+    /// [`RegistryError::NoActiveKey`], or a store failure.
+    pub async fn active_key(&self, api_key_id: Uuid) -> Result<KeyRecord, RegistryError> {
+        match self.current_key(api_key_id).await? {
+            CurrentKey::Active(record) => Ok(record),
+            _ => Err(RegistryError::NoActiveKey),
+        }
+    }
+
+    /// The status table: every key of the API key, newest first, read at now.
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn key_table(&self, api_key_id: Uuid) -> Result<KeyTable, RegistryError> {
+        let keys = self.store.list_keys(api_key_id).await?;
+        Ok(KeyTable {
+            keys,
+            now: self.now(),
+        })
+    }
+
+    /// One key of the API key ("view key"); another API key's key is unknown.
+    ///
+    /// # Errors
+    /// [`RegistryError::UnknownKey`], or a store failure.
+    pub async fn key(&self, api_key_id: Uuid, key_id: Uuid) -> Result<KeyRecord, RegistryError> {
+        self.store
+            .get_key(api_key_id, key_id)
+            .await?
+            .ok_or(RegistryError::UnknownKey)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::test_support::{public_key_pem, registry};
+
+    #[tokio::test]
+    async fn the_active_key_is_the_newest_while_it_is_active() {
+        let (registry, hand, principal, _guard) = registry().await;
+        let id = principal.api_key.id;
+        assert_eq!(registry.current_key(id).await.unwrap(), CurrentKey::Never);
+        assert!(matches!(
+            registry.active_key(id).await,
+            Err(RegistryError::NoActiveKey)
+        ));
+
+        let first = registry.upload(&principal, &public_key_pem(0)).await.unwrap();
+        assert_eq!(registry.active_key(id).await.unwrap(), first);
+        assert!(matches!(
+            registry.upload(&principal, &public_key_pem(1)).await,
+            Err(RegistryError::ActiveKeyExists)
+        ));
+
+        // Expiry is read from the one clock: no sleeping.
+        hand.advance(3600);
+        let current = registry.current_key(id).await.unwrap();
+        assert_eq!(current, CurrentKey::Expired(first.clone()));
+        assert!(matches!(
+            current.require_active(),
+            Err(RegistryError::PublicKeyExpired)
+        ));
+        let table = registry.key_table(id).await.unwrap();
+        assert_eq!(table.current(), CurrentKey::Expired(first.clone()));
+
+        let second = registry.upload(&principal, &public_key_pem(1)).await.unwrap();
+        assert_eq!(registry.active_key(id).await.unwrap(), second);
+        let table = registry.key_table(id).await.unwrap();
+        assert_eq!(table.current().active(), Some(&second));
+        let statuses: Vec<_> = table.rows().map(|(_, s)| s).collect();
+        assert_eq!(statuses, [KeyStatus::Active, KeyStatus::Expired]);
+        assert_eq!(registry.key(id, first.id).await.unwrap(), first);
+        assert!(matches!(
+            registry.key(Uuid::new_v4(), first.id).await,
+            Err(RegistryError::UnknownKey)
+        ));
+    }
+
+    #[tokio::test]
+    async fn revoke_checks_the_reason_and_needs_an_active_key() {
+        let (registry, _hand, principal, _guard) = registry().await;
+        let id = principal.api_key.id;
+        assert!(matches!(
+            registry.revoke(id, None).await,
+            Err(RegistryError::NoActiveKey)
+        ));
+        let pem = public_key_pem(0);
+        let key = registry.upload(&principal, &pem).await.unwrap();
+        assert!(matches!(
+            registry.revoke(id, Some(&"x".repeat(501))).await,
+            Err(RegistryError::InvalidRevokeReason(_))
+        ));
+        let revoked = registry.revoke(id, Some("  rotating ")).await.unwrap();
+        assert_eq!(revoked.id, key.id);
+        assert_eq!(revoked.revoke_reason.as_deref(), Some("rotating"));
+        assert!(matches!(
+            registry.current_key(id).await.unwrap().require_active(),
+            Err(RegistryError::PublicKeyRevoked)
+        ));
+        // A key is registered once, even after it was revoked.
+        assert!(matches!(
+            registry.upload(&principal, &pem).await,
+            Err(RegistryError::PublicKeyReused)
+        ));
+        assert!(matches!(
+            registry.upload(&principal, "not a key").await,
+            Err(RegistryError::KeyRejected(_))
+        ));
+    }
+}

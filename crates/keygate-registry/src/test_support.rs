@@ -1,0 +1,88 @@
+//! What the unit tests share: a registry on a fresh SQLite file with a manual clock, one client
+//! with one API key, and fresh RSA public keys.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::signature::KeyPair as _;
+use base64::Engine;
+use keygate_core::model::Principal;
+use keygate_store::Store;
+
+use crate::credentials::hash_password;
+use crate::{Clock, ManualTime, Registry, RegistrySettings};
+
+/// Removes the test's database files when dropped.
+pub struct Guard(PathBuf);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = self.0.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// The server's defaults, but keys valid for an hour (so a test moves past expiry quickly).
+pub fn settings() -> RegistrySettings {
+    RegistrySettings {
+        key_validity: Duration::from_secs(3600),
+        allowed_key_bits: vec![2048],
+        token_ttl: Duration::from_secs(900),
+        login_max_failures_per_key: 10,
+        login_max_failures_per_address: 100,
+        login_failure_window: Duration::from_secs(900),
+        login_max_concurrent: 2,
+        login_queue_timeout: Duration::from_secs(2),
+    }
+}
+
+/// A registry with a client `acme` and an API key, its login and password.
+pub async fn registry_with(
+    settings: RegistrySettings,
+) -> (Registry, ManualTime, Principal, (String, String), Guard) {
+    let path = std::env::temp_dir().join(format!("kg-registry-{}.db", uuid::Uuid::new_v4()));
+    let guard = Guard(path.clone());
+    let store = Store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let (clock, hand) = Clock::manual(1_795_428_000);
+    let registry = Registry::new(store.clone(), clock, settings);
+    let client = store.create_client("Acme", "acme-test", 0).await.unwrap();
+    let password = "correct horse".to_owned();
+    let login = "kg_test".to_owned();
+    let hash = hash_password(&password).unwrap();
+    let api_key = store
+        .create_api_key(client.id, "main", &login, &hash, 0)
+        .await
+        .unwrap();
+    let principal = Principal { client, api_key };
+    (registry, hand, principal, (login, password), guard)
+}
+
+/// [`registry_with`] the test [`settings`], without the credentials.
+pub async fn registry() -> (Registry, ManualTime, Principal, Guard) {
+    let (registry, hand, principal, _, guard) = registry_with(settings()).await;
+    (registry, hand, principal, guard)
+}
+
+/// A fresh RSA-2048 public key as SPKI PEM (`_n` only tells the calls apart to the reader).
+pub fn public_key_pem(_n: u32) -> String {
+    let pair = KeyPair::generate(KeySize::Rsa2048).unwrap();
+    let der = pair.public_key().as_der().unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        lines.join("\n")
+    )
+}
