@@ -233,7 +233,10 @@ mod tests {
             Err(RegistryError::NoActiveKey)
         ));
 
-        let first = registry.upload(&principal, &public_key_pem(0)).await.unwrap();
+        let first = registry
+            .upload(&principal, &public_key_pem(0))
+            .await
+            .unwrap();
         assert_eq!(registry.active_key(id).await.unwrap(), first);
         assert!(matches!(
             registry.upload(&principal, &public_key_pem(1)).await,
@@ -251,12 +254,31 @@ mod tests {
         let table = registry.key_table(id).await.unwrap();
         assert_eq!(table.current(), CurrentKey::Expired(first.clone()));
 
-        let second = registry.upload(&principal, &public_key_pem(1)).await.unwrap();
+        let second = registry
+            .upload(&principal, &public_key_pem(1))
+            .await
+            .unwrap();
         assert_eq!(registry.active_key(id).await.unwrap(), second);
         let table = registry.key_table(id).await.unwrap();
         assert_eq!(table.current().active(), Some(&second));
         let statuses: Vec<_> = table.rows().map(|(_, s)| s).collect();
         assert_eq!(statuses, [KeyStatus::Active, KeyStatus::Expired]);
+        // The store's SQL view of "active" agrees with the one definition, before and after a
+        // revoke.
+        let sql = registry
+            .store()
+            .active_key(id, registry.now())
+            .await
+            .unwrap();
+        assert_eq!(sql, Some(second.clone()));
+        registry.revoke(id, None).await.unwrap();
+        let sql = registry
+            .store()
+            .active_key(id, registry.now())
+            .await
+            .unwrap();
+        assert_eq!(sql, None);
+        assert!(registry.current_key(id).await.unwrap().active().is_none());
         assert_eq!(registry.key(id, first.id).await.unwrap(), first);
         assert!(matches!(
             registry.key(Uuid::new_v4(), first.id).await,

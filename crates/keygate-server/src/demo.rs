@@ -6,10 +6,8 @@ use std::sync::Mutex;
 
 use axum::body::Bytes;
 use axum::http::{Method, StatusCode};
-use keygate_store::Store;
 use serde_json::{json, Value};
 
-use crate::auth::{hash_password, new_credentials};
 use crate::config::RouteConfig;
 use crate::error::ApiError;
 
@@ -208,46 +206,5 @@ pub fn routes() -> Vec<RouteConfig> {
     ]
 }
 
-/// The demo client's API key, as made at first start.
-#[derive(Clone)]
-pub enum DemoClient {
-    Created {
-        api_key_id: String,
-        api_key: String,
-        password: String,
-    },
-    Exists,
-}
-
-impl std::fmt::Debug for DemoClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DemoClient(..)")
-    }
-}
-
-/// Makes the client `DEMO` with an API key `demo`, unless it exists.
-pub async fn ensure_demo_client(store: &Store, now: i64) -> Result<DemoClient, ApiError> {
-    if store.find_client("DEMO").await?.is_some() {
-        return Ok(DemoClient::Exists);
-    }
-    let client = match store.create_client("Demo client", "DEMO", now).await {
-        Ok(c) => c,
-        Err(keygate_store::StoreError::Conflict(_)) => return Ok(DemoClient::Exists),
-        Err(e) => return Err(e.into()),
-    };
-    let (api_key, password) = new_credentials()?;
-    let hash = {
-        let password = password.clone();
-        tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(ApiError::internal)??
-    };
-    let key = store
-        .create_api_key(client.id, "demo", &api_key, &hash, now)
-        .await?;
-    Ok(DemoClient::Created {
-        api_key_id: key.id.to_string(),
-        api_key,
-        password,
-    })
-}
+/// The demo client is made by the registry (`Registry::ensure_demo_client`).
+pub use keygate_registry::DemoClient;

@@ -4,71 +4,69 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use keygate_core::public_key::{KeyRejection, WeakReason};
+use keygate_registry::RegistryError;
 use serde_json::json;
 
-#[derive(Debug, thiserror::Error)]
+use crate::messages;
+
+/// Every refusal and failure the HTTP layer answers. Its status, code and slug are in
+/// [`ApiError::parts`]; its text for people is the English API catalogue's entry for the slug
+/// (`locales/en/api.ftl`, see [`ApiError::message`]).
+#[derive(Debug)]
 pub enum ApiError {
-    #[error("{0}")]
+    /// The detail is the message.
     InvalidRequest(String),
-    #[error("this endpoint takes a JSON body: send Content-Type: application/json")]
     UnsupportedMediaType,
-    #[error(
-        "the request body is larger than this server accepts (max_body_bytes); send a smaller body"
-    )]
     PayloadTooLarge,
-    #[error("the request body did not arrive in time (body_read_timeout); send the whole body with the request")]
     RequestTimeout,
-    #[error("{0}")]
+    /// The detail is the message.
     NotFound(&'static str),
-    #[error("this method is not allowed on this path")]
     MethodNotAllowed,
-    #[error("too many failed attempts; try again after {retry_after} seconds")]
-    RateLimited { retry_after: u64 },
-    #[error("{0}")]
+    RateLimited {
+        retry_after: u64,
+    },
+    /// The detail is the message.
     Unauthorized(&'static str),
-    #[error("the API key or the password is wrong")]
     InvalidCredentials,
-    #[error(transparent)]
-    Key(#[from] KeyRejection),
-    #[error("this public key was registered before; a key can be registered only once, so generate a new key pair and upload its public key")]
+    Key(KeyRejection),
     PublicKeyReused,
-    #[error("this API key already has an active public key; revoke it first, or wait until it expires, then upload the new one")]
     ActiveKeyExists,
-    #[error("this API key has no active public key; upload one")]
     NoActiveKey,
-    #[error("this route needs a signed request: send X-Request-Signature with a JWS made with the private key of your active key (see GET /system/public_key and the docs)")]
     SignatureMissing,
-    #[error("the request signature is invalid: {0}")]
     SignatureInvalid(String),
-    #[error("the request signature is stale: {0}; sign each request when you send it, with iat the current time")]
     SignatureStale(String),
-    #[error("this jti was already used; every signed request needs a new, unique jti")]
     SignatureReplayed,
-    #[error("this API key has no public key yet; upload one at POST /clients/api_key/public_key before calling protected APIs")]
     PublicKeyRequired,
-    #[error("this API key's public key has expired; upload a new public key before calling protected APIs")]
     PublicKeyExpired,
-    #[error("this API key's public key was revoked; upload a new public key before calling protected APIs")]
     PublicKeyRevoked,
-    #[error("an encrypted field could not be decrypted; encrypt confidential fields to the key of GET /system/public_key as a compact JWE (RSA-OAEP-256, A256GCM) or base64 RSA-OAEP-SHA256")]
     EncryptedFieldInvalid,
-    #[error("the upstream service is unavailable; try again later")]
     UpstreamUnavailable,
-    #[error("the upstream service did not answer in time; try again later")]
     UpstreamTimeout,
-    /// Every password-check slot stayed busy for `login_queue_timeout` (`auth::login`).
-    #[error("too many logins are being checked at once; try again in {retry_after} s")]
-    LoginBusy { retry_after: u64 },
-    #[error("the service is not ready: {0}")]
+    /// Every password-check slot stayed busy for `login_queue_timeout`.
+    LoginBusy {
+        retry_after: u64,
+    },
     NotReady(&'static str),
     /// The database cannot be reached (or written) within `database_timeout`. The cause is
     /// logged, never sent; the answer carries `Retry-After` (docs/operations.md).
-    #[error("the service is temporarily unavailable: its database cannot be reached; try again in a few seconds")]
     ServiceUnavailable(String),
     /// Anything we did not expect. The cause is logged once, here, and never sent.
-    #[error("an internal error occurred; it has been logged")]
     Internal(String),
 }
+
+impl From<KeyRejection> for ApiError {
+    fn from(rejection: KeyRejection) -> Self {
+        ApiError::Key(rejection)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for ApiError {}
 
 impl ApiError {
     pub fn internal(cause: impl std::fmt::Display) -> Self {
@@ -146,37 +144,61 @@ impl ApiError {
         }
     }
 
-    /// The message for humans: what went wrong and what to do next.
+    /// The message for humans: what went wrong and what to do next, from the English API
+    /// catalogue by slug (a detail-carrying answer's detail is its message).
     pub fn message(&self) -> String {
+        use ApiError::*;
+        let slug = self.parts().2;
         match self {
-            ApiError::Key(rejection) => key_rejection_message(rejection),
-            other => other.to_string(),
+            InvalidRequest(detail) => detail.clone(),
+            NotFound(detail) | Unauthorized(detail) => (*detail).to_owned(),
+            Key(rejection) => key_rejection_message(rejection),
+            SignatureInvalid(detail) | SignatureStale(detail) => {
+                messages::message(slug, &[("detail", detail)])
+            }
+            NotReady(detail) => messages::message(slug, &[("detail", detail)]),
+            RateLimited { retry_after } | LoginBusy { retry_after } => {
+                messages::message(slug, &[("retry_after", &retry_after.to_string())])
+            }
+            _ => messages::message(slug, &[]),
         }
     }
 }
 
-/// Messages for upload refusals, shared by the JSON API and the web page (which translates them).
+/// Messages for upload refusals, from the English API catalogue (the web page words them for
+/// people in its own catalogues, `web::i18n`).
 pub fn key_rejection_message(rejection: &KeyRejection) -> String {
+    let slug = rejection.slug();
     match rejection {
-        KeyRejection::Malformed(reason) => format!(
-            "This is not a PEM public key: {reason}. Paste the whole public key, from -----BEGIN PUBLIC KEY----- to -----END PUBLIC KEY----- (for example the output of `openssl rsa -in private.pem -pubout`)."
-        ),
-        KeyRejection::PrivateKeySubmitted => "You submitted a PRIVATE key. It was not stored, but it must now be treated as compromised: generate a new key pair, keep the private key secret, and upload only the public key (`openssl rsa -in private.pem -pubout`).".to_string(),
-        KeyRejection::NotRsa(kind) => format!(
-            "This is an {kind} key; keygate accepts RSA keys only. Generate one with `openssl genrsa -out private.pem 2048`, then upload its public key."
-        ),
-        KeyRejection::WrongSize { found, allowed } => format!(
-            "This RSA key has {found} bits; the allowed size{} {}. Generate a key of an allowed size (e.g. `openssl genrsa -out private.pem {}`).",
-            if allowed.len() == 1 { " is" } else { "s are" },
-            allowed.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
-            allowed.first().copied().unwrap_or(2048),
-        ),
+        KeyRejection::Malformed(reason) => {
+            messages::message(slug, &[("reason", &reason.to_string())])
+        }
+        KeyRejection::PrivateKeySubmitted => messages::message(slug, &[]),
+        KeyRejection::NotRsa(kind) => messages::message(slug, &[("kind", kind)]),
+        KeyRejection::WrongSize { found, allowed } => {
+            let list = allowed
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let example = allowed.first().copied().unwrap_or(2048).to_string();
+            let count = if allowed.len() == 1 { "one" } else { "other" };
+            messages::message(
+                slug,
+                &[
+                    ("found", &found.to_string()),
+                    ("count", count),
+                    ("allowed", &list),
+                    ("example", &example),
+                ],
+            )
+        }
         KeyRejection::Weak(reason) => {
-            let advice = match reason {
-                WeakReason::Exponent(_) | WeakReason::ExponentTooLarge => "",
-                WeakReason::EvenModulus | WeakReason::SmallFactor(_) => " The key is broken or was not generated correctly.",
+            let id = match reason {
+                WeakReason::Exponent(_) | WeakReason::ExponentTooLarge => "public_key_weak",
+                WeakReason::EvenModulus | WeakReason::SmallFactor(_) => "public_key_weak-broken",
             };
-            format!("This RSA key is weak: {reason}.{advice} Generate a new key pair with `openssl genrsa -out private.pem 2048` and upload its public key.")
+            messages::message(id, &[("reason", &reason.to_string())])
         }
     }
 }
@@ -238,6 +260,50 @@ impl From<keygate_store::StoreError> for ApiError {
     }
 }
 
+/// The registry's refusals and failures as answers: the one place a [`RegistryError`] becomes
+/// a status, a slug and a text (the web page maps the same errors for people, `web`).
+impl From<RegistryError> for ApiError {
+    fn from(err: RegistryError) -> Self {
+        match err {
+            RegistryError::KeyRejected(rejection) => ApiError::Key(rejection),
+            RegistryError::PublicKeyReused => ApiError::PublicKeyReused,
+            RegistryError::ActiveKeyExists => ApiError::ActiveKeyExists,
+            RegistryError::NoActiveKey => ApiError::NoActiveKey,
+            RegistryError::UnknownKey => {
+                ApiError::NotFound("no key with this id belongs to this API key")
+            }
+            RegistryError::InvalidRevokeReason(e) => ApiError::InvalidRequest(e.to_string()),
+            RegistryError::PublicKeyRequired => ApiError::PublicKeyRequired,
+            RegistryError::PublicKeyExpired => ApiError::PublicKeyExpired,
+            RegistryError::PublicKeyRevoked => ApiError::PublicKeyRevoked,
+            RegistryError::InvalidCredentials => ApiError::InvalidCredentials,
+            RegistryError::RateLimited { retry_after } => ApiError::RateLimited { retry_after },
+            RegistryError::LoginBusy { retry_after } => ApiError::LoginBusy { retry_after },
+            RegistryError::SessionUnknown => {
+                ApiError::Unauthorized("the token is expired, logged out or unknown; log in again")
+            }
+            RegistryError::InvalidAlias(text) => ApiError::InvalidRequest(text),
+            e @ RegistryError::InvalidClientName => ApiError::InvalidRequest(e.to_string()),
+            RegistryError::Unavailable(e) => ApiError::ServiceUnavailable(e.to_string()),
+            // Not reachable over HTTP (operator commands), or unexpected: logged, never sent.
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// A `jti` that could not be recorded: seen before (401), a full table (429), or the store.
+impl From<crate::gateway::replay::ReplayError> for ApiError {
+    fn from(err: crate::gateway::replay::ReplayError) -> Self {
+        use crate::gateway::replay::ReplayError;
+        match err {
+            ReplayError::Replayed => ApiError::SignatureReplayed,
+            ReplayError::Full { retry_after } => ApiError::RateLimited { retry_after },
+            ReplayError::Store(e) => e.into(),
+            ReplayError::Poisoned => ApiError::internal(err),
+        }
+    }
+}
+
 /// The success envelope: `{"success": true, "code": 0, "message": "OK", "data": ...}`.
 pub fn ok(status: StatusCode, data: impl serde::Serialize) -> Response {
     #[derive(serde::Serialize)]
@@ -254,4 +320,56 @@ pub fn ok(status: StatusCode, data: impl serde::Serialize) -> Response {
         data,
     };
     (status, Json(envelope)).into_response()
+}
+
+#[cfg(test)]
+mod message_tests {
+    use keygate_core::public_key::{KeyRejection, MalformedReason, WeakReason};
+
+    use super::ApiError;
+
+    /// Every answer's `message`, byte for byte: moving the texts into the catalogue
+    /// (`locales/en/api.ftl`) must not change one.
+    #[test]
+    fn messages_are_unchanged() {
+        let cases: Vec<(ApiError, &str)> = vec![
+            (ApiError::InvalidRequest("a detail".into()), "a detail"),
+            (ApiError::UnsupportedMediaType, "this endpoint takes a JSON body: send Content-Type: application/json"),
+            (ApiError::PayloadTooLarge, "the request body is larger than this server accepts (max_body_bytes); send a smaller body"),
+            (ApiError::RequestTimeout, "the request body did not arrive in time (body_read_timeout); send the whole body with the request"),
+            (ApiError::NotFound("nothing here"), "nothing here"),
+            (ApiError::MethodNotAllowed, "this method is not allowed on this path"),
+            (ApiError::RateLimited { retry_after: 900 }, "too many failed attempts; try again after 900 seconds"),
+            (ApiError::Unauthorized("log in"), "log in"),
+            (ApiError::InvalidCredentials, "the API key or the password is wrong"),
+            (ApiError::PublicKeyReused, "this public key was registered before; a key can be registered only once, so generate a new key pair and upload its public key"),
+            (ApiError::ActiveKeyExists, "this API key already has an active public key; revoke it first, or wait until it expires, then upload the new one"),
+            (ApiError::NoActiveKey, "this API key has no active public key; upload one"),
+            (ApiError::SignatureMissing, "this route needs a signed request: send X-Request-Signature with a JWS made with the private key of your active key (see GET /system/public_key and the docs)"),
+            (ApiError::SignatureInvalid("bad alg".into()), "the request signature is invalid: bad alg"),
+            (ApiError::SignatureStale("iat is 400 s old".into()), "the request signature is stale: iat is 400 s old; sign each request when you send it, with iat the current time"),
+            (ApiError::SignatureReplayed, "this jti was already used; every signed request needs a new, unique jti"),
+            (ApiError::PublicKeyRequired, "this API key has no public key yet; upload one at POST /clients/api_key/public_key before calling protected APIs"),
+            (ApiError::PublicKeyExpired, "this API key's public key has expired; upload a new public key before calling protected APIs"),
+            (ApiError::PublicKeyRevoked, "this API key's public key was revoked; upload a new public key before calling protected APIs"),
+            (ApiError::EncryptedFieldInvalid, "an encrypted field could not be decrypted; encrypt confidential fields to the key of GET /system/public_key as a compact JWE (RSA-OAEP-256, A256GCM) or base64 RSA-OAEP-SHA256"),
+            (ApiError::UpstreamUnavailable, "the upstream service is unavailable; try again later"),
+            (ApiError::UpstreamTimeout, "the upstream service did not answer in time; try again later"),
+            (ApiError::LoginBusy { retry_after: 1 }, "too many logins are being checked at once; try again in 1 s"),
+            (ApiError::NotReady("the database cannot be written"), "the service is not ready: the database cannot be written"),
+            (ApiError::ServiceUnavailable("cause".into()), "the service is temporarily unavailable: its database cannot be reached; try again in a few seconds"),
+            (ApiError::Internal("cause".into()), "an internal error occurred; it has been logged"),
+            (ApiError::Key(KeyRejection::Malformed(MalformedReason::Empty)), "This is not a PEM public key: the text is empty. Paste the whole public key, from -----BEGIN PUBLIC KEY----- to -----END PUBLIC KEY----- (for example the output of `openssl rsa -in private.pem -pubout`)."),
+            (ApiError::Key(KeyRejection::PrivateKeySubmitted), "You submitted a PRIVATE key. It was not stored, but it must now be treated as compromised: generate a new key pair, keep the private key secret, and upload only the public key (`openssl rsa -in private.pem -pubout`)."),
+            (ApiError::Key(KeyRejection::NotRsa("EC")), "This is an EC key; keygate accepts RSA keys only. Generate one with `openssl genrsa -out private.pem 2048`, then upload its public key."),
+            (ApiError::Key(KeyRejection::WrongSize { found: 1024, allowed: vec![2048] }), "This RSA key has 1024 bits; the allowed size is 2048. Generate a key of an allowed size (e.g. `openssl genrsa -out private.pem 2048`)."),
+            (ApiError::Key(KeyRejection::WrongSize { found: 1024, allowed: vec![3072, 4096] }), "This RSA key has 1024 bits; the allowed sizes are 3072, 4096. Generate a key of an allowed size (e.g. `openssl genrsa -out private.pem 3072`)."),
+            (ApiError::Key(KeyRejection::Weak(WeakReason::Exponent(3))), "This RSA key is weak: the public exponent is 3; only 65537 is accepted. Generate a new key pair with `openssl genrsa -out private.pem 2048` and upload its public key."),
+            (ApiError::Key(KeyRejection::Weak(WeakReason::SmallFactor(7))), "This RSA key is weak: the modulus has the small prime factor 7. The key is broken or was not generated correctly. Generate a new key pair with `openssl genrsa -out private.pem 2048` and upload its public key."),
+        ];
+        for (error, expected) in cases {
+            assert_eq!(error.message(), expected, "{error:?}");
+            assert_eq!(error.envelope()["message"], expected, "{error:?}");
+        }
+    }
 }

@@ -8,6 +8,7 @@ pub mod demo;
 pub mod error;
 pub mod front;
 pub mod gateway;
+pub mod messages;
 pub mod registry;
 pub mod request_log;
 pub mod serve;
@@ -23,7 +24,6 @@ use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
-use keygate_core::public_key::KeyPolicy;
 use keygate_store::Store;
 use tokio::net::TcpListener;
 
@@ -127,14 +127,17 @@ impl Application {
         telemetry::init_metrics();
         let store =
             Store::connect_with_timeout(&settings.database_url, settings.database_timeout).await?;
-        let dummy = tokio::task::spawn_blocking(|| {
-            let password = auth::random_secret(24)?;
-            auth::hash_password(&password)
-        })
-        .await
-        .map_err(|e| StartError::Other(e.to_string()))?
-        .map_err(|e| StartError::Other(e.to_string()))?;
-        let now = chrono::Utc::now().timestamp();
+        // The one clock, held by the registry (docs/architecture.md).
+        let registry = keygate_registry::Registry::new(
+            store.clone(),
+            keygate_registry::Clock::system(),
+            state::registry_settings(&settings),
+        );
+        registry
+            .prepare_login()
+            .await
+            .map_err(|e| StartError::Other(e.to_string()))?;
+        let now = registry.now();
         let master = system_key::load_master_key(&settings)?;
         let grace = i64::try_from(settings.system_key_grace.as_secs()).unwrap_or(i64::MAX);
         let keyring = system_key::load_keyring(&store, &master, now, grace, true).await?;
@@ -145,7 +148,7 @@ impl Application {
             route_configs.extend(demo::routes());
             demo_router = Some(demo::CardApi::new());
             demo_client =
-                Some(demo::ensure_demo_client(&store, now).await.map_err(|e| {
+                Some(registry.ensure_demo_client().await.map_err(|e| {
                     StartError::Other(format!("cannot create the demo client: {e}"))
                 })?);
         }
@@ -179,16 +182,13 @@ impl Application {
                     addr: settings.listen,
                     source,
                 })?;
+        // Uploads, revokes and logouts drop this node's cache entries at once.
+        let registry = registry.with_caches(gateway.clone());
         let state = AppState {
             store,
-            key_policy: Arc::new(KeyPolicy {
-                allowed_bits: settings.allowed_key_bits.clone(),
-            }),
-            password_checks: Arc::new(tokio::sync::Semaphore::new(settings.login_max_concurrent)),
             settings: Arc::new(settings),
-            dummy_password_hash: Arc::from(dummy),
+            registry,
             gateway,
-            clock: keygate_registry::Clock::system(),
         };
         Ok(Application {
             listener,

@@ -1,66 +1,12 @@
-//! The public-key lifecycle as the API and the web page both use it (DESIGN.md §2–§4).
+//! How the API shows keys: rows of the status table, "view key" and the key envelope. The
+//! lifecycle rules themselves are the registry service's (`keygate_registry`).
 
-use keygate_core::model::{KeyRecord, Principal, RevokeReason, UnixTime};
+use keygate_core::model::{KeyRecord, Principal, UnixTime};
 use keygate_core::public_key::{KeyPolicy, ValidPublicKey};
-use keygate_store::{InsertKeyError, NewKey};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::state::AppState;
-
-/// Parse, check and store an uploaded key. Nothing is stored unless every check passes.
-pub async fn upload(
-    state: &AppState,
-    principal: &Principal,
-    pasted: &str,
-) -> Result<KeyRecord, ApiError> {
-    // Only the slug is logged: the pasted text may be a private key.
-    let key = ValidPublicKey::parse(pasted, &state.key_policy).inspect_err(|rejection| {
-        tracing::info!(api_key_id = %principal.api_key.id, error = rejection.slug(), "public key upload refused");
-    })?;
-    let new = NewKey {
-        id: Uuid::new_v4(),
-        api_key_id: principal.api_key.id,
-        public_key_pem: key.canonical_pem().to_string(),
-        fingerprint_sha256: key.fingerprint_sha256(),
-        jwk_thumbprint: key.jwk_thumbprint(),
-        bits: key.bits(),
-        exponent: key.exponent(),
-    };
-    let validity = i64::try_from(state.settings.key_validity.as_secs()).unwrap_or(i64::MAX);
-    match state.store.insert_key(new, state.now(), validity).await {
-        Ok(record) => {
-            state.gateway.caches.invalidate_key(principal.api_key.id);
-            tracing::info!(api_key_id = %principal.api_key.id, key_id = %record.id, "public key uploaded");
-            Ok(record)
-        }
-        Err(InsertKeyError::Reused) => Err(ApiError::PublicKeyReused),
-        Err(InsertKeyError::ActiveKeyExists) => Err(ApiError::ActiveKeyExists),
-        Err(InsertKeyError::Store(e)) => Err(e.into()),
-    }
-}
-
-pub async fn revoke(
-    state: &AppState,
-    principal: &Principal,
-    reason: Option<&str>,
-) -> Result<KeyRecord, ApiError> {
-    let reason =
-        RevokeReason::parse(reason).map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
-    let record = state
-        .store
-        .revoke_active(
-            principal.api_key.id,
-            reason.as_ref().map(RevokeReason::as_str),
-            state.now(),
-        )
-        .await?
-        .ok_or(ApiError::NoActiveKey)?;
-    state.gateway.caches.invalidate_key(principal.api_key.id);
-    tracing::info!(api_key_id = %principal.api_key.id, key_id = %record.id, "public key revoked");
-    Ok(record)
-}
 
 /// RFC 3339 UTC with seconds, e.g. `2026-11-23T10:00:00Z`.
 pub fn rfc3339(t: UnixTime) -> String {

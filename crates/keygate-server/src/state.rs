@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use keygate_core::model::UnixTime;
-use keygate_core::public_key::KeyPolicy;
-use keygate_registry::Clock;
+use keygate_registry::{Registry, RegistrySettings};
 use keygate_store::Store;
 
 use crate::config::Settings;
@@ -12,24 +11,33 @@ use crate::gateway::Gateway;
 
 #[derive(Clone)]
 pub struct AppState {
+    /// The store, for what is not a registry rule (health, system keys, the gateway's tables).
     pub store: Store,
     pub settings: Arc<Settings>,
-    pub key_policy: Arc<KeyPolicy>,
-    /// An argon2id hash of a random password, verified against when a login names an unknown
-    /// API key, so that answer costs the same time as a wrong password.
-    pub dummy_password_hash: Arc<str>,
-    /// Slots for argon2 password checks (`login_max_concurrent`), so a flood of logins holds
-    /// a bounded amount of memory (`auth::login`).
-    pub password_checks: Arc<tokio::sync::Semaphore>,
+    /// The registry service: every key-lifecycle and login rule, and the one clock
+    /// (docs/architecture.md).
+    pub registry: Registry,
     /// Routes, caches, replay guard and system keys of this node.
     pub gateway: Arc<Gateway>,
-    /// The one clock (docs/architecture.md): tests set it instead of sleeping.
-    pub clock: Clock,
 }
 
 impl AppState {
-    /// The clock, read in one place: the core takes time as an argument.
+    /// Now, from the one clock (the registry's): the core takes time as an argument.
     pub fn now(&self) -> UnixTime {
-        self.clock.now()
+        self.registry.now()
+    }
+}
+
+/// The settings of the registry's rules, from the server's configuration.
+pub fn registry_settings(settings: &Settings) -> RegistrySettings {
+    RegistrySettings {
+        key_validity: settings.key_validity,
+        allowed_key_bits: settings.allowed_key_bits.clone(),
+        token_ttl: settings.token_ttl,
+        login_max_failures_per_key: settings.login_max_failures_per_key,
+        login_max_failures_per_address: settings.login_max_failures_per_address,
+        login_failure_window: settings.login_failure_window,
+        login_max_concurrent: settings.login_max_concurrent,
+        login_queue_timeout: settings.login_queue_timeout,
     }
 }

@@ -127,7 +127,9 @@ impl Store {
         }
     }
 
-    /// The API key's active key: open, not revoked, not expired at `now`.
+    /// The API key's active key: open, not revoked, not expired at `now`. The database's view;
+    /// it agrees with the one definition every caller uses, the registry's `CurrentKey`
+    /// (docs/architecture.md), which a registry test checks against this query.
     pub async fn active_key(
         &self,
         api_key_id: Uuid,

@@ -1,8 +1,9 @@
-//! `keygate admin ...`: clients, API keys and revocation, straight on the database.
+//! `keygate admin ...`: clients, API keys and revocation, through the registry service (the
+//! same rules as the API and the web page), on the database of the configuration.
 
 use clap::Subcommand;
-use keygate_core::model::{Alias, Client};
-use keygate_server::auth::{hash_password, new_credentials};
+use keygate_core::model::Client;
+use keygate_registry::{Clock, Registry, RegistryError};
 use keygate_server::config::Settings;
 use keygate_store::Store;
 use serde_json::json;
@@ -103,19 +104,15 @@ fn humanize(d: std::time::Duration) -> String {
     }
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
-}
-
-async fn find_client(store: &Store, alias_or_id: &str) -> anyhow::Result<Client> {
-    store.find_client(alias_or_id).await?.ok_or_else(|| {
-        anyhow::anyhow!(
+/// The registry's refusals in the operator's words, where the command line says more.
+fn explain(err: RegistryError) -> anyhow::Error {
+    match err {
+        RegistryError::UnknownClient(alias_or_id) => anyhow::anyhow!(
             "no client has the alias or id `{alias_or_id}`; see `keygate admin client list`"
-        )
-    })
+        ),
+        RegistryError::InvalidClientName => anyhow::anyhow!("--name must be 1 to 200 characters"),
+        other => other.into(),
+    }
 }
 
 fn client_json(c: &Client) -> serde_json::Value {
@@ -124,15 +121,16 @@ fn client_json(c: &Client) -> serde_json::Value {
 
 pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<()> {
     let store = Store::connect(&settings.database_url).await?;
+    let registry = Registry::new(
+        store.clone(),
+        Clock::system(),
+        keygate_server::state::registry_settings(settings),
+    );
+    let now = || registry.now();
     match command {
         AdminCommand::Client { command } => match command {
             ClientCommand::Create { name, alias, json } => {
-                let alias = Alias::parse(alias).map_err(anyhow::Error::msg)?;
-                let name = name.trim();
-                if name.is_empty() || name.chars().count() > 200 {
-                    anyhow::bail!("--name must be 1 to 200 characters");
-                }
-                let client = store.create_client(name, alias.as_str(), now()).await?;
+                let client = registry.create_client(name, alias).await.map_err(explain)?;
                 if *json {
                     println!("{}", client_json(&client));
                 } else {
@@ -143,7 +141,7 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
                 }
             }
             ClientCommand::List { json } => {
-                let clients = store.list_clients().await?;
+                let clients = registry.clients().await.map_err(explain)?;
                 if *json {
                     let list: Vec<_> = clients.iter().map(client_json).collect();
                     println!("{}", json!({"clients": list}));
@@ -160,16 +158,12 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
                 alias,
                 json,
             } => {
-                let alias = Alias::parse(alias).map_err(anyhow::Error::msg)?;
-                let client = find_client(&store, client).await?;
-                let (login, password) = new_credentials()?;
-                let hash = {
-                    let password = password.clone();
-                    tokio::task::spawn_blocking(move || hash_password(&password)).await??
-                };
-                let key = store
-                    .create_api_key(client.id, alias.as_str(), &login, &hash, now())
-                    .await?;
+                let made = registry
+                    .create_api_key(client, alias)
+                    .await
+                    .map_err(explain)?;
+                let (client, key, password) = (made.client, made.api_key, made.password);
+                let login = &key.api_key;
                 if *json {
                     println!(
                         "{}",
@@ -183,8 +177,7 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
                 }
             }
             ApiKeyCommand::List { client, json } => {
-                let client = find_client(&store, client).await?;
-                let keys = store.list_api_keys(client.id).await?;
+                let keys = registry.api_keys(client).await.map_err(explain)?;
                 if *json {
                     let list: Vec<_> = keys
                         .iter()
@@ -246,20 +239,13 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
                 reason,
                 json,
             } => {
-                // The same reason rules as the API and the web page.
-                let reason = keygate_core::model::RevokeReason::parse(Some(reason))?;
-                let record = store
-                    .revoke_active(
-                        *api_key_id,
-                        reason
-                            .as_ref()
-                            .map(keygate_core::model::RevokeReason::as_str),
-                        now(),
-                    )
-                    .await?
-                    .ok_or_else(|| {
-                        anyhow::anyhow!("API key {api_key_id} has no active public key")
-                    })?;
+                // The registry's revoke: the same reason rule as the API and the web page.
+                let record = match registry.revoke(*api_key_id, Some(reason)).await {
+                    Err(RegistryError::NoActiveKey) => {
+                        anyhow::bail!("API key {api_key_id} has no active public key")
+                    }
+                    other => other.map_err(explain)?,
+                };
                 if *json {
                     println!(
                         "{}",

@@ -39,7 +39,7 @@ pub async fn login(
         ));
     }
     let address = client_address(&headers, peer, state.settings.trust_forwarded_for);
-    let session = crate::auth::login(&state, &api_key, &password, address).await?;
+    let session = state.registry.login(&api_key, &password, address).await?;
     let p = &session.principal;
     let mut response = ok(
         StatusCode::OK,
@@ -64,6 +64,6 @@ pub async fn logout(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> Result<impl IntoResponse, ApiError> {
-    crate::auth::logout(&state, &auth.token_hash).await?;
+    state.registry.logout(&auth.token_hash).await?;
     Ok(ok(StatusCode::OK, json!({"logged_out": true})))
 }

@@ -10,6 +10,7 @@ use crate::auth::Authenticated;
 use crate::error::{ok, ApiError};
 use crate::registry;
 use crate::state::AppState;
+use keygate_registry::RegistryError;
 
 #[derive(Deserialize)]
 pub struct UploadBody {
@@ -21,7 +22,10 @@ pub async fn upload(
     auth: Authenticated,
     ApiJson(body): ApiJson<UploadBody>,
 ) -> Result<Response, ApiError> {
-    let record = registry::upload(&state, &auth.principal, &body.public_key).await?;
+    let record = state
+        .registry
+        .upload(&auth.principal, &body.public_key)
+        .await?;
     Ok(ok(
         StatusCode::CREATED,
         registry::key_envelope(&auth.principal, &record, state.now()),
@@ -32,15 +36,10 @@ pub async fn current(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> Result<Response, ApiError> {
-    let now = state.now();
-    let record = state
-        .store
-        .active_key(auth.principal.api_key.id, now)
-        .await?
-        .ok_or(ApiError::NoActiveKey)?;
+    let record = state.registry.active_key(auth.principal.api_key.id).await?;
     Ok(ok(
         StatusCode::OK,
-        registry::key_envelope(&auth.principal, &record, now),
+        registry::key_envelope(&auth.principal, &record, state.now()),
     ))
 }
 
@@ -65,7 +64,10 @@ pub async fn revoke(
     } else {
         parse_json(&bytes)?
     };
-    let record = registry::revoke(&state, &auth.principal, body.reason.as_deref()).await?;
+    let record = state
+        .registry
+        .revoke(auth.principal.api_key.id, body.reason.as_deref())
+        .await?;
     Ok(ok(
         StatusCode::OK,
         json!({"key": registry::key_row(&record, state.now())}),
@@ -76,9 +78,12 @@ pub async fn list(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> Result<Response, ApiError> {
-    let now = state.now();
-    let keys = state.store.list_keys(auth.principal.api_key.id).await?;
-    let rows: Vec<_> = keys.iter().map(|k| registry::key_row(k, now)).collect();
+    let table = state.registry.key_table(auth.principal.api_key.id).await?;
+    let rows: Vec<_> = table
+        .keys
+        .iter()
+        .map(|k| registry::key_row(k, table.now))
+        .collect();
     #[derive(serde::Serialize)]
     struct Table<'a> {
         keys: Vec<registry::KeyRow<'a>>,
@@ -91,13 +96,9 @@ pub async fn view(
     auth: Authenticated,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    const UNKNOWN: &str = "no key with this id belongs to this API key";
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound(UNKNOWN))?;
-    let record = state
-        .store
-        .get_key(auth.principal.api_key.id, id)
-        .await?
-        .ok_or(ApiError::NotFound(UNKNOWN))?;
+    // An id that is not a UUID names no key either.
+    let id = Uuid::parse_str(&id).map_err(|_| RegistryError::UnknownKey)?;
+    let record = state.registry.key(auth.principal.api_key.id, id).await?;
     Ok(ok(
         StatusCode::OK,
         json!({"key": registry::key_view(&record, state.now())?}),

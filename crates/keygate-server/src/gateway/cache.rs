@@ -19,12 +19,10 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use keygate_core::jose::ClientKey;
-use keygate_core::model::{KeyStatus, Principal, UnixTime};
+use keygate_core::model::{Principal, UnixTime};
 use keygate_core::public_key::{KeyPolicy, ValidPublicKey};
-use keygate_store::Store;
+use keygate_registry::{CurrentKey, Invalidate, Registry, RegistryError};
 use uuid::Uuid;
-
-use crate::error::ApiError;
 
 /// What the gateway needs to know about an API key's key.
 #[derive(Debug, Clone)]
@@ -40,13 +38,13 @@ pub enum KeyState {
 }
 
 impl KeyState {
-    /// The active key at `now`, or the 403 that refuses the call.
-    pub fn active(&self, now: UnixTime) -> Result<Arc<ClientKey>, ApiError> {
+    /// The active key at `now`, or the refusal of the call (the 403s).
+    pub fn active(&self, now: UnixTime) -> Result<Arc<ClientKey>, RegistryError> {
         match self {
             KeyState::Active { key, expires_at } if now < *expires_at => Ok(key.clone()),
-            KeyState::Active { .. } | KeyState::Expired => Err(ApiError::PublicKeyExpired),
-            KeyState::Required => Err(ApiError::PublicKeyRequired),
-            KeyState::Revoked => Err(ApiError::PublicKeyRevoked),
+            KeyState::Active { .. } | KeyState::Expired => Err(RegistryError::PublicKeyExpired),
+            KeyState::Required => Err(RegistryError::PublicKeyRequired),
+            KeyState::Revoked => Err(RegistryError::PublicKeyRevoked),
         }
     }
 }
@@ -212,15 +210,13 @@ impl Caches {
         }
     }
 
-    /// The principal of a bearer token, from memory or the store.
+    /// The principal of a bearer token, from memory or the registry's session lookup.
     pub async fn session(
         &self,
-        store: &Store,
+        registry: &Registry,
         token: &str,
         now: UnixTime,
-    ) -> Result<Principal, ApiError> {
-        let unauthorized =
-            || ApiError::Unauthorized("the token is expired, logged out or unknown; log in again");
+    ) -> Result<Principal, RegistryError> {
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
         let mut key = [0u8; 32];
         key.copy_from_slice(digest.as_ref());
@@ -233,14 +229,11 @@ impl Caches {
             return if now < expires_at {
                 Ok(principal)
             } else {
-                Err(unauthorized())
+                Err(RegistryError::SessionUnknown)
             };
         }
         let generation = self.generation.load(Ordering::SeqCst);
-        let (principal, expires_at) = store
-            .find_session(&crate::auth::token_hash(token), now)
-            .await?
-            .ok_or_else(unauthorized)?;
+        let (principal, expires_at) = registry.session_at(token, now).await?;
         self.sessions
             .insert_if(key, (principal.clone(), expires_at), || {
                 self.still_valid(generation)
@@ -248,50 +241,58 @@ impl Caches {
         Ok(principal)
     }
 
-    /// The state of an API key's key, from memory or the store (parsed once per load).
+    /// The state of an API key's key, from memory or the registry (parsed once per load), by
+    /// the registry's one definition of the active key ([`CurrentKey`]).
     pub async fn key_state(
         &self,
-        store: &Store,
+        registry: &Registry,
         api_key_id: Uuid,
         now: UnixTime,
-    ) -> Result<KeyState, ApiError> {
+    ) -> Result<KeyState, RegistryError> {
         if self.is_trusted() {
             if let Some(state) = self.keys.get(&api_key_id) {
                 return Ok(state);
             }
         }
         let generation = self.generation.load(Ordering::SeqCst);
-        let state = match store.latest_key(api_key_id).await? {
-            None => KeyState::Required,
-            Some(record) => match record.status(now) {
-                KeyStatus::Revoked => KeyState::Revoked,
-                KeyStatus::Expired => KeyState::Expired,
-                KeyStatus::Active => match self.keys.get_any_age(&api_key_id) {
-                    // The same key as before, aged out and confirmed: keep the parsed one.
-                    Some(KeyState::Active { key, .. }) if key.id() == record.id => {
-                        KeyState::Active {
-                            key,
-                            expires_at: record.expires_at,
-                        }
-                    }
-                    _ => {
-                        let policy = KeyPolicy {
-                            allowed_bits: vec![record.bits],
-                        };
-                        let valid = ValidPublicKey::parse(&record.public_key_pem, &policy)
-                            .map_err(ApiError::internal)?;
-                        let key = ClientKey::from_spki_der(valid.spki_der(), record.id)
-                            .map_err(ApiError::internal)?;
-                        KeyState::Active {
-                            key: Arc::new(key),
-                            expires_at: record.expires_at,
-                        }
-                    }
+        let state = match registry.current_key_at(api_key_id, now).await? {
+            CurrentKey::Never => KeyState::Required,
+            CurrentKey::Revoked(_) => KeyState::Revoked,
+            CurrentKey::Expired(_) => KeyState::Expired,
+            CurrentKey::Active(record) => match self.keys.get_any_age(&api_key_id) {
+                // The same key as before, aged out and confirmed: keep the parsed one.
+                Some(KeyState::Active { key, .. }) if key.id() == record.id => KeyState::Active {
+                    key,
+                    expires_at: record.expires_at,
                 },
+                _ => {
+                    let policy = KeyPolicy {
+                        allowed_bits: vec![record.bits],
+                    };
+                    let valid = ValidPublicKey::parse(&record.public_key_pem, &policy)
+                        .map_err(RegistryError::internal)?;
+                    let key = ClientKey::from_spki_der(valid.spki_der(), record.id)
+                        .map_err(RegistryError::internal)?;
+                    KeyState::Active {
+                        key: Arc::new(key),
+                        expires_at: record.expires_at,
+                    }
+                }
             },
         };
         self.keys
             .insert_if(api_key_id, state.clone(), || self.still_valid(generation));
         Ok(state)
+    }
+}
+
+/// The registry tells this node's caches about uploads, revokes and logouts at once.
+impl Invalidate for super::Gateway {
+    fn key_changed(&self, api_key_id: Uuid) {
+        self.caches.invalidate_key(api_key_id);
+    }
+
+    fn session_ended(&self, token_hash: &str) {
+        self.caches.invalidate_session(token_hash);
     }
 }

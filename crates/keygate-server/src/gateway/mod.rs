@@ -470,7 +470,7 @@ async fn proxy(state: &AppState, route: &Route, request: Request) -> Result<Resp
 
     // 1. Who: the bearer token (401).
     let token = bearer_token(&parts.headers)?;
-    let principal = gw.caches.session(&state.store, token, now).await?;
+    let principal = gw.caches.session(&state.registry, token, now).await?;
     let api_key_id = principal.api_key.id;
     crate::request_log::set_caller(principal.client.id, api_key_id);
 
@@ -479,7 +479,7 @@ async fn proxy(state: &AppState, route: &Route, request: Request) -> Result<Resp
     let client_key = if route.needs_client_key() {
         Some(
             gw.caches
-                .key_state(&state.store, api_key_id, now)
+                .key_state(&state.registry, api_key_id, now)
                 .await?
                 .active(now)?,
         )

@@ -22,7 +22,22 @@ use keygate_core::model::UnixTime;
 use keygate_store::Store;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+/// Why a signed request's `jti` was not recorded (the HTTP layer answers each, `error.rs`).
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The `jti` was seen before, within its window.
+    #[error("this jti was already used")]
+    Replayed,
+    /// This API key holds its share of the in-memory table; retry after `retry_after` s.
+    #[error("the replay table holds this API key's share; retry after {retry_after} s")]
+    Full { retry_after: u64 },
+    /// The shared table (PostgreSQL) could not be written.
+    #[error(transparent)]
+    Store(#[from] keygate_store::StoreError),
+    /// The in-memory table's lock was poisoned by a panic.
+    #[error("replay table lock poisoned")]
+    Poisoned,
+}
 
 /// Most `jti`s held in memory at once, over all API keys.
 pub const MEMORY_CAPACITY: usize = 2_000_000;
@@ -133,19 +148,19 @@ impl ReplayGuard {
         jti: &str,
         now: UnixTime,
         expires_at: UnixTime,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), ReplayError> {
         let fresh = match self {
             ReplayGuard::Shared => store.record_jti(api_key_id, jti, expires_at).await?,
             ReplayGuard::Memory(table) => table
                 .lock()
-                .map_err(|_| ApiError::internal("replay table lock poisoned"))?
+                .map_err(|_| ReplayError::Poisoned)?
                 .record(api_key_id, jti, now, expires_at)
-                .map_err(|retry_after| ApiError::RateLimited { retry_after })?,
+                .map_err(|retry_after| ReplayError::Full { retry_after })?,
         };
         if fresh {
             Ok(())
         } else {
-            Err(ApiError::SignatureReplayed)
+            Err(ReplayError::Replayed)
         }
     }
 

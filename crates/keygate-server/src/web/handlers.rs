@@ -5,7 +5,7 @@ use axum::extract::{Extension, Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
-use keygate_core::model::{KeyStatus, UnixTime};
+use keygate_core::model::UnixTime;
 use keygate_core::public_key::KeyRejection;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -16,8 +16,8 @@ use super::session::{self, WebSession};
 use super::{error_page, internal, render};
 use crate::auth::{self, client_address, PeerAddress};
 use crate::error::ApiError;
-use crate::registry;
 use crate::state::AppState;
+use keygate_registry::RegistryError;
 
 const DAY: i64 = 24 * 3600;
 /// The active key's expiry is announced this long before it happens.
@@ -100,7 +100,7 @@ pub async fn login_form(
         Some(secret) => secret,
         None => match auth::random_secret(32) {
             Ok(secret) => secret,
-            Err(e) => return internal(lang, e),
+            Err(e) => return internal(lang, e.into()),
         },
     };
     let mut response = login_page(lang, &secret, "", None, StatusCode::OK);
@@ -161,7 +161,8 @@ pub async fn login(
         return login_page(lang, secret, "", Some(t.error(&e)), e.parts().0);
     }
     let address = client_address(&headers, peer, state.settings.trust_forwarded_for);
-    match auth::login(&state, api_key, &form.password, address).await {
+    let login = state.registry.login(api_key, &form.password, address).await;
+    match login.map_err(ApiError::from) {
         Ok(new_session) => {
             let mut response = redirect("/");
             if let Some(cookie) =
@@ -209,8 +210,8 @@ pub async fn logout(
     if !session.csrf_ok(&csrf) {
         return forbidden(lang, "/");
     }
-    if let Err(e) = auth::logout(&state, &session.token_hash).await {
-        return internal(lang, e);
+    if let Err(e) = state.registry.logout(&session.token_hash).await {
+        return internal(lang, e.into());
     }
     let mut response = redirect("/login");
     if let Some(cookie) = session::clear_session_cookie(&state) {
@@ -255,13 +256,15 @@ async fn main_page(
     refusal: Option<ApiError>,
     pasted: String,
 ) -> Response {
-    let keys = match state.store.list_keys(session.principal.api_key.id).await {
-        Ok(keys) => keys,
+    let table = match state.registry.key_table(session.principal.api_key.id).await {
+        Ok(table) => table,
         Err(e) => return internal(lang, e.into()),
     };
-    let now = state.now();
+    let (keys, now) = (&table.keys, table.now);
     let t = Tr::new(lang);
-    let active_record = keys.iter().find(|k| k.status(now) == KeyStatus::Active);
+    // The registry's one definition of the active key.
+    let current = table.current();
+    let active_record = current.active();
     let active = active_record.map(|k| ActiveView {
         summary: t.fmt(
             "active-summary",
@@ -368,7 +371,8 @@ pub async fn upload(
     } else {
         pasted.clone()
     };
-    match registry::upload(&state, &session.principal, &submitted).await {
+    let uploaded = state.registry.upload(&session.principal, &submitted).await;
+    match uploaded.map_err(ApiError::from) {
         Ok(_) => redirect("/?done=uploaded"),
         Err(e @ (ApiError::Key(_) | ApiError::PublicKeyReused | ApiError::ActiveKeyExists)) => {
             // A private key is never echoed back: the box is emptied.
@@ -420,12 +424,11 @@ async fn revoke_question(
     session: &WebSession,
 ) -> Result<Option<String>, ApiError> {
     let t = Tr::new(lang);
-    let now = state.now();
-    let active = state
-        .store
-        .active_key(session.principal.api_key.id, now)
+    let current = state
+        .registry
+        .current_key(session.principal.api_key.id)
         .await?;
-    Ok(active.map(|k| {
+    Ok(current.active().map(|k| {
         t.fmt(
             "revoke-question",
             &[
@@ -469,7 +472,9 @@ pub async fn revoke(
     if !session.csrf_ok(&form.csrf) {
         return forbidden(lang, "/");
     }
-    match registry::revoke(&state, &session.principal, Some(&form.reason)).await {
+    let api_key_id = session.principal.api_key.id;
+    let revoked = state.registry.revoke(api_key_id, Some(&form.reason)).await;
+    match revoked.map_err(ApiError::from) {
         Ok(_) => redirect("/?done=revoked"),
         Err(ApiError::NoActiveKey) => redirect("/"),
         Err(ApiError::InvalidRequest(_)) => match revoke_question(&state, lang, &session).await {
@@ -506,9 +511,11 @@ pub async fn view_key(
     let Ok(id) = Uuid::parse_str(&id) else {
         return error_page(lang, StatusCode::NOT_FOUND, "err-not_found", "/");
     };
-    let record = match state.store.get_key(session.principal.api_key.id, id).await {
-        Ok(Some(record)) => record,
-        Ok(None) => return error_page(lang, StatusCode::NOT_FOUND, "err-not_found", "/"),
+    let record = match state.registry.key(session.principal.api_key.id, id).await {
+        Ok(record) => record,
+        Err(RegistryError::UnknownKey) => {
+            return error_page(lang, StatusCode::NOT_FOUND, "err-not_found", "/")
+        }
         Err(e) => return internal(lang, e.into()),
     };
     let t = Tr::new(lang);
