@@ -11,6 +11,7 @@
 //! - `credentials`: argon2 hashing, secrets and token digests;
 //! - `clock`: the one clock.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod accounts;
 pub mod clock;

@@ -118,6 +118,15 @@ pub struct Application {
 impl Application {
     /// Connect the store (migrations run here), then bind. `listen` port 0 picks a free port.
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
+        Application::build_with_clock(settings, keygate_registry::Clock::system()).await
+    }
+
+    /// [`Application::build`] reading *now* from `clock` (a test's manual clock sets the time
+    /// instead of sleeping).
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: keygate_registry::Clock,
+    ) -> Result<Application, StartError> {
         // The certificate first: a bad file is a configuration error, found before anything
         // else is touched.
         let tls = match (&settings.tls_cert_file, &settings.tls_key_file) {
@@ -130,7 +139,7 @@ impl Application {
         // The one clock, held by the registry (docs/architecture.md).
         let registry = keygate_registry::Registry::new(
             store.clone(),
-            keygate_registry::Clock::system(),
+            clock,
             state::registry_settings(&settings),
         );
         registry
