@@ -1,32 +1,64 @@
-//! A thin HTTP client for keygate's JSON API.
+//! A thin HTTP client for keygate's JSON API. Answers come back as a raw [`Reply`] (status,
+//! headers, JSON), which [`Reply::answer`] reads into the wire types of `keygate-api`.
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use std::path::Path;
 
+use keygate_api::{Envelope, ErrorBody, ErrorSlug, LoginAnswer, LoginBody, SystemKey};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
 
 use crate::tls::TlsClientOptions;
 
+/// What can go wrong talking to keygate.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// keygate could not be reached, or the answer could not be read.
     #[error("cannot reach keygate at {url}: {source}")]
-    Transport { url: String, source: reqwest::Error },
+    Transport {
+        /// The URL asked.
+        url: String,
+        /// Why.
+        source: reqwest::Error,
+    },
+    /// keygate refused: the error envelope's slug and message. The slug is kept as text so
+    /// that a slug this client does not know yet still comes through ([`Self::slug`] types it).
     #[error("keygate answered {status} {slug}: {message}")]
     Api {
+        /// The HTTP status.
         status: u16,
+        /// The envelope's `error`.
         slug: String,
+        /// The envelope's `message`, for people.
         message: String,
     },
+    /// Bad input on this side, or an answer that is not the documented shape.
     #[error("{0}")]
     Invalid(String),
+}
+
+impl ClientError {
+    /// The refusal, when keygate refused with a slug this client knows.
+    pub fn slug(&self) -> Option<ErrorSlug> {
+        match self {
+            ClientError::Api { slug, .. } => {
+                serde_json::from_value(Value::String(slug.clone())).ok()
+            }
+            _ => None,
+        }
+    }
 }
 
 /// One answer: the status, the headers and the JSON body (`Value::Null` when the body is not JSON).
 #[derive(Debug, Clone)]
 pub struct Reply {
+    /// The HTTP status.
     pub status: u16,
+    /// The answer's headers.
     pub headers: HeaderMap,
+    /// The body as JSON, as received.
     pub body: Value,
 }
 
@@ -39,23 +71,44 @@ impl Reply {
     pub fn data(&self) -> &Value {
         &self.body["data"]
     }
+    /// The error envelope of a refusal, when the body is one (typed; `None` for a slug this
+    /// client does not know: [`Reply::slug`] still has it).
+    pub fn error(&self) -> Option<ErrorBody> {
+        serde_json::from_value(self.body.clone()).ok()
+    }
     /// Ok when the status is 2xx, else the envelope's slug and message as an error.
     pub fn into_result(self) -> Result<Reply, ClientError> {
         if (200..300).contains(&self.status) {
             Ok(self)
         } else {
-            Err(ClientError::Api {
-                status: self.status,
-                slug: self.slug().unwrap_or("unknown").to_string(),
-                message: self.body["message"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
+            Err(self.refusal())
+        }
+    }
+    /// `data` of a success envelope read into its wire type (e.g. `keygate_api::KeyTable` for
+    /// `list_keys`), or the refusal as [`ClientError::Api`].
+    pub fn answer<T: DeserializeOwned>(&self) -> Result<T, ClientError> {
+        if !(200..300).contains(&self.status) {
+            return Err(self.refusal());
+        }
+        Envelope::<T>::deserialize(&self.body)
+            .map(|envelope| envelope.data)
+            .map_err(|e| {
+                ClientError::Invalid(format!("keygate's answer has an unexpected shape: {e}"))
             })
+    }
+    fn refusal(&self) -> ClientError {
+        ClientError::Api {
+            status: self.status,
+            slug: self.slug().unwrap_or("unknown").to_string(),
+            message: self.body["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
         }
     }
 }
 
+/// A client of one keygate, with the bearer token once logged in.
 #[derive(Debug, Clone)]
 pub struct KeygateClient {
     base_url: String,
@@ -97,15 +150,18 @@ impl KeygateClient {
         })
     }
 
+    /// The same client, sending this bearer token.
     pub fn with_token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(token.into());
         self
     }
 
+    /// The bearer token, once logged in.
     pub fn token(&self) -> Option<&str> {
         self.token.as_deref()
     }
 
+    /// keygate's base URL, without a trailing `/`.
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
@@ -156,6 +212,7 @@ impl KeygateClient {
         })
     }
 
+    /// Send a JSON body.
     pub async fn send_json(
         &self,
         method: Method,
@@ -166,53 +223,76 @@ impl KeygateClient {
             .await
     }
 
+    /// Send a request body of the API's own types as JSON.
+    pub async fn send_typed(
+        &self,
+        method: Method,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<Reply, ClientError> {
+        let body = serde_json::to_vec(body).map_err(|e| ClientError::Invalid(e.to_string()))?;
+        self.send(method, path, Some(body), &[]).await
+    }
+
     /// `POST /auth/login`; the raw reply (the token is in `data.access_token`).
     pub async fn login_reply(&self, api_key: &str, password: &str) -> Result<Reply, ClientError> {
-        self.send_json(
-            Method::POST,
-            "/auth/login",
-            &json!({"api_client": {"api_key": api_key, "password": password}}),
-        )
-        .await
+        let body = LoginBody {
+            api_client: keygate_api::Credentials {
+                api_key: api_key.to_owned(),
+                password: password.to_owned(),
+            },
+        };
+        self.send_typed(Method::POST, "/auth/login", &body).await
     }
 
-    /// Log in and keep the token.
-    pub async fn login(&mut self, api_key: &str, password: &str) -> Result<Reply, ClientError> {
-        let reply = self.login_reply(api_key, password).await?.into_result()?;
-        let token = reply.data()["access_token"].as_str().ok_or_else(|| {
-            ClientError::Invalid("the login answer carries no access_token".into())
-        })?;
-        self.token = Some(token.to_string());
-        Ok(reply)
+    /// Log in and keep the token; the answer says who is logged in, and for how long.
+    pub async fn login(
+        &mut self,
+        api_key: &str,
+        password: &str,
+    ) -> Result<LoginAnswer, ClientError> {
+        let answer: LoginAnswer = self.login_reply(api_key, password).await?.answer()?;
+        self.token = Some(answer.access_token.clone());
+        Ok(answer)
     }
 
+    /// `GET /system/public_key`: the key to encrypt confidential fields to.
+    pub async fn system_key(&self) -> Result<SystemKey, ClientError> {
+        self.send(Method::GET, "/system/public_key", None, &[])
+            .await?
+            .answer()
+    }
+
+    /// `POST /auth/logout`: the token stops working.
     pub async fn logout(&self) -> Result<Reply, ClientError> {
         self.send(Method::POST, "/auth/logout", None, &[]).await
     }
 
+    /// `POST /clients/api_key/public_key` (`data`: `keygate_api::KeyAnswer`).
     pub async fn upload_key(&self, pem: &str) -> Result<Reply, ClientError> {
-        self.send_json(
-            Method::POST,
-            "/clients/api_key/public_key",
-            &json!({"public_key": pem}),
-        )
-        .await
+        let body = keygate_api::UploadBody {
+            public_key: pem.to_owned(),
+        };
+        self.send_typed(Method::POST, "/clients/api_key/public_key", &body)
+            .await
     }
 
+    /// `GET /clients/api_key/public_key` (`data`: `keygate_api::KeyAnswer`).
     pub async fn current_key(&self) -> Result<Reply, ClientError> {
         self.send(Method::GET, "/clients/api_key/public_key", None, &[])
             .await
     }
 
+    /// `DELETE /clients/api_key/public_key`, with a reason or without a body
+    /// (`data`: `keygate_api::KeyData`).
     pub async fn revoke_key(&self, reason: Option<&str>) -> Result<Reply, ClientError> {
         match reason {
             Some(reason) => {
-                self.send_json(
-                    Method::DELETE,
-                    "/clients/api_key/public_key",
-                    &json!({"reason": reason}),
-                )
-                .await
+                let body = keygate_api::RevokeBody {
+                    reason: Some(reason.to_owned()),
+                };
+                self.send_typed(Method::DELETE, "/clients/api_key/public_key", &body)
+                    .await
             }
             None => {
                 self.send(Method::DELETE, "/clients/api_key/public_key", None, &[])
@@ -221,11 +301,13 @@ impl KeygateClient {
         }
     }
 
+    /// `GET /clients/api_key/public_keys`: the status table (`data`: `keygate_api::KeyTable`).
     pub async fn list_keys(&self) -> Result<Reply, ClientError> {
         self.send(Method::GET, "/clients/api_key/public_keys", None, &[])
             .await
     }
 
+    /// `GET /clients/api_key/public_keys/{id}` (`data`: `keygate_api::KeyViewData`).
     pub async fn view_key(&self, id: &str) -> Result<Reply, ClientError> {
         self.send(
             Method::GET,

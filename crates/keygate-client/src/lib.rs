@@ -5,3 +5,6 @@
 pub mod crypto;
 pub mod http;
 pub mod tls;
+
+/// The JSON API's wire types, which [`http::Reply::answer`] reads answers into.
+pub use keygate_api as api;

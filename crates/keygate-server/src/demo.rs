@@ -117,7 +117,7 @@ impl CardApi {
             },
             Err(error) => CardReply {
                 status: error.parts().0,
-                body: Bytes::from(error.envelope().to_string()),
+                body: Bytes::from(serde_json::to_vec(&error.envelope()).unwrap_or_default()),
             },
         }
     }

@@ -3,9 +3,9 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use keygate_api::{Envelope, ErrorBody, ErrorSlug};
 use keygate_core::public_key::{KeyRejection, WeakReason};
 use keygate_registry::RegistryError;
-use serde_json::json;
 
 use crate::messages;
 
@@ -97,50 +97,49 @@ impl ApiError {
         }
     }
 
-    /// HTTP status, numeric code and stable slug.
+    /// HTTP status, numeric code and stable slug (the table lives in `keygate_api::ErrorSlug`).
     pub fn parts(&self) -> (StatusCode, u32, &'static str) {
+        let slug = self.slug();
+        (slug.status(), slug.code(), slug.as_str())
+    }
+
+    /// The refusal this error is answered with.
+    pub fn slug(&self) -> ErrorSlug {
         use ApiError::*;
         match self {
-            InvalidRequest(_) => (StatusCode::BAD_REQUEST, 1001, "invalid_request"),
-            UnsupportedMediaType => (
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                1002,
-                "unsupported_media_type",
-            ),
-            PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, 1003, "payload_too_large"),
-            RequestTimeout => (StatusCode::REQUEST_TIMEOUT, 1007, "request_timeout"),
-            NotFound(_) => (StatusCode::NOT_FOUND, 1004, "not_found"),
-            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 1005, "method_not_allowed"),
-            RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, 1006, "rate_limited"),
-            Unauthorized(_) => (StatusCode::UNAUTHORIZED, 2001, "unauthorized"),
-            InvalidCredentials => (StatusCode::UNAUTHORIZED, 2002, "invalid_credentials"),
-            Key(rejection) => {
-                let code = match rejection {
-                    KeyRejection::Malformed(_) => 3001,
-                    KeyRejection::PrivateKeySubmitted => 3002,
-                    KeyRejection::NotRsa(_) => 3003,
-                    KeyRejection::WrongSize { .. } => 3004,
-                    KeyRejection::Weak(_) => 3005,
-                };
-                (StatusCode::UNPROCESSABLE_ENTITY, code, rejection.slug())
-            }
-            PublicKeyReused => (StatusCode::CONFLICT, 3006, "public_key_reused"),
-            ActiveKeyExists => (StatusCode::CONFLICT, 3007, "active_key_exists"),
-            NoActiveKey => (StatusCode::NOT_FOUND, 3008, "no_active_key"),
-            SignatureMissing => (StatusCode::UNAUTHORIZED, 4001, "signature_missing"),
-            SignatureInvalid(_) => (StatusCode::UNAUTHORIZED, 4002, "signature_invalid"),
-            SignatureStale(_) => (StatusCode::UNAUTHORIZED, 4003, "signature_stale"),
-            SignatureReplayed => (StatusCode::UNAUTHORIZED, 4004, "signature_replayed"),
-            PublicKeyRequired => (StatusCode::FORBIDDEN, 4010, "public_key_required"),
-            PublicKeyExpired => (StatusCode::FORBIDDEN, 4011, "public_key_expired"),
-            PublicKeyRevoked => (StatusCode::FORBIDDEN, 4012, "public_key_revoked"),
-            EncryptedFieldInvalid => (StatusCode::BAD_REQUEST, 4020, "encrypted_field_invalid"),
-            UpstreamUnavailable => (StatusCode::BAD_GATEWAY, 5002, "upstream_unavailable"),
-            UpstreamTimeout => (StatusCode::GATEWAY_TIMEOUT, 5004, "upstream_timeout"),
-            NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, 5003, "not_ready"),
-            LoginBusy { .. } => (StatusCode::SERVICE_UNAVAILABLE, 5005, "login_busy"),
-            ServiceUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, 5001, "service_unavailable"),
-            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, 5000, "internal_error"),
+            InvalidRequest(_) => ErrorSlug::InvalidRequest,
+            UnsupportedMediaType => ErrorSlug::UnsupportedMediaType,
+            PayloadTooLarge => ErrorSlug::PayloadTooLarge,
+            RequestTimeout => ErrorSlug::RequestTimeout,
+            NotFound(_) => ErrorSlug::NotFound,
+            MethodNotAllowed => ErrorSlug::MethodNotAllowed,
+            RateLimited { .. } => ErrorSlug::RateLimited,
+            Unauthorized(_) => ErrorSlug::Unauthorized,
+            InvalidCredentials => ErrorSlug::InvalidCredentials,
+            Key(rejection) => match rejection {
+                KeyRejection::Malformed(_) => ErrorSlug::PublicKeyMalformed,
+                KeyRejection::PrivateKeySubmitted => ErrorSlug::PrivateKeySubmitted,
+                KeyRejection::NotRsa(_) => ErrorSlug::PublicKeyNotRsa,
+                KeyRejection::WrongSize { .. } => ErrorSlug::PublicKeyWrongSize,
+                KeyRejection::Weak(_) => ErrorSlug::PublicKeyWeak,
+            },
+            PublicKeyReused => ErrorSlug::PublicKeyReused,
+            ActiveKeyExists => ErrorSlug::ActiveKeyExists,
+            NoActiveKey => ErrorSlug::NoActiveKey,
+            SignatureMissing => ErrorSlug::SignatureMissing,
+            SignatureInvalid(_) => ErrorSlug::SignatureInvalid,
+            SignatureStale(_) => ErrorSlug::SignatureStale,
+            SignatureReplayed => ErrorSlug::SignatureReplayed,
+            PublicKeyRequired => ErrorSlug::PublicKeyRequired,
+            PublicKeyExpired => ErrorSlug::PublicKeyExpired,
+            PublicKeyRevoked => ErrorSlug::PublicKeyRevoked,
+            EncryptedFieldInvalid => ErrorSlug::EncryptedFieldInvalid,
+            UpstreamUnavailable => ErrorSlug::UpstreamUnavailable,
+            UpstreamTimeout => ErrorSlug::UpstreamTimeout,
+            NotReady(_) => ErrorSlug::NotReady,
+            LoginBusy { .. } => ErrorSlug::LoginBusy,
+            ServiceUnavailable(_) => ErrorSlug::ServiceUnavailable,
+            Internal(_) => ErrorSlug::InternalError,
         }
     }
 
@@ -205,14 +204,8 @@ pub fn key_rejection_message(rejection: &KeyRejection) -> String {
 
 impl ApiError {
     /// The §4 error envelope (never carries the internal cause).
-    pub fn envelope(&self) -> serde_json::Value {
-        let (_, code, slug) = self.parts();
-        json!({
-            "success": false,
-            "code": code,
-            "message": self.message(),
-            "error": slug,
-        })
+    pub fn envelope(&self) -> ErrorBody {
+        ErrorBody::new(self.slug(), self.message())
     }
 }
 
@@ -306,18 +299,5 @@ impl From<crate::gateway::replay::ReplayError> for ApiError {
 
 /// The success envelope: `{"success": true, "code": 0, "message": "OK", "data": ...}`.
 pub fn ok(status: StatusCode, data: impl serde::Serialize) -> Response {
-    #[derive(serde::Serialize)]
-    struct Envelope<T> {
-        success: bool,
-        code: u32,
-        message: &'static str,
-        data: T,
-    }
-    let envelope = Envelope {
-        success: true,
-        code: 0,
-        message: "OK",
-        data,
-    };
-    (status, Json(envelope)).into_response()
+    (status, Json(Envelope::ok(data))).into_response()
 }

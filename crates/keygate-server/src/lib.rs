@@ -9,7 +9,6 @@ pub mod error;
 pub mod front;
 pub mod gateway;
 pub mod messages;
-pub mod registry;
 pub mod request_log;
 pub mod serve;
 pub mod state;

@@ -163,6 +163,11 @@ fn record_database(state: &AppState) {
     }
 }
 
+/// Prometheus text format.
+#[utoipa::path(
+    get, path = "/metrics", operation_id = "metrics", tag = "operations",
+    responses((status = 200, content_type = "text/plain", body = String, description = "Metrics"))
+)]
 pub async fn metrics_endpoint(State(state): State<AppState>) -> Response {
     record_database(&state);
     let mut response = prometheus().render().into_response();

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
+use keygate_client::api::KeyAnswer;
 use keygate_client::crypto::{
     decrypt_field, encrypt_value_for_system, generate_rsa_2048, sign_request, ClientPrivateKey,
 };
@@ -131,6 +132,7 @@ fn save_state(path: &Path, state: &SessionState) -> anyhow::Result<()> {
 }
 
 fn print_reply(reply: &Reply) -> anyhow::Result<()> {
+    // Printed as received: through `call` it is an upstream's answer, which has no wire type.
     println!("{}", serde_json::to_string_pretty(&reply.body)?);
     if (200..300).contains(&reply.status) {
         Ok(())
@@ -238,26 +240,27 @@ pub async fn run(args: &ClientArgs) -> anyhow::Result<()> {
         }
         ClientCommand::Login { api_key, password } => {
             let mut client = connect()?;
-            let reply = client.login(api_key, password).await?;
+            let login = client.login(api_key, password).await?;
             state.url = Some(url.clone());
-            state.token = client.token().map(str::to_owned);
-            state.api_key_id = reply.data()["api_key"]["id"].as_str().map(str::to_owned);
-            let current = client.current_key().await?;
-            state.key_id = current.data()["key"]["id"].as_str().map(str::to_owned);
+            state.token = Some(login.access_token);
+            state.api_key_id = Some(login.api_key.id.to_string());
+            // No active key yet (404) is fine: the next upload-key records it.
+            let current = client.current_key().await?.answer::<KeyAnswer>();
+            state.key_id = current.ok().map(|answer| answer.key.id.to_string());
             save_state(&path, &state)?;
             println!(
                 "logged in as API key {} of client {}; token valid for {} s (saved in {})",
-                reply.data()["api_key"]["alias"].as_str().unwrap_or("?"),
-                reply.data()["client"]["alias"].as_str().unwrap_or("?"),
-                reply.data()["expires_in"],
+                login.api_key.alias,
+                login.client.alias,
+                login.expires_in,
                 path.display()
             );
         }
         ClientCommand::UploadKey { file } => {
             let pem = std::fs::read_to_string(file)?;
             let reply = authed(&state)?.upload_key(&pem).await?;
-            if reply.status == 201 {
-                state.key_id = reply.data()["key"]["id"].as_str().map(str::to_owned);
+            if let Ok(answer) = reply.answer::<KeyAnswer>() {
+                state.key_id = Some(answer.key.id.to_string());
                 save_state(&path, &state)?;
             }
             print_reply(&reply)?;
@@ -290,15 +293,7 @@ pub async fn run(args: &ClientArgs) -> anyhow::Result<()> {
                     let mut doc: Value = serde_json::from_str(text)
                         .map_err(|e| anyhow::anyhow!("--data is not JSON: {e}"))?;
                     if !encrypt_field.is_empty() {
-                        let system = connect()?
-                            .send(Method::GET, "/system/public_key", None, &[])
-                            .await?
-                            .into_result()?;
-                        let pem = system.data()["public_key"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .to_owned();
-                        let kid = system.data()["kid"].as_str().map(str::to_owned);
+                        let system = connect()?.system_key().await?;
                         for pointer in encrypt_field {
                             let field = doc.pointer_mut(pointer).ok_or_else(|| {
                                 anyhow::anyhow!(
@@ -306,10 +301,10 @@ pub async fn run(args: &ClientArgs) -> anyhow::Result<()> {
                                 )
                             })?;
                             *field = Value::String(encrypt_value_for_system(
-                                pem.as_bytes(),
+                                system.public_key.as_bytes(),
                                 field,
                                 Scheme::Jwe,
-                                kid.as_deref(),
+                                Some(&system.kid),
                             )?);
                         }
                     }

@@ -1,25 +1,21 @@
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
+use keygate_api::{Credentials, Envelope, LoginAnswer, LoginBody, LogoutAnswer};
 
 use super::json::ApiJson;
+use super::view;
 use crate::auth::{client_address, Authenticated, PeerAddress};
 use crate::error::{ok, ApiError};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
-pub struct LoginBody {
-    api_client: Credentials,
-}
-
-#[derive(Deserialize)]
-struct Credentials {
-    api_key: String,
-    password: String,
-}
-
+/// Log in with an API key and password.
+#[utoipa::path(
+    post, path = "/auth/login", operation_id = "login", tag = "auth",
+    request_body = LoginBody,
+    responses((status = 200, body = Envelope<LoginAnswer>,
+        description = "Logged in; the token is also in the Authorization response header"))
+)]
 pub async fn login(
     State(state): State<AppState>,
     PeerAddress(peer): PeerAddress,
@@ -40,19 +36,12 @@ pub async fn login(
     }
     let address = client_address(&headers, peer, state.settings.trust_forwarded_for);
     let session = state.registry.login(&api_key, &password, address).await?;
-    let p = &session.principal;
-    let mut response = ok(
-        StatusCode::OK,
-        json!({
-            "access_token": session.token,
-            "token_type": "Bearer",
-            "expires_in": session.expires_in,
-            "client": {"id": p.client.id, "name": p.client.name, "alias": p.client.alias},
-            "api_key": {"id": p.api_key.id, "alias": p.api_key.alias},
-        }),
-    );
     let value =
         HeaderValue::from_str(&format!("Bearer {}", session.token)).map_err(ApiError::internal)?;
+    let mut response = ok(
+        StatusCode::OK,
+        view::login_answer(&session.principal, session.token, session.expires_in),
+    );
     response.headers_mut().insert(header::AUTHORIZATION, value);
     response
         .headers_mut()
@@ -60,10 +49,16 @@ pub async fn login(
     Ok(response)
 }
 
+/// End the session: the token stops working on every node.
+#[utoipa::path(
+    post, path = "/auth/logout", operation_id = "logout", tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 200, body = Envelope<LogoutAnswer>, description = "Logged out"))
+)]
 pub async fn logout(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> Result<impl IntoResponse, ApiError> {
     state.registry.logout(&auth.token_hash).await?;
-    Ok(ok(StatusCode::OK, json!({"logged_out": true})))
+    Ok(ok(StatusCode::OK, LogoutAnswer { logged_out: true }))
 }

@@ -1,22 +1,23 @@
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
-use serde_json::json;
+use keygate_api::{Envelope, KeyAnswer, KeyData, KeyTable, KeyViewData, RevokeBody, UploadBody};
 use uuid::Uuid;
 
 use super::json::{is_json, parse_json, read_body, ApiJson};
+use super::view;
 use crate::auth::Authenticated;
 use crate::error::{ok, ApiError};
-use crate::registry;
 use crate::state::AppState;
 use keygate_registry::RegistryError;
 
-#[derive(Deserialize)]
-pub struct UploadBody {
-    public_key: String,
-}
-
+/// Upload the API key's public key; it becomes the active key for `key_validity`.
+#[utoipa::path(
+    post, path = "/clients/api_key/public_key", operation_id = "uploadPublicKey",
+    tag = "public keys", security(("bearer" = [])),
+    request_body = UploadBody,
+    responses((status = 201, body = Envelope<KeyAnswer>, description = "Stored in canonical form"))
+)]
 pub async fn upload(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -28,10 +29,16 @@ pub async fn upload(
         .await?;
     Ok(ok(
         StatusCode::CREATED,
-        registry::key_envelope(&auth.principal, &record, state.now()),
+        view::key_answer(&auth.principal, &record, state.now()),
     ))
 }
 
+/// The active key.
+#[utoipa::path(
+    get, path = "/clients/api_key/public_key", operation_id = "currentPublicKey",
+    tag = "public keys", security(("bearer" = [])),
+    responses((status = 200, body = Envelope<KeyAnswer>, description = "The active key"))
+)]
 pub async fn current(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -39,17 +46,18 @@ pub async fn current(
     let record = state.registry.active_key(auth.principal.api_key.id).await?;
     Ok(ok(
         StatusCode::OK,
-        registry::key_envelope(&auth.principal, &record, state.now()),
+        view::key_answer(&auth.principal, &record, state.now()),
     ))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RevokeBody {
-    reason: Option<String>,
-}
-
-/// The body is optional; when there is one, it is JSON.
+/// Revoke the active key, at once, on every node. The body is optional; when there is one,
+/// it is JSON.
+#[utoipa::path(
+    delete, path = "/clients/api_key/public_key", operation_id = "revokePublicKey",
+    tag = "public keys", security(("bearer" = [])),
+    request_body = Option<RevokeBody>,
+    responses((status = 200, body = Envelope<KeyData>, description = "Revoked"))
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -68,29 +76,36 @@ pub async fn revoke(
         .registry
         .revoke(auth.principal.api_key.id, body.reason.as_deref())
         .await?;
-    Ok(ok(
-        StatusCode::OK,
-        json!({"key": registry::key_row(&record, state.now())}),
-    ))
+    let key = view::key_row(&record, state.now());
+    Ok(ok(StatusCode::OK, KeyData { key }))
 }
 
+/// The status table: every key of this API key, newest first.
+#[utoipa::path(
+    get, path = "/clients/api_key/public_keys", operation_id = "listPublicKeys",
+    tag = "public keys", security(("bearer" = [])),
+    responses((status = 200, body = Envelope<KeyTable>, description = "The status table"))
+)]
 pub async fn list(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> Result<Response, ApiError> {
     let table = state.registry.key_table(auth.principal.api_key.id).await?;
-    let rows: Vec<_> = table
+    let keys = table
         .keys
         .iter()
-        .map(|k| registry::key_row(k, table.now))
+        .map(|k| view::key_row(k, table.now))
         .collect();
-    #[derive(serde::Serialize)]
-    struct Table<'a> {
-        keys: Vec<registry::KeyRow<'a>>,
-    }
-    Ok(ok(StatusCode::OK, Table { keys: rows }))
+    Ok(ok(StatusCode::OK, KeyTable { keys }))
 }
 
+/// View one key.
+#[utoipa::path(
+    get, path = "/clients/api_key/public_keys/{id}", operation_id = "viewPublicKey",
+    tag = "public keys", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The key's id")),
+    responses((status = 200, body = Envelope<KeyViewData>, description = "The key"))
+)]
 pub async fn view(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -99,8 +114,6 @@ pub async fn view(
     // An id that is not a UUID names no key either.
     let id = Uuid::parse_str(&id).map_err(|_| RegistryError::UnknownKey)?;
     let record = state.registry.key(auth.principal.api_key.id, id).await?;
-    Ok(ok(
-        StatusCode::OK,
-        json!({"key": registry::key_view(&record, state.now())?}),
-    ))
+    let key = view::key_view(&record, state.now())?;
+    Ok(ok(StatusCode::OK, KeyViewData { key }))
 }

@@ -1,4 +1,5 @@
-//! The JSON API of DESIGN.md §4: thin handlers over `auth` and `registry`.
+//! The JSON API (docs/architecture.md): thin handlers over `auth` and `registry`, answering
+//! with the wire types of `keygate-api` (built in `view`); `/openapi.json` is derived from both.
 
 mod auth;
 mod health;
@@ -6,6 +7,7 @@ pub mod json;
 mod keys;
 mod openapi;
 mod system;
+mod view;
 
 use axum::routing::{get, post};
 use axum::Router;

@@ -4,37 +4,47 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use keygate_api::{Envelope, JwkSet, SystemKey};
 
-use crate::error::ok;
+use super::view;
+use crate::error::{ok, ApiError};
 use crate::state::AppState;
 
-pub async fn public_key(State(state): State<AppState>) -> Response {
+/// keygate's own encryption key, for confidential request fields.
+#[utoipa::path(
+    get, path = "/system/public_key", operation_id = "systemPublicKey", tag = "system",
+    responses((status = 200, body = Envelope<SystemKey>, description = "The current system key"))
+)]
+pub async fn public_key(State(state): State<AppState>) -> Result<Response, ApiError> {
     let ring = state.gateway.keyring();
     let key = &ring.current;
-    ok(
-        StatusCode::OK,
-        json!({
-            "kid": key.kid(),
-            "public_key": key.public_pem(),
-            "jwk": key.jwk(),
-            "algorithms": ["jwe", "rsa-oaep-256"],
-        }),
-    )
+    let answer = SystemKey {
+        kid: key.kid().to_owned(),
+        public_key: key.public_pem(),
+        jwk: view::jwk(key.jwk())?,
+        algorithms: vec!["jwe".into(), "rsa-oaep-256".into()],
+    };
+    Ok(ok(StatusCode::OK, answer))
 }
 
-/// A bare JWK Set: the current key first, then keys in their grace period.
-pub async fn jwks(State(state): State<AppState>) -> Response {
+/// keygate's public keys as a bare JWK Set (no envelope): the current key first, then keys in
+/// their grace period.
+#[utoipa::path(
+    get, path = "/.well-known/jwks.json", operation_id = "jwks", tag = "system",
+    responses((status = 200, body = JwkSet, description = "JWK Set",
+        headers(("Cache-Control" = String, description = "max-age=300"))))
+)]
+pub async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
     let ring = state.gateway.keyring();
-    let keys: Vec<Value> = ring
+    let keys = ring
         .decrypting(state.now())
         .iter()
-        .map(|k| k.jwk())
-        .collect();
-    let mut response = Json(json!({ "keys": keys })).into_response();
+        .map(|k| view::jwk(k.jwk()))
+        .collect::<Result<_, _>>()?;
+    let mut response = Json(JwkSet { keys }).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("max-age=300"),
     );
-    response
+    Ok(response)
 }

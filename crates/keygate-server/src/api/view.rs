@@ -1,0 +1,100 @@
+//! Where the HTTP layer turns domain records into the wire types of `keygate-api`
+//! (docs/architecture.md, "The typed API"). Handlers call these; nothing here decides a rule.
+
+use chrono::{DateTime, Utc};
+use keygate_api::{
+    ApiKeyRef, ClientRef, Jwk, KeyAnswer, KeyOwner, KeyRow, KeyStatus, KeyView, LoginAnswer,
+};
+use keygate_core::model::{self, KeyRecord, Principal, UnixTime};
+use keygate_core::public_key::{KeyPolicy, ValidPublicKey};
+
+use crate::error::ApiError;
+
+/// An instant on the wire (RFC 3339 UTC, whole seconds). Stored instants are always in range;
+/// one that is not would show as the epoch rather than fail the whole table.
+pub fn time(t: UnixTime) -> DateTime<Utc> {
+    DateTime::from_timestamp(t, 0).unwrap_or_default()
+}
+
+/// The wire status of a domain status (the wire enum is the API's own: docs/architecture.md).
+pub fn status(status: model::KeyStatus) -> KeyStatus {
+    match status {
+        model::KeyStatus::Active => KeyStatus::Active,
+        model::KeyStatus::Expired => KeyStatus::Expired,
+        model::KeyStatus::Revoked => KeyStatus::Revoked,
+    }
+}
+
+/// A row of the status table.
+pub fn key_row(record: &KeyRecord, now: UnixTime) -> KeyRow {
+    KeyRow {
+        id: record.id,
+        status: status(record.status(now)),
+        issued_at: time(record.issued_at),
+        expires_at: time(record.expires_at),
+        revoked_at: record.revoked_at.map(time),
+        revoke_reason: record.revoke_reason.clone(),
+        algorithm: "RSA".into(),
+        bits: record.bits,
+        exponent: record.exponent,
+        fingerprint_sha256: record.fingerprint_sha256.clone(),
+        jwk_thumbprint: record.jwk_thumbprint.clone(),
+    }
+}
+
+/// "View key": the row plus the PEM and the JWK (its `kid` is the key's id).
+pub fn key_view(record: &KeyRecord, now: UnixTime) -> Result<KeyView, ApiError> {
+    // The stored PEM passed these checks when it was uploaded; re-parse it under its own size
+    // in case the allowed sizes have changed since.
+    let policy = KeyPolicy {
+        allowed_bits: vec![record.bits],
+    };
+    let key = ValidPublicKey::parse(&record.public_key_pem, &policy).map_err(ApiError::internal)?;
+    let mut jwk = jwk(key.jwk())?;
+    jwk.kid = Some(record.id.to_string());
+    Ok(KeyView {
+        row: key_row(record, now),
+        public_key: record.public_key_pem.clone(),
+        jwk,
+    })
+}
+
+/// `data` of upload and "current key": who, and the key.
+pub fn key_answer(principal: &Principal, record: &KeyRecord, now: UnixTime) -> KeyAnswer {
+    KeyAnswer {
+        client: client_ref(&principal.client),
+        api_key: KeyOwner {
+            id: principal.api_key.id,
+            alias: principal.api_key.alias.clone(),
+            public_key: record.public_key_pem.clone(),
+        },
+        key: key_row(record, now),
+    }
+}
+
+/// `data` of a login.
+pub fn login_answer(principal: &Principal, token: String, expires_in: u64) -> LoginAnswer {
+    LoginAnswer {
+        access_token: token,
+        token_type: "Bearer".into(),
+        expires_in,
+        client: client_ref(&principal.client),
+        api_key: ApiKeyRef {
+            id: principal.api_key.id,
+            alias: principal.api_key.alias.clone(),
+        },
+    }
+}
+
+fn client_ref(client: &model::Client) -> ClientRef {
+    ClientRef {
+        id: client.id,
+        name: client.name.clone(),
+        alias: client.alias.clone(),
+    }
+}
+
+/// A JWK as `keygate-core` writes it, in its wire type.
+pub fn jwk(value: serde_json::Value) -> Result<Jwk, ApiError> {
+    serde_json::from_value(value).map_err(ApiError::internal)
+}
