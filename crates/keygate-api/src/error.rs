@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 pub struct ErrorBody {
     /// Always `false` here.
     pub success: bool,
-    /// 1xxx request, 2xxx authentication, 3xxx public keys, 4xxx signatures and encryption,
-    /// 5xxx server: [`ErrorSlug::code`] of `error`.
+    /// The slug's number: 1xxx request, 2xxx authentication, 3xxx public keys, 4xxx
+    /// signatures and encryption, 5xxx server.
     pub code: u32,
     /// What went wrong and what to do next, for people (never parsed; may change).
     pub message: String,

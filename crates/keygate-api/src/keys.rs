@@ -53,8 +53,10 @@ pub struct KeyRow {
     /// When it expires.
     pub expires_at: DateTime<Utc>,
     /// When it was revoked, if it was.
+    #[schema(required = true)]
     pub revoked_at: Option<DateTime<Utc>>,
     /// Why it was revoked, if a reason was given.
+    #[schema(required = true)]
     pub revoke_reason: Option<String>,
     /// Always `RSA`.
     #[schema(example = "RSA")]

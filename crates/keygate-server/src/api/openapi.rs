@@ -10,9 +10,11 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use keygate_api::{ErrorBody, ErrorSlug};
 use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::schema::SchemaType;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
-    ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder, Type,
+    ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, RefOr, Required, ResponseBuilder, Schema,
+    Type,
 };
 use utoipa::{Modify, OpenApi};
 
@@ -136,6 +138,7 @@ impl Modify for Refusals {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for item in openapi.paths.paths.values_mut() {
             for operation in operations(item) {
+                optional_body(operation);
                 let id = operation.operation_id.as_deref().unwrap_or_default();
                 let slugs = REFUSALS
                     .iter()
@@ -182,6 +185,26 @@ fn refusal(slugs: &[ErrorSlug]) -> utoipa::openapi::Response {
         response = response.header("Retry-After", header);
     }
     response.build()
+}
+
+/// utoipa writes an optional body (`Option<T>`) as `oneOf: [null, T]`; what is meant is a body
+/// that may be absent (a JSON `null` is refused), so the schema becomes `T`, not required.
+fn optional_body(operation: &mut Operation) {
+    let Some(body) = operation.request_body.as_mut() else {
+        return;
+    };
+    if body.required.is_some() {
+        return;
+    }
+    body.required = Some(Required::False);
+    for content in body.content.values_mut() {
+        if let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema {
+            let null = |s: &&RefOr<Schema>| matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null));
+            if let [only] = one_of.items.iter().filter(|s| !null(s)).collect::<Vec<_>>()[..] {
+                content.schema = Some(only.clone());
+            }
+        }
+    }
 }
 
 fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {

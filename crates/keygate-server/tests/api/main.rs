@@ -11,3 +11,4 @@ mod lifecycle;
 mod login_floods;
 mod operations;
 mod refusals;
+mod schemas;
