@@ -341,3 +341,25 @@ async fn real_answers_match_the_documented_schemas(backend: Backend) {
     let all: Vec<Value> = ErrorSlug::ALL.iter().map(|s| json!(s.as_str())).collect();
     assert_eq!(listed, Value::from(all));
 }
+
+/// keygate-core names an upload refusal for the logs; the answer's slug comes from keygate-api.
+/// They agree.
+#[test]
+fn key_refusals_log_the_slug_they_answer_with() {
+    use keygate_core::public_key::{KeyRejection, MalformedReason, WeakReason};
+    use keygate_server::error::ApiError;
+    for rejection in [
+        KeyRejection::Malformed(MalformedReason::Empty),
+        KeyRejection::PrivateKeySubmitted,
+        KeyRejection::NotRsa("EC"),
+        KeyRejection::WrongSize {
+            found: 1024,
+            allowed: vec![2048],
+        },
+        KeyRejection::Weak(WeakReason::EvenModulus),
+    ] {
+        let slug = ApiError::Key(rejection.clone()).slug();
+        assert_eq!(slug.as_str(), rejection.slug());
+        assert_eq!(slug.status().as_u16(), 422);
+    }
+}
