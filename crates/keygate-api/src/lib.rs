@@ -9,6 +9,7 @@
 //! Every answer is an envelope: [`Envelope`] on success, [`ErrorBody`] on failure, told apart by
 //! `success`. `/.well-known/jwks.json` ([`JwkSet`]) and `/metrics` are the two exceptions.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod auth;
 mod envelope;
