@@ -1,5 +1,5 @@
-//! The JSON API's wire types (docs/architecture.md, "The typed API"): what keygate's answers
-//! and request bodies look like, as Rust types with serde.
+//! The JSON API's wire types (docs/design.md §4; docs/architecture.md, "The typed API"): what
+//! keygate's answers and request bodies look like, as Rust types with serde.
 //!
 //! The server serializes them, `keygate-client` deserializes them, and `/openapi.json` is
 //! derived from them (utoipa `ToSchema`), so the three cannot drift apart. This crate holds no

@@ -1,5 +1,6 @@
-//! `ApiJson<T>`: a JSON body with §4's errors (415, 413, 400 naming the field), and no echo of
-//! the body's values in any message — a pasted secret must not come back.
+//! `ApiJson<T>`: a JSON body with the API's errors (415, 413, 400 naming the field;
+//! docs/design.md §4), and no echo of the body's values in any message — a pasted secret must
+//! not come back.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
