@@ -96,7 +96,7 @@ mod tests {
         ];
         for (error, expected) in cases {
             assert_eq!(error.message(), expected, "{error:?}");
-            assert_eq!(error.envelope()["message"], expected, "{error:?}");
+            assert_eq!(error.envelope().message, expected, "{error:?}");
         }
     }
 }
