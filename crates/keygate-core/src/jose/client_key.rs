@@ -6,8 +6,8 @@ use std::sync::OnceLock;
 
 use uuid::Uuid;
 
+use super::alg::SigAlg;
 use super::jwe::protected_header_b64;
-use super::jws::SigAlg;
 
 /// Why a SubjectPublicKeyInfo could not become a [`ClientKey`].
 ///

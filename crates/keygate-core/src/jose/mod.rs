@@ -12,12 +12,18 @@
 //!   encryption of §6 (`jwe`, `rsa-oaep-256`, `rsa-pkcs1`).
 //! * [`SystemKey`] and [`decrypt_fields`]: keygate's own key for inbound confidential fields
 //!   (`jwe` and `rsa-oaep-256` only; never PKCS#1 v1.5).
+//!
+//! Imports between the modules point one way, each naming only those before it:
+//! `b64`, `alg`, `signature_error`, `jwe`, `client_key`, `jws`, `signed_request`, `fields`,
+//! `splice`, `system_key` (docs/architecture.md).
 
+mod alg;
 mod b64;
 mod client_key;
 mod fields;
 mod jwe;
 mod jws;
+mod signature_error;
 mod signed_request;
 mod splice;
 mod system_key;
@@ -31,6 +37,7 @@ mod tests;
 #[cfg(test)]
 mod wycheproof_tests;
 
+pub use alg::SigAlg;
 pub use b64::{b64_std_decode, b64_std_encode, b64url_decode, b64url_encode, sha256_b64url};
 pub use client_key::{ClientKey, ClientKeyError};
 pub use fields::{encrypt_fields, encrypt_value, FieldError, Scheme};
@@ -38,10 +45,10 @@ pub use jwe::{
     decrypt_compact_jwe, encrypt_compact_jwe, DecryptedJwe, JweDecryptError, JweEncryptError,
     JweKeyAlg,
 };
-pub use jws::{verify_jws_signature, JwsHeader, SigAlg, VerifiedJws};
+pub use jws::{verify_jws_signature, JwsHeader, VerifiedJws};
+pub use signature_error::{InvalidReason, SignatureError, StaleReason};
 pub use signed_request::{
-    verify_signed_request, InvalidReason, RequestFacts, SignatureError, SignaturePolicy,
-    StaleReason, VerifiedSignature,
+    verify_signed_request, RequestFacts, SignaturePolicy, VerifiedSignature,
 };
 pub use splice::{encrypt_fields_in_json, FieldsInJson};
 pub use system_key::{

