@@ -5,9 +5,11 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use keygate_core::model::{Principal, UnixTime};
 
+// Below the gateway, which reads the bearer token too (imports point one way).
+pub use crate::bearer::bearer_token;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -66,27 +68,6 @@ pub fn client_address(
     forwarded
         .or(peer.map(|p| p.ip()))
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
-}
-
-/// The bearer token of a request, if it carries one that is well-formed.
-pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or(ApiError::Unauthorized(
-            "this endpoint needs Authorization: Bearer <token>; log in at POST /auth/login",
-        ))?;
-    value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty() && t.len() <= 512)
-        .ok_or(ApiError::Unauthorized(
-            "the Authorization header must be `Bearer <token>`",
-        ))
 }
 
 /// A request with a valid bearer token.

@@ -167,7 +167,7 @@ impl Default for Settings {
             login_max_failures_per_key: 10,
             login_max_failures_per_address: 100,
             login_failure_window: Duration::from_secs(15 * 60),
-            login_max_concurrent: crate::auth::default_login_max_concurrent(),
+            login_max_concurrent: default_login_max_concurrent(),
             login_queue_timeout: Duration::from_secs(2),
             trust_forwarded_for: false,
             cookie_secure: false,
@@ -190,6 +190,12 @@ impl Default for Settings {
             master_key: None,
         }
     }
+}
+
+/// How many password checks may run at once by default: one per core (argon2 is CPU-bound, so
+/// more would only queue on the cores while holding their memory).
+pub fn default_login_max_concurrent() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 /// The file's (and the environment's) view: every key optional, unknown keys refused.

@@ -85,12 +85,12 @@ impl ApiError {
     }
 
     /// A request body that could not be read: 408 when it stalled past `body_read_timeout`
-    /// (`serve::TimedBody`), else `otherwise`.
+    /// (`connection::TimedBody`), else `otherwise`.
     pub fn from_body_error(
         error: &(dyn std::error::Error + 'static),
         otherwise: ApiError,
     ) -> ApiError {
-        if crate::serve::is_body_timeout(error) {
+        if crate::connection::is_body_timeout(error) {
             ApiError::RequestTimeout
         } else {
             otherwise

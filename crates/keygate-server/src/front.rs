@@ -1,20 +1,22 @@
 //! The service each connection is served by: the gateway's traffic — the hot path — goes
-//! straight to the gateway; everything else goes through the router and its layers (body limit,
-//! trace span, metrics).
+//! straight to the gateway; everything else goes through the router and its own layers (body
+//! limit, route label, the web page's headers). What every request gets — the target check, the
+//! request id, the trace span, the access line, the metrics — is applied here, around both.
 //!
 //! Why: the router's per-request machinery (route matching, cloning boxed route services, the
 //! middleware stack) cost about 3 % of a signed, encrypted gateway call's CPU (BENCHMARKS.md,
-//! "Gateway"). Precedence is unchanged: a path whose first segment is one of keygate's own goes
-//! to the router — and on to the gateway, its fallback, when the router has no such route — just
-//! as when the gateway was only the router's fallback; any other path is one the router does not
-//! serve, so it reaches the gateway either way.
+//! "Gateway"). Precedence is unchanged: a path whose first segment is one of keygate's own (read
+//! from the routes themselves, `own_routes`) goes to the router — and on to the gateway, its
+//! fallback, when the router has no such route — just as when the gateway was only the router's
+//! fallback; any other path is one the router does not serve, so it reaches the gateway either
+//! way.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
@@ -23,41 +25,19 @@ use axum::Router;
 use hyper::body::Incoming;
 use tower::Service;
 
+use crate::connection::{ConnClock, TimedBody};
 use crate::gateway;
+use crate::own_routes::{own_routes, OwnPaths};
 use crate::request_log;
-use crate::serve::{ConnClock, TimedBody};
 use crate::state::AppState;
+use crate::telemetry;
 
-/// The first path segments of everything the router serves (the JSON API, the web page, health,
-/// metrics, keys published for clients). The tests check the API's (from `/openapi.json`) and
-/// the web page's paths against it.
-pub const OWN_FIRST_SEGMENTS: &[&str] = &[
-    "",
-    ".well-known",
-    "auth",
-    "clients",
-    "healthz",
-    "keys",
-    "login",
-    "logout",
-    "metrics",
-    "openapi.json",
-    "readyz",
-    "revoke",
-    "static",
-    "system",
-    "upload",
-];
-
-/// Is `path` in keygate's own part of the URL space (served by the router first)?
+/// Is `path` in keygate's own part of the URL space (served by the router first)? Its first
+/// segment is one of those the JSON API's and the web page's routes take, read from the routes
+/// themselves ([`crate::own_routes`]), once.
 pub fn is_own_path(path: &str) -> bool {
-    let first = path
-        .strip_prefix('/')
-        .unwrap_or(path)
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    OWN_FIRST_SEGMENTS.contains(&first)
+    static OWN: LazyLock<OwnPaths> = LazyLock::new(|| own_routes().paths());
+    OWN.claims(path)
 }
 
 /// Makes a [`Front`] per connection, with the peer's address (for the login limits).
@@ -123,23 +103,45 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Front {
         let clock = self.clock.clone();
         // Before routing, for keygate's own paths too: a target that a parser could read as
         // another path is refused (docs/gateway.md, "The request target").
-        let response: Pin<Box<dyn Future<Output = Response> + Send>> = if let Err(e) =
+        type Answer = Pin<Box<dyn Future<Output = Response> + Send>>;
+        let (response, counted): (Answer, bool) = if let Err(e) =
             gateway::target::check(request.uri().path(), request.uri().query())
         {
             let response = crate::error::ApiError::InvalidRequest(e.to_string()).into_response();
-            Box::pin(std::future::ready(response))
+            (Box::pin(std::future::ready(response)), false)
         } else if is_own_path(request.uri().path()) {
             // The router is always ready (axum documents `poll_ready` as a no-op); cloning
             // it clones an `Arc`.
             let future = self.router.clone().call(request);
-            Box::pin(async move {
+            let answer = Box::pin(async move {
                 match future.await {
                     Ok(response) => response,
                     Err(never) => match never {},
                 }
-            })
+            });
+            (answer, true)
         } else {
-            Box::pin(gateway::serve(self.state.clone(), request))
+            let state = self.state.clone();
+            let answer = Box::pin(async move {
+                let now = state.now();
+                state
+                    .gateway
+                    .handle(&state.registry, &state.store, now, request)
+                    .await
+            });
+            (answer, true)
+        };
+        // What every routed request gets, the gateway's too: counted (metrics) within its span,
+        // request id and access line (request_log). A concern for every request belongs here,
+        // not in the router's layers, which the gateway's traffic never passes.
+        let start = Instant::now();
+        let counted_method = method.clone();
+        let response = async move {
+            let response = response.await;
+            if counted {
+                telemetry::observe(&counted_method, &response, start);
+            }
+            response
         };
         Box::pin(async move {
             let response = request_log::serve_logged(id, method, access_log, response).await;

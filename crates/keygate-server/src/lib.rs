@@ -3,12 +3,15 @@
 
 pub mod api;
 pub mod auth;
+pub mod bearer;
 pub mod config;
+pub mod connection;
 pub mod demo;
 pub mod error;
 pub mod front;
 pub mod gateway;
 pub mod messages;
+pub mod own_routes;
 pub mod request_log;
 pub mod serve;
 pub mod state;
@@ -21,7 +24,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::response::Response;
 use axum::Router;
 use keygate_store::Store;
 use tokio::net::TcpListener;
@@ -88,17 +92,29 @@ fn stop_signals() -> std::io::Result<(
     Ok((first, second))
 }
 
-/// The whole HTTP surface for one state.
+/// keygate's own routes ([`own_routes::own_routes`]) with the gateway as their fallback.
+///
+/// The layers here apply to keygate's own routes only: the front door sends the gateway's
+/// traffic past this router. A concern for every request (ids, spans, logs, metrics, limits)
+/// goes in `front::Front` instead, which wraps both (docs/architecture.md).
 pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_body_bytes;
-    Router::new()
-        .merge(api::router())
-        .merge(web::router(state.clone()))
-        .fallback(gateway::handle)
+    own_routes::own_routes()
+        .into_router(&state)
+        .fallback(gateway_fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(axum::middleware::from_fn(telemetry::track))
+        .layer(axum::middleware::from_fn(telemetry::label_route))
         .with_state(state)
+}
+
+/// A path under one of keygate's own first segments that no route of the router serves.
+async fn gateway_fallback(State(state): State<AppState>, request: Request) -> Response {
+    let now = state.now();
+    state
+        .gateway
+        .handle(&state.registry, &state.store, now, request)
+        .await
 }
 
 async fn method_not_allowed() -> ApiError {
@@ -151,10 +167,10 @@ impl Application {
         let keyring = system_key::load_keyring(&store, &master, now, grace, true).await?;
         let mut route_configs = settings.routes.clone();
         let mut demo_client = None;
-        let mut demo_router = None;
+        let mut card_api = None;
         if settings.demo {
             route_configs.extend(demo::routes());
-            demo_router = Some(demo::CardApi::new());
+            card_api = Some(Arc::new(gateway::upstream::CardApi::new()));
             demo_client =
                 Some(registry.ensure_demo_client().await.map_err(|e| {
                     StartError::Other(format!("cannot create the demo client: {e}"))
@@ -164,6 +180,7 @@ impl Application {
             &route_configs,
             settings.upstream_timeout,
             settings.upstream_ca_file.as_deref(),
+            card_api,
         )
         .map_err(|e| StartError::Other(format!("invalid configuration: {e}")))?;
         let gateway = Arc::new(
@@ -177,7 +194,7 @@ impl Application {
                     max_skew: settings.signature_max_skew,
                     max_body: settings.max_body_bytes,
                     max_upstream_body: settings.max_upstream_body_bytes,
-                    demo: demo_router,
+                    own_cookies: &web::session::OWN_COOKIES,
                 },
             )
             .map_err(StartError::Other)?,

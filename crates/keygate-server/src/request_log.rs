@@ -14,7 +14,10 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use axum::response::Response;
 use uuid::Uuid;
 
-use crate::telemetry::RouteLabel;
+/// The route pattern an answer is counted and logged under (never the raw path): set by the
+/// router's `telemetry::label_route` layer for keygate's own routes, by the gateway for its own.
+#[derive(Debug, Clone)]
+pub struct RouteLabel(pub Arc<str>);
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

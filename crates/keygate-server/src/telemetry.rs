@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
+pub use crate::request_log::RouteLabel;
 use crate::state::AppState;
 
 /// Installs the log subscriber: text or JSON lines on stderr, level from `RUST_LOG`.
@@ -45,11 +46,6 @@ fn prometheus() -> &'static PrometheusHandle {
         handle
     })
 }
-
-/// The `route` label of a response the router did not match (a gateway route's pattern), put
-/// in the response's extensions by the gateway.
-#[derive(Debug, Clone)]
-pub struct RouteLabel(pub Arc<str>);
 
 /// The two series of one (route, method, status), registered once: building a label set and
 /// looking it up in the recorder on every request was ~1 % of a gateway call's CPU.
@@ -103,15 +99,13 @@ fn record(route: &str, method: Method, status: u16, seconds: f64) {
     }
 }
 
-/// Count and time every request by method, route pattern (never the raw path) and status.
-pub async fn track(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().clone();
+/// The router's layer that labels an answer with the route pattern it matched, for the metrics
+/// and the access line. Counting is not here but in the front door (`front::Front`), which
+/// every request passes, the gateway's included.
+pub async fn label_route(req: Request, next: Next) -> Response {
     let matched = req.extensions().get::<MatchedPath>().cloned();
     let mut response = next.run(req).await;
-    observe(&method, matched.as_ref(), &response, start);
-    // The route pattern for the access line (request_log), as the gateway sets its own.
-    if let Some(path) = &matched {
+    if let Some(path) = matched {
         if response.extensions().get::<RouteLabel>().is_none() {
             response
                 .extensions_mut()
@@ -121,19 +115,13 @@ pub async fn track(req: Request, next: Next) -> Response {
     response
 }
 
-/// Records one answered request: `matched` is the router's pattern; without one, the gateway's
-/// [`RouteLabel`] on the response, else `unmatched`.
-pub fn observe(
-    method: &Method,
-    matched: Option<&MatchedPath>,
-    response: &Response,
-    start: Instant,
-) {
-    let route = match (matched, response.extensions().get::<RouteLabel>()) {
-        (Some(path), _) => path.as_str(),
-        (None, Some(RouteLabel(pattern))) => pattern,
-        (None, None) => "unmatched",
-    };
+/// Counts and times one answered request by method, route pattern (the [`RouteLabel`] on the
+/// response, never the raw path; `unmatched` without one) and status.
+pub fn observe(method: &Method, response: &Response, start: Instant) {
+    let route = response
+        .extensions()
+        .get::<RouteLabel>()
+        .map_or("unmatched", |RouteLabel(pattern)| pattern);
     record(
         route,
         method_label(method),

@@ -10,12 +10,11 @@ mod system;
 mod view;
 
 use axum::routing::{get, post};
-use axum::Router;
 
-use crate::state::AppState;
+use crate::own_routes::OwnRoutes;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router() -> OwnRoutes {
+    OwnRoutes::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
         .route(

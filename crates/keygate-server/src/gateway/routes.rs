@@ -9,79 +9,8 @@ use axum::http::Method;
 use keygate_client::tls::TlsClientOptions;
 use keygate_core::jose::Scheme;
 
+use super::upstream::{CardApi, HttpUpstream, Upstream};
 use crate::config::RouteConfig;
-
-/// Where a route's requests go.
-#[derive(Debug, Clone)]
-pub enum Upstream {
-    /// `http://host:port[/base]`: the matched path and query are appended as sent.
-    Http(HttpUpstream),
-    /// `keygate:demo`: the built-in sample card API, called in-process.
-    Demo,
-}
-
-/// An HTTP(S) upstream: its base URL as configured (no trailing `/`), that URL's path part, and
-/// the client that calls it (one per TLS profile, shared by the routes that have it).
-#[derive(Debug, Clone)]
-pub struct HttpUpstream {
-    base: String,
-    base_path: String,
-    pub client: reqwest::Client,
-}
-
-impl HttpUpstream {
-    fn parse(configured: &str, client: reqwest::Client) -> Result<HttpUpstream, String> {
-        let base = configured.trim_end_matches('/');
-        let url = reqwest::Url::parse(base)
-            .map_err(|e| format!("upstream {configured:?} is not a URL: {e}"))?;
-        let scheme_len = if base.starts_with("https://") {
-            "https://".len()
-        } else {
-            "http://".len()
-        };
-        let base_path = match base.get(scheme_len..).and_then(|rest| rest.find('/')) {
-            Some(at) => base[scheme_len + at..].to_owned(),
-            None => String::new(),
-        };
-        // The base must already be in the form a URL parser keeps (no dot segments, nothing
-        // it would re-encode), or `url` below could never match it.
-        let parsed_path = if base_path.is_empty() {
-            "/"
-        } else {
-            &base_path
-        };
-        if url.path() != parsed_path
-            || url.query().is_some()
-            || url.fragment().is_some()
-            || !url.username().is_empty()
-            || url.password().is_some()
-        {
-            return Err(format!(
-                "upstream must be http(s)://host:port[/base] with a plain base path, not {configured:?}"
-            ));
-        }
-        Ok(HttpUpstream {
-            base: base.to_owned(),
-            base_path,
-            client,
-        })
-    }
-
-    /// The URL to send a request to: `<base><path and query as received>`, checked after it is
-    /// parsed, so a URL library that resolves or re-encodes anything cannot send the request
-    /// elsewhere (docs/gateway.md, "The request target"). `None` when the parsed URL differs.
-    pub fn url(&self, path_and_query: &str) -> Option<reqwest::Url> {
-        let url = reqwest::Url::parse(&format!("{}{path_and_query}", self.base)).ok()?;
-        let (path, query) = match path_and_query.split_once('?') {
-            Some((path, query)) => (path, Some(query)),
-            None => (path_and_query, None),
-        };
-        let same = url.path().strip_prefix(self.base_path.as_str()) == Some(path)
-            && url.query() == query
-            && url.fragment().is_none();
-        same.then_some(url)
-    }
-}
 
 /// One segment of a path pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,6 +70,8 @@ fn pointer_ok(p: &str) -> bool {
 /// Makes (or reuses) the upstream client for a TLS profile.
 pub trait UpstreamClients {
     fn client(&mut self, tls: &TlsClientOptions) -> Result<reqwest::Client, String>;
+    /// The demo card API, shared by every `keygate:demo` route (`None` without `--demo`).
+    fn demo(&self) -> Option<Arc<CardApi>>;
 }
 
 /// Parses and checks a configured route; `default_ca` is the top-level `upstream_ca_file`.
@@ -201,7 +132,7 @@ pub fn compile(
         identity: tls,
     };
     let upstream = if config.upstream == "keygate:demo" {
-        Upstream::Demo
+        Upstream::Demo(clients.demo())
     } else if let Some(rest) = config
         .upstream
         .strip_prefix("http://")
@@ -265,6 +196,7 @@ pub fn compile(
 struct ClientPool {
     timeout: Duration,
     made: HashMap<TlsClientOptions, reqwest::Client>,
+    demo: Option<Arc<CardApi>>,
 }
 
 impl UpstreamClients for ClientPool {
@@ -282,6 +214,10 @@ impl UpstreamClients for ClientPool {
             .map_err(|e| format!("cannot build the upstream HTTP client: {e}"))?;
         self.made.insert(tls.clone(), client.clone());
         Ok(client)
+    }
+
+    fn demo(&self) -> Option<Arc<CardApi>> {
+        self.demo.clone()
     }
 }
 
@@ -302,15 +238,17 @@ pub struct RouteTable {
 
 impl RouteTable {
     /// Compiles the routes; upstream clients are made here, one per TLS profile, with the
-    /// gateway's timeouts and no redirects followed.
+    /// gateway's timeouts and no redirects followed. `demo`: the card API of `--demo`.
     pub fn new(
         configs: &[RouteConfig],
         timeout: Duration,
         default_ca: Option<&Path>,
+        demo: Option<Arc<CardApi>>,
     ) -> Result<RouteTable, RouteError> {
         let mut clients = ClientPool {
             timeout,
             made: HashMap::new(),
+            demo,
         };
         Ok(RouteTable {
             routes: configs
@@ -363,6 +301,7 @@ mod tests {
             &[route("/cards/{id}"), route("/cards/{id}/pin")],
             Duration::from_secs(1),
             None,
+            None,
         )
         .unwrap();
         assert!(
@@ -380,7 +319,8 @@ mod tests {
             t.find(&Method::POST, "/cards/42"),
             Matched::WrongMethod
         ));
-        let compile_one = |c: RouteConfig| RouteTable::new(&[c], Duration::from_secs(1), None);
+        let compile_one =
+            |c: RouteConfig| RouteTable::new(&[c], Duration::from_secs(1), None, None);
         assert!(compile_one(RouteConfig {
             upstream: "https://x".into(),
             ..route("/a")
@@ -417,38 +357,5 @@ mod tests {
             ..route("/a")
         })
         .is_err());
-    }
-
-    #[test]
-    fn the_url_sent_is_base_plus_target_or_nothing() {
-        keygate_client::tls::install_crypto_provider();
-        let client = reqwest::Client::builder().build().unwrap();
-        let with_base = HttpUpstream::parse("http://127.0.0.1:9/docs/", client.clone()).unwrap();
-        let bare = HttpUpstream::parse("https://127.0.0.1:9", client.clone()).unwrap();
-        assert_eq!(
-            with_base.url("/files/a?x=1").unwrap().as_str(),
-            "http://127.0.0.1:9/docs/files/a?x=1"
-        );
-        assert_eq!(bare.url("/").unwrap().as_str(), "https://127.0.0.1:9/");
-        // What a URL library would resolve or re-encode never leaves (defence in depth: the
-        // target check refuses these before routing).
-        for target in [
-            "/files/../cards/42",
-            "/files/x\\..\\cards",
-            "/a b",
-            "/%2e%2e/x",
-            "/a#b",
-        ] {
-            assert!(with_base.url(target).is_none(), "{target}");
-            assert!(bare.url(target).is_none(), "{target}");
-        }
-        for bad in [
-            "http://h/docs/../x",
-            "http://u:p@h/x",
-            "http://h/x?q=1",
-            "http://h/a b",
-        ] {
-            assert!(HttpUpstream::parse(bad, client.clone()).is_err(), "{bad}");
-        }
     }
 }

@@ -17,16 +17,16 @@ use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 
 use crate::error::ApiError;
+use crate::own_routes::OwnRoutes;
 use crate::state::AppState;
 use i18n::Lang;
 
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-pub fn router(state: AppState) -> Router<AppState> {
-    Router::new()
+pub fn router() -> OwnRoutes {
+    OwnRoutes::new()
         .route("/", get(handlers::page))
         .route("/login", get(handlers::login_form).post(handlers::login))
         .route("/logout", post(handlers::logout))
@@ -35,7 +35,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/keys/{id}", get(handlers::view_key))
         .route("/static/keygate.css", get(css))
         .route("/static/copy.js", get(copy_js))
-        .layer(middleware::from_fn_with_state(state, web_layer))
+        .layer_with_state(|routes, state| {
+            routes.layer(middleware::from_fn_with_state(state.clone(), web_layer))
+        })
 }
 
 /// The language of a request: `?lang=`, else the `lang` cookie, else `Accept-Language`, else English.

@@ -1,0 +1,34 @@
+//! The gateway's background work, stopped by itself once the gateway is dropped.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use keygate_store::Store;
+
+use super::{listener, Gateway};
+
+/// Starts the node's background work: the invalidation listener (PostgreSQL) and the database
+/// monitor (see `listener`), the replay purge and the key ring refresh. It stops by itself once
+/// the gateway is dropped.
+pub fn spawn_background(store: Store, gateway: &Arc<Gateway>) {
+    let now = || chrono::Utc::now().timestamp();
+    listener::spawn(store.clone(), gateway);
+    // Periodic work: purge old jtis, refresh the system keys.
+    let weak: Weak<Gateway> = Arc::downgrade(gateway);
+    tokio::spawn(async move {
+        let mut purge = tokio::time::interval(Duration::from_secs(10));
+        let mut refresh = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = purge.tick() => {
+                    let Some(gw) = weak.upgrade() else { break };
+                    gw.replay.purge(&store, now()).await;
+                }
+                _ = refresh.tick() => {
+                    let Some(gw) = weak.upgrade() else { break };
+                    gw.reload_keyring(&store, now()).await;
+                }
+            }
+        }
+    });
+}

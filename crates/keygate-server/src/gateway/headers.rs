@@ -1,0 +1,169 @@
+//! The gateway's header policy (docs/gateway.md): what is forwarded upstream, what comes back,
+//! and the headers every gateway answer gets because it shares keygate's origin.
+
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
+use axum::response::Response;
+
+use crate::error::ApiError;
+
+/// Gateway answers share keygate's origin with its web page (docs/gateway.md, "Origin"): no
+/// answer is sniffed into another type, and one that is not JSON is sandboxed (an opaque
+/// origin, no scripts), so an upstream's HTML cannot act on keygate's own pages. The sandbox is
+/// a policy of its own, added beside any the upstream sent: browsers enforce both.
+pub(super) fn origin_headers(response: &mut Response) {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if !is_json {
+        headers.append(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("sandbox"),
+        );
+    }
+}
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1): never forwarded, in either direction.
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+    )
+}
+
+/// Toward the upstream: hop-by-hop headers, the caller's credentials, and what keygate sets
+/// itself (so a caller cannot spoof `X-Keygate-*`).
+fn is_dropped_request_header(name: &HeaderName) -> bool {
+    is_hop_by_hop(name)
+        || matches!(
+            name.as_str(),
+            "host" | "content-length" | "authorization" | "x-request-signature"
+        )
+        || is_keygate_header(name)
+}
+
+/// `X-Keygate-*`, reading `_` as `-`: a WSGI or CGI upstream reads `X_Keygate_Client_Id` as
+/// `HTTP_X_KEYGATE_CLIENT_ID`, the same variable as keygate's own header (issue 8).
+fn is_keygate_header(name: &HeaderName) -> bool {
+    let prefix = b"x-keygate-";
+    let name = name.as_str().as_bytes();
+    name.len() >= prefix.len()
+        && name
+            .iter()
+            .zip(prefix)
+            .all(|(&c, &p)| c == p || (c == b'_' && p == b'-'))
+}
+
+/// The `Cookie` header without keygate's own cookies (the web session is a credential like the
+/// bearer token); `None` when nothing is left.
+fn without_own_cookies(value: &HeaderValue, own_cookies: &[&str]) -> Option<HeaderValue> {
+    let text = value.to_str().ok()?;
+    let kept: Vec<&str> = text
+        .split(';')
+        .map(str::trim)
+        .filter(|pair| {
+            let name = pair.split_once('=').map_or(*pair, |(name, _)| name).trim();
+            !pair.is_empty() && !own_cookies.contains(&name)
+        })
+        .collect();
+    if kept.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(&kept.join("; ")).ok()
+}
+
+/// Toward the caller: hop-by-hop headers, and the length (the body may be re-encrypted).
+fn is_dropped_response_header(name: &HeaderName) -> bool {
+    is_hop_by_hop(name) || name.as_str() == "content-length"
+}
+
+/// An upstream's `Set-Cookie` for one of keygate's own cookies: dropped, as the upstream shares
+/// keygate's origin and could otherwise fix or clear a user's web session (docs/gateway.md).
+fn sets_own_cookie(name: &HeaderName, value: &HeaderValue, own_cookies: &[&str]) -> bool {
+    if name != header::SET_COOKIE {
+        return false;
+    }
+    let Ok(text) = value.to_str() else {
+        return true; // not readable, so not provably harmless
+    };
+    let cookie = text.split(';').next().unwrap_or_default();
+    let cookie_name = cookie.split_once('=').map_or(cookie, |(n, _)| n).trim();
+    own_cookies
+        .iter()
+        .any(|own| own.eq_ignore_ascii_case(cookie_name))
+}
+
+/// Headers named in `Connection` are hop-by-hop too.
+fn connection_listed(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The headers sent upstream: the caller's, less what [`is_dropped_request_header`] and
+/// `Connection` name and less keygate's own cookies, plus who called (`X-Keygate-*`).
+pub(super) fn forward_headers(
+    incoming: &HeaderMap,
+    client_id: &str,
+    api_key_id: &str,
+    own_cookies: &[&str],
+) -> Result<HeaderMap, ApiError> {
+    let listed = connection_listed(incoming);
+    let mut out = HeaderMap::with_capacity(incoming.len() + 2);
+    for (name, value) in incoming {
+        if is_dropped_request_header(name) || listed.iter().any(|l| l == name.as_str()) {
+            continue;
+        }
+        if name == header::COOKIE {
+            if let Some(value) = without_own_cookies(value, own_cookies) {
+                out.append(header::COOKIE, value);
+            }
+        } else {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out.insert(
+        HeaderName::from_static("x-keygate-client-id"),
+        HeaderValue::from_str(client_id).map_err(ApiError::internal)?,
+    );
+    out.insert(
+        HeaderName::from_static("x-keygate-api-key-id"),
+        HeaderValue::from_str(api_key_id).map_err(ApiError::internal)?,
+    );
+    Ok(out)
+}
+
+/// The upstream's headers onto the caller's answer, less hop-by-hop ones, the length, and any
+/// `Set-Cookie` for one of keygate's own cookies.
+pub(super) fn copy_response_headers(from: &HeaderMap, to: &mut HeaderMap, own_cookies: &[&str]) {
+    let listed = connection_listed(from);
+    for (name, value) in from {
+        if !is_dropped_response_header(name)
+            && !listed.iter().any(|l| l == name.as_str())
+            && !sets_own_cookie(name, value, own_cookies)
+        {
+            to.append(name.clone(), value.clone());
+        }
+    }
+}

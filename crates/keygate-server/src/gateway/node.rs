@@ -1,0 +1,109 @@
+//! The gateway itself: its routes, caches, replay guard and system keys, and the key ring's
+//! reload.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use keygate_core::jose::SignaturePolicy;
+use keygate_store::Store;
+
+use super::cache::Caches;
+use super::listener;
+use super::replay::ReplayGuard;
+use super::routes::RouteTable;
+use crate::system_key::{load_keyring, Keyring, MasterKey};
+
+/// Entries in each cache (keys, sessions).
+const CACHE_CAPACITY: usize = 100_000;
+
+/// One node's gateway: routes, upstream client, caches, replay guard, system keys.
+pub struct Gateway {
+    pub routes: RouteTable,
+    pub caches: Caches,
+    /// The database's state as this node sees it (`/readyz`, `/metrics`).
+    pub health: Arc<listener::DbHealth>,
+    pub replay: ReplayGuard,
+    keyring: RwLock<Arc<Keyring>>,
+    master: MasterKey,
+    grace_secs: i64,
+    pub policy: SignaturePolicy,
+    pub(super) max_body: usize,
+    pub(super) max_upstream_body: usize,
+    /// keygate's own cookie names (the web page's), never forwarded either way.
+    pub(super) own_cookies: &'static [&'static str],
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("routes", &self.routes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a gateway is made of, prepared by `Application::build`.
+pub struct GatewayParts {
+    pub routes: RouteTable,
+    pub keyring: Keyring,
+    pub master: MasterKey,
+    pub grace: Duration,
+    pub max_skew: Duration,
+    pub max_body: usize,
+    pub max_upstream_body: usize,
+    /// The web page's cookie names (`web::session::OWN_COOKIES`), passed in so that the gateway
+    /// imports nothing of the web page.
+    pub own_cookies: &'static [&'static str],
+}
+
+impl Gateway {
+    /// The gateway of a node on `store` (whose kind sets the caches' age limit).
+    pub fn new(store: &Store, parts: GatewayParts) -> Result<Gateway, String> {
+        // With PostgreSQL, NOTIFY invalidates at once; the age limit only covers a lost
+        // connection. With SQLite the age limit (1 s) covers `keygate admin` run from another
+        // process, which cannot reach this node's memory.
+        let max_age = if store.is_shared() {
+            Duration::from_secs(30)
+        } else {
+            Duration::from_secs(1)
+        };
+        Ok(Gateway {
+            routes: parts.routes,
+            // On PostgreSQL the caches are used only once the listener has subscribed.
+            caches: Caches::new(CACHE_CAPACITY, max_age, !store.is_shared()),
+            health: Arc::new(listener::DbHealth::new()),
+            replay: ReplayGuard::for_store(store),
+            keyring: RwLock::new(Arc::new(parts.keyring)),
+            master: parts.master,
+            grace_secs: i64::try_from(parts.grace.as_secs()).unwrap_or(i64::MAX),
+            policy: SignaturePolicy {
+                max_skew_secs: i64::try_from(parts.max_skew.as_secs()).unwrap_or(300),
+                ..SignaturePolicy::default()
+            },
+            max_body: parts.max_body,
+            max_upstream_body: parts.max_upstream_body,
+            own_cookies: parts.own_cookies,
+        })
+    }
+
+    /// The system keys as this node holds them now.
+    pub fn keyring(&self) -> Arc<Keyring> {
+        match self.keyring.read() {
+            Ok(ring) => ring.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Re-reads the system keys (after a rotation by any node or by `keygate admin`).
+    pub async fn reload_keyring(&self, store: &Store, now: i64) {
+        match load_keyring(store, &self.master, now, self.grace_secs, false).await {
+            Ok(ring) => {
+                if let Ok(mut slot) = self.keyring.write() {
+                    *slot = Arc::new(ring);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reloading the system keys failed; keeping the ones loaded")
+            }
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The request pipeline (docs/gateway.md): a gateway request from route match to answer.
+//!
+//! Order of checks for a matched route: the bearer token (401), the key state (403), the
+//! signature (401 `signature_*`), then the body rules (400 `encrypted_field_invalid`). Only
+//! then is anything sent upstream; the answer's confidential fields are encrypted on the way
+//! back.
+
+use std::borrow::Cow;
+
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use keygate_core::jose::{
+    decrypt_fields_in_json, encrypt_fields_in_json, verify_signed_request, FieldsInJson,
+    RequestFacts, RequestFieldsError, SignatureError,
+};
+use keygate_core::model::UnixTime;
+use keygate_registry::Registry;
+use keygate_store::Store;
+
+use super::headers::{copy_response_headers, forward_headers, origin_headers};
+use super::routes::{Matched, Route};
+use super::upstream::{CallUpstream, UpstreamRequest};
+use super::Gateway;
+use crate::bearer::bearer_token;
+use crate::error::ApiError;
+use crate::request_log::RouteLabel;
+
+impl Gateway {
+    /// Answers a request for the gateway: every path the JSON API and the web page do not
+    /// serve. `now` is read from the node's one clock by the caller.
+    ///
+    /// The caller — the front door, or the router's fallback — has checked the request target
+    /// and wraps this in what every request gets (request id, trace span, access line,
+    /// metrics; `front::Front`). The URL sent upstream is checked again in
+    /// [`super::upstream::HttpUpstream::url`].
+    pub async fn handle(
+        &self,
+        registry: &Registry,
+        store: &Store,
+        now: UnixTime,
+        request: Request,
+    ) -> Response {
+        let route = match self.routes.find(request.method(), request.uri().path()) {
+            Matched::Route(route) => route,
+            Matched::WrongMethod => {
+                let mut response = ApiError::MethodNotAllowed.into_response();
+                origin_headers(&mut response);
+                return response;
+            }
+            Matched::None => {
+                let mut response =
+                    ApiError::NotFound("nothing is served at this path").into_response();
+                origin_headers(&mut response);
+                return response;
+            }
+        };
+        let mut response = match proxy(self, registry, store, now, route, request).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
+        };
+        response
+            .extensions_mut()
+            .insert(RouteLabel(route.pattern.clone()));
+        origin_headers(&mut response);
+        response
+    }
+}
+
+fn signature_error(e: SignatureError) -> ApiError {
+    match e {
+        SignatureError::Invalid(reason) => ApiError::SignatureInvalid(reason.to_string()),
+        SignatureError::Stale(reason) => ApiError::SignatureStale(reason.to_string()),
+    }
+}
+
+/// Steps 1–6 for a matched route; the first refusal is the answer.
+async fn proxy(
+    gw: &Gateway,
+    registry: &Registry,
+    store: &Store,
+    now: UnixTime,
+    route: &Route,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+
+    // 1. Who: the bearer token (401).
+    let token = bearer_token(&parts.headers)?;
+    let principal = gw.caches.session(registry, token, now).await?;
+    let api_key_id = principal.api_key.id;
+    crate::request_log::set_caller(principal.client.id, api_key_id);
+
+    // 2. The key state (403): a route with a signature or confidential fields needs an active
+    //    key, and never falls back to plaintext without one.
+    let client_key = if route.needs_client_key() {
+        Some(
+            gw.caches
+                .key_state(registry, api_key_id, now)
+                .await?
+                .active(now)?,
+        )
+    } else {
+        None
+    };
+
+    let too_large = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > gw.max_body as u64);
+    if too_large {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let body = axum::body::to_bytes(body, gw.max_body)
+        .await
+        .map_err(|e| ApiError::from_body_error(&e, ApiError::PayloadTooLarge))?;
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path(), |pq| pq.as_str());
+
+    // 3. The signature (401), then the jti, recorded before anything is forwarded.
+    if route.signature_required {
+        let jws = parts
+            .headers
+            .get("x-request-signature")
+            .ok_or(ApiError::SignatureMissing)?
+            .to_str()
+            .map_err(|_| {
+                ApiError::SignatureInvalid("the X-Request-Signature header is not ASCII".into())
+            })?
+            .trim();
+        let key = client_key.as_ref().ok_or(ApiError::PublicKeyRequired)?;
+        let facts = RequestFacts {
+            method: parts.method.as_str(),
+            path_and_query,
+            body: &body,
+            bearer_token: token,
+        };
+        let verified =
+            verify_signed_request(jws, key, &facts, now, &gw.policy).map_err(signature_error)?;
+        let until = verified.iat.saturating_add(gw.policy.max_skew_secs);
+        gw.replay
+            .record(store, api_key_id, &verified.jti, now, until)
+            .await?;
+    }
+
+    // 4. Confidential request fields (400 encrypted_field_invalid; nothing is forwarded).
+    //    Only the named values change; the rest reaches the upstream byte for byte.
+    let body = if !route.decrypt_request.is_empty() && !body.is_empty() {
+        let ring = gw.keyring();
+        match decrypt_fields_in_json(&body, &route.decrypt_request, &ring.decrypting(now)) {
+            Ok(Cow::Borrowed(_)) => body,
+            Ok(Cow::Owned(out)) => Bytes::from(out),
+            Err(RequestFieldsError::Invalid(_)) => return Err(ApiError::EncryptedFieldInvalid),
+            Err(e) => return Err(ApiError::InvalidRequest(e.to_string())),
+        }
+    } else {
+        body
+    };
+
+    // 5. Forward.
+    let headers = || {
+        forward_headers(
+            &parts.headers,
+            &principal.client.id.to_string(),
+            &api_key_id.to_string(),
+            gw.own_cookies,
+        )
+    };
+    let request = UpstreamRequest {
+        route: &route.pattern,
+        method: parts.method.clone(),
+        path_and_query,
+        body,
+        max_reply: gw.max_upstream_body,
+    };
+    let reply = route.upstream.call(request, headers).await?;
+
+    // 6. Confidential response fields, encrypted to the caller's active key.
+    let mut body = reply.body;
+    //    The rest of the answer is passed on byte for byte. A body that is not JSON cannot
+    //    have its fields found, so it is refused rather than passed on: it may hold them in
+    //    plaintext (e.g. JSON with trailing bytes). Only an empty body passes.
+    if let (false, Some(key)) = (route.encrypt_response.is_empty(), client_key.as_ref()) {
+        match encrypt_fields_in_json(&body, &route.encrypt_response, route.scheme, key)
+            .map_err(ApiError::internal)?
+        {
+            FieldsInJson::Rewritten(out) => body = Bytes::from(out),
+            FieldsInJson::Unchanged => {}
+            FieldsInJson::NotJson if body.is_empty() => {}
+            FieldsInJson::NotJson => {
+                tracing::warn!(
+                    route = %route.pattern,
+                    status = reply.status.as_u16(),
+                    "the upstream's answer on a route with confidential fields is not JSON; refused"
+                );
+                return Err(ApiError::UpstreamUnavailable);
+            }
+        }
+    }
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = reply.status;
+    copy_response_headers(&reply.headers, response.headers_mut(), gw.own_cookies);
+    Ok(response)
+}
