@@ -27,14 +27,15 @@ use tower::Service;
 
 use crate::connection::{ConnClock, TimedBody};
 use crate::gateway;
-use crate::own_routes::{own_routes, OwnPaths};
+use crate::own_routes::OwnPaths;
 use crate::request_log;
+use crate::router::own_routes;
 use crate::state::AppState;
 use crate::telemetry;
 
 /// Is `path` in keygate's own part of the URL space (served by the router first)? Its first
 /// segment is one of those the JSON API's and the web page's routes take, read from the routes
-/// themselves ([`crate::own_routes`]), once.
+/// themselves ([`crate::router::own_routes`]), once.
 pub fn is_own_path(path: &str) -> bool {
     static OWN: LazyLock<OwnPaths> = LazyLock::new(|| own_routes().paths());
     OWN.claims(path)
@@ -51,7 +52,7 @@ pub struct MakeFront {
 impl MakeFront {
     pub fn new(state: AppState) -> MakeFront {
         MakeFront {
-            router: crate::router(state.clone()),
+            router: crate::router::router(state.clone()),
             body_read_timeout: state.settings.body_read_timeout,
             state,
         }

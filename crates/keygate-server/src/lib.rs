@@ -13,6 +13,7 @@ pub mod gateway;
 pub mod messages;
 pub mod own_routes;
 pub mod request_log;
+pub mod router;
 pub mod serve;
 pub mod state;
 pub mod system_key;
@@ -20,18 +21,16 @@ pub mod telemetry;
 pub mod tls;
 pub mod web;
 
+pub use router::router;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::response::Response;
-use axum::Router;
 use keygate_store::Store;
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
-use crate::error::ApiError;
 use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
@@ -90,35 +89,6 @@ fn stop_signals() -> std::io::Result<(
         let _ = second_tx.send(());
     });
     Ok((first, second))
-}
-
-/// keygate's own routes ([`own_routes::own_routes`]) with the gateway as their fallback.
-///
-/// The layers here apply to keygate's own routes only: the front door sends the gateway's
-/// traffic past this router. A concern for every request (ids, spans, logs, metrics, limits)
-/// goes in `front::Front` instead, which wraps both (docs/architecture.md).
-pub fn router(state: AppState) -> Router {
-    let max_body = state.settings.max_body_bytes;
-    own_routes::own_routes()
-        .into_router(&state)
-        .fallback(gateway_fallback)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(axum::middleware::from_fn(telemetry::label_route))
-        .with_state(state)
-}
-
-/// A path under one of keygate's own first segments that no route of the router serves.
-async fn gateway_fallback(State(state): State<AppState>, request: Request) -> Response {
-    let now = state.now();
-    state
-        .gateway
-        .handle(&state.registry, &state.store, now, request)
-        .await
-}
-
-async fn method_not_allowed() -> ApiError {
-    ApiError::MethodNotAllowed
 }
 
 /// A bound, ready-to-run keygate node.

@@ -1,7 +1,7 @@
 //! keygate's own routes — the JSON API's and the web page's — and the first path segments they
-//! take, both recorded by the same `.route` calls. The router (`crate::router`) and the front
+//! take, both recorded by the same `.route` calls. The router (`router::router`) and the front
 //! door's split between the router and the gateway (`front::is_own_path`) are built from
-//! [`own_routes`], so a route added later cannot be left out of either
+//! `router::own_routes`, so a route added later cannot be left out of either
 //! (docs/architecture.md, "How to add a route").
 
 use std::collections::BTreeSet;
@@ -98,9 +98,4 @@ fn first_segment(path: &str) -> &str {
         .split('/')
         .next()
         .unwrap_or_default()
-}
-
-/// Every route keygate serves itself: the JSON API and the web page.
-pub fn own_routes() -> OwnRoutes {
-    crate::api::router().merge(crate::web::router())
 }

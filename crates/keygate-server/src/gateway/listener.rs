@@ -9,13 +9,13 @@
 //! either this node hears it, or within 800 ms it is reading the database on every request —
 //! even when only its listener's connection is silently cut.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use keygate_store::{Invalidations, Store};
-use tokio::sync::Notify;
 
+use super::health::HEARTBEAT_PREFIX;
 use super::Gateway;
 
 /// How often the database is probed (for `/metrics`).
@@ -26,74 +26,6 @@ const HEARTBEAT: Duration = Duration::from_millis(200);
 const DEAF_AFTER: Duration = Duration::from_millis(600);
 /// Longest wait between two attempts to subscribe again.
 const MAX_RETRY: Duration = Duration::from_secs(1);
-/// The heartbeat payload's prefix (other nodes ignore payloads they do not know).
-const HEARTBEAT_PREFIX: &str = "heartbeat:";
-
-/// What `/metrics` and `/readyz` report about the database.
-pub struct DbHealth {
-    /// The last probe's answer (the monitor's, or `/readyz`'s).
-    up: AtomicBool,
-    /// The invalidation listener is subscribed and its heartbeat is heard.
-    listening: AtomicBool,
-    /// The heartbeat payload of this node.
-    heartbeat: String,
-    /// Milliseconds since `started` when this node last heard its own heartbeat.
-    heard_at_ms: AtomicU64,
-    started: Instant,
-    /// Wakes the listener when the heartbeat has not been heard in time.
-    deaf: Notify,
-}
-
-impl DbHealth {
-    pub fn new() -> DbHealth {
-        DbHealth {
-            up: AtomicBool::new(true),
-            listening: AtomicBool::new(false),
-            heartbeat: format!("{HEARTBEAT_PREFIX}{}", uuid::Uuid::new_v4().simple()),
-            heard_at_ms: AtomicU64::new(0),
-            started: Instant::now(),
-            deaf: Notify::new(),
-        }
-    }
-
-    pub fn is_up(&self) -> bool {
-        self.up.load(Ordering::Relaxed)
-    }
-
-    pub fn set_up(&self, up: bool) {
-        let was = self.up.swap(up, Ordering::Relaxed);
-        if was && !up {
-            tracing::warn!("database unreachable or unwritable: requests that need it answer 503");
-        } else if !was && up {
-            tracing::info!("database reachable again");
-        }
-    }
-
-    pub fn is_listening(&self) -> bool {
-        self.listening.load(Ordering::Relaxed)
-    }
-
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-
-    fn heard(&self) {
-        self.heard_at_ms.store(self.now_ms(), Ordering::Relaxed);
-    }
-
-    fn silent_for(&self) -> Duration {
-        Duration::from_millis(
-            self.now_ms()
-                .saturating_sub(self.heard_at_ms.load(Ordering::Relaxed)),
-        )
-    }
-}
-
-impl Default for DbHealth {
-    fn default() -> Self {
-        DbHealth::new()
-    }
-}
 
 /// Starts the invalidation listener (PostgreSQL) and the database monitor. Both stop by
 /// themselves once the gateway is dropped.

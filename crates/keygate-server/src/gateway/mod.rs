@@ -8,8 +8,9 @@
 //!   checks written there;
 //! - `headers`: the header policy, both ways;
 //! - `upstream`: where requests go — HTTP(S) or the in-process demo, one interface;
-//! - `routes`, `target`, `cache`, `replay`, `listener`: the route table, the request-target
-//!   check, the hot path's memory, `jti` records, and invalidations.
+//! - `routes`, `target`, `cache`, `replay`, `listener`, `health`: the route table, the
+//!   request-target check, the hot path's memory, `jti` records, invalidations, and the
+//!   database's state as this node sees it.
 //!
 //! Imports point one way: the gateway imports the crate's leaves (`error`, `config`,
 //! `system_key`, `bearer`, `request_log`) and never `state`, `auth`, `web`, `api`, `front` or
@@ -18,6 +19,7 @@
 mod background;
 pub mod cache;
 mod headers;
+pub mod health;
 pub mod listener;
 mod node;
 mod pipeline;

@@ -8,7 +8,7 @@ use keygate_core::jose::SignaturePolicy;
 use keygate_store::Store;
 
 use super::cache::Caches;
-use super::listener;
+use super::health::DbHealth;
 use super::replay::ReplayGuard;
 use super::routes::RouteTable;
 use crate::system_key::{load_keyring, Keyring, MasterKey};
@@ -21,7 +21,7 @@ pub struct Gateway {
     pub routes: RouteTable,
     pub caches: Caches,
     /// The database's state as this node sees it (`/readyz`, `/metrics`).
-    pub health: Arc<listener::DbHealth>,
+    pub health: Arc<DbHealth>,
     pub replay: ReplayGuard,
     keyring: RwLock<Arc<Keyring>>,
     master: MasterKey,
@@ -70,7 +70,7 @@ impl Gateway {
             routes: parts.routes,
             // On PostgreSQL the caches are used only once the listener has subscribed.
             caches: Caches::new(CACHE_CAPACITY, max_age, !store.is_shared()),
-            health: Arc::new(listener::DbHealth::new()),
+            health: Arc::new(DbHealth::new()),
             replay: ReplayGuard::for_store(store),
             keyring: RwLock::new(Arc::new(parts.keyring)),
             master: parts.master,
