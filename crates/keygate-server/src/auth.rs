@@ -29,12 +29,6 @@ pub async fn housekeeping(state: AppState) {
     }
 }
 
-/// How many password checks may run at once by default: one per core (argon2 is CPU-bound, so
-/// more would only queue on the cores while holding their memory).
-pub fn default_login_max_concurrent() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-}
-
 /// Resolve a bearer token to who it speaks for (the registry's session lookup), and name the
 /// caller in the request's log line; shared by the API and the web page.
 pub async fn authenticate_token(

@@ -2,7 +2,7 @@
 //! encrypted gateway routes, and a demo client whose credentials are printed once. The card API
 //! itself is an upstream like any other: `gateway::upstream::CardApi`.
 
-use crate::config::RouteConfig;
+use crate::config::{RouteConfig, Scheme, Signature};
 
 /// The gateway routes of the demo.
 pub fn routes() -> Vec<RouteConfig> {
@@ -11,24 +11,24 @@ pub fn routes() -> Vec<RouteConfig> {
             path: "/demo/cards/{id}".into(),
             methods: vec!["GET".into()],
             upstream: "keygate:demo".into(),
-            signature: "required".into(),
+            signature: Signature::Required,
             encrypt_response: vec![
                 "/data/card/number".into(),
                 "/data/card/pin".into(),
                 "/data/card/cvv".into(),
             ],
             decrypt_request: vec![],
-            scheme: "jwe".into(),
+            scheme: Scheme::Jwe,
             ..RouteConfig::default()
         },
         RouteConfig {
             path: "/demo/cards/{id}/pin".into(),
             methods: vec!["POST".into()],
             upstream: "keygate:demo".into(),
-            signature: "required".into(),
+            signature: Signature::Required,
             encrypt_response: vec![],
             decrypt_request: vec!["/pin".into()],
-            scheme: "jwe".into(),
+            scheme: Scheme::Jwe,
             ..RouteConfig::default()
         },
     ]

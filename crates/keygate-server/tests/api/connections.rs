@@ -7,6 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::helpers::*;
+use keygate_server::config::{RouteConfig, Scheme, Signature};
 
 async fn connect(app: &TestApp) -> TcpStream {
     let addr = app.base_url.trim_start_matches("http://");
@@ -242,14 +243,14 @@ async fn a_client_that_stops_reading_an_answer_is_cut_at_idle_timeout() {
     let app = spawn_app_with(Backend::Sqlite, |s| {
         s.idle_timeout = Duration::from_secs(2);
         s.max_upstream_body_bytes = 2 * SIZE;
-        s.routes = vec![keygate_server::config::RouteConfig {
+        s.routes = vec![RouteConfig {
             path: "/big".into(),
             methods: vec!["GET".into()],
             upstream: upstream.clone(),
-            signature: "none".into(),
+            signature: Signature::None,
             encrypt_response: vec![],
             decrypt_request: vec![],
-            scheme: "jwe".into(),
+            scheme: Scheme::Jwe,
             ..Default::default()
         }];
     })

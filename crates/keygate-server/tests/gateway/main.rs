@@ -28,7 +28,7 @@ use axum::Json;
 use keygate_client::crypto::{sign_request, ClientPrivateKey};
 use keygate_client::http::{KeygateClient, Reply};
 use keygate_core::jose::SigAlg;
-use keygate_server::config::{RouteConfig, Settings};
+use keygate_server::config::{RouteConfig, Scheme, Settings, Signature};
 use serde_json::{json, Value};
 
 use helpers::*;
@@ -138,10 +138,10 @@ fn route(path: &str, methods: &[&str], upstream: &str) -> RouteConfig {
         path: path.into(),
         methods: methods.iter().map(|m| m.to_string()).collect(),
         upstream: upstream.into(),
-        signature: "required".into(),
+        signature: Signature::Required,
         encrypt_response: vec![],
         decrypt_request: vec![],
-        scheme: "jwe".into(),
+        scheme: Scheme::Jwe,
         ..RouteConfig::default()
     }
 }
@@ -160,12 +160,12 @@ pub fn test_routes(upstream: &str) -> Vec<RouteConfig> {
         },
         RouteConfig {
             encrypt_response: card_fields.clone(),
-            scheme: "rsa-oaep-256".into(),
+            scheme: Scheme::RsaOaep256,
             ..route("/oaep/cards/{id}", &["GET"], upstream)
         },
         RouteConfig {
             encrypt_response: card_fields.clone(),
-            scheme: "rsa-pkcs1".into(),
+            scheme: Scheme::RsaPkcs1,
             ..route("/pkcs1/cards/{id}", &["GET"], upstream)
         },
         RouteConfig {
@@ -184,7 +184,7 @@ pub fn test_routes(upstream: &str) -> Vec<RouteConfig> {
         // An upstream with a base path, and a route without a signature.
         route("/files/{name}", &["GET"], &format!("{upstream}/docs")),
         RouteConfig {
-            signature: "none".into(),
+            signature: Signature::None,
             ..route("/open/{name}", &["GET"], upstream)
         },
         route("/down", &["GET"], "http://127.0.0.1:1"),

@@ -1,0 +1,193 @@
+//! The layers and the refusals, read through `Settings::load`.
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+
+#[test]
+fn layers_apply_in_order() {
+    let dir = std::env::temp_dir().join(format!("kg-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("keygate.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:1\"\nkey_validity = \"30d\"\ntoken_ttl = \"5m\"\nallowed_key_bits = [2048, 3072]\n",
+    )
+    .unwrap();
+    let env = vec![
+        ("KEYGATE_LISTEN".to_string(), "127.0.0.1:2".to_string()),
+        ("KEYGATE_TOKEN_TTL".to_string(), "3s".to_string()),
+        ("KEYGATE_MAX_BODY_BYTES".to_string(), "4096".to_string()),
+        ("KEYGATE_MASTER_KEY".to_string(), "ignored here".to_string()),
+        ("OTHER".to_string(), "x".to_string()),
+    ];
+    let flags = Overrides {
+        listen: Some("127.0.0.1:3".into()),
+        ..Default::default()
+    };
+    let s = Settings::load(Some(&file), env, &flags).unwrap();
+    assert_eq!(s.listen.port(), 3);
+    assert_eq!(s.key_validity, Duration::from_secs(30 * 86_400));
+    assert_eq!(s.token_ttl, Duration::from_secs(3));
+    assert_eq!(s.max_body_bytes, 4096);
+    assert_eq!(s.allowed_key_bits, vec![2048, 3072]);
+}
+
+#[test]
+fn bad_values_are_refused_clearly() {
+    let env = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+    let err = Settings::load(
+        None,
+        env("KEYGATE_KEY_VALIDITY", "soon"),
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("key_validity"), "{err}");
+    let err = Settings::load(
+        None,
+        env("KEYGATE_ALLOWED_KEY_BITS", "2048,abc"),
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("allowed_key_bits"), "{err}");
+    assert_eq!(
+        Settings::load(
+            None,
+            env("KEYGATE_ALLOWED_KEY_BITS", "2048,3072"),
+            &Overrides::default()
+        )
+        .unwrap()
+        .allowed_key_bits,
+        vec![2048, 3072]
+    );
+    assert_eq!(
+        parse_duration("365d").unwrap(),
+        Duration::from_secs(365 * 86_400)
+    );
+    assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+    let err = Settings::load(
+        None,
+        env("KEYGATE_DATABASE_TIMEOUT", "0s"),
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("database_timeout"), "{err}");
+    assert_eq!(
+        Settings::load(
+            None,
+            env("KEYGATE_DATABASE_TIMEOUT", "1500ms"),
+            &Overrides::default()
+        )
+        .unwrap()
+        .database_timeout,
+        Duration::from_millis(1500)
+    );
+    assert_eq!(Settings::default().database_timeout, Duration::from_secs(5));
+}
+
+#[test]
+fn keys_are_the_fields_of_settings() {
+    let keys = keys();
+    assert_eq!(keys.len(), 31, "{keys:?}");
+    for key in [
+        "listen",
+        "allowed_key_bits",
+        "cookie_secure",
+        "routes",
+        "system_key_grace",
+    ] {
+        assert!(keys.contains(&key), "{key}");
+    }
+    assert!(!keys.contains(&"master_key"), "never read from the file");
+}
+
+#[test]
+fn errors_name_the_key_at_fault() {
+    let load = |k: &str, v: &str| {
+        Settings::load(
+            None,
+            vec![(k.to_string(), v.to_string())],
+            &Overrides::default(),
+        )
+    };
+    let err = load("KEYGATE_LISTEN", "nowhere").unwrap_err().to_string();
+    assert!(
+        err.contains("listen: `nowhere` is not an address like 127.0.0.1:8080"),
+        "{err}"
+    );
+    let err = load("KEYGATE_KEY_VALIDITY", "soon")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("key_validity: `soon` is not a duration"),
+        "{err}"
+    );
+    let err = load("KEYGATE_ALLOWED_KEY_BITS", "1024")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("allowed_key_bits: sizes must be between 2048 and 8192"),
+        "{err}"
+    );
+    let err = load("KEYGATE_MAX_CONNECTIONS", "0")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("max_connections must be between 1 and"),
+        "{err}"
+    );
+    let err = load("KEYGATE_MAX_BODY_BYTES", "\"lots\"")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("max_body_bytes"), "{err}");
+    // With TLS on, the session cookie is Secure unless the operator says otherwise.
+    let tls = |extra: &[(&str, &str)]| {
+        let mut env = vec![
+            ("KEYGATE_TLS_CERT_FILE".to_string(), "c.pem".to_string()),
+            ("KEYGATE_TLS_KEY_FILE".to_string(), "k.pem".to_string()),
+        ];
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Settings::load(None, env, &Overrides::default()).unwrap()
+    };
+    assert!(tls(&[]).cookie_secure);
+    assert!(!tls(&[("KEYGATE_COOKIE_SECURE", "false")]).cookie_secure);
+    assert!(
+        !Settings::load(None, vec![], &Overrides::default())
+            .unwrap()
+            .cookie_secure
+    );
+}
+
+#[test]
+fn route_fields_are_read_into_their_types() {
+    let dir = std::env::temp_dir().join(format!("kg-config-routes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("keygate.toml");
+    let with_route = |fields: &str| {
+        std::fs::write(
+            &file,
+            format!("[[routes]]\npath = \"/a\"\nupstream = \"http://127.0.0.1:9\"\n{fields}\n"),
+        )
+        .unwrap();
+        Settings::load(Some(&file), Vec::new(), &Overrides::default())
+    };
+    let s = with_route("signature = \"none\"\nscheme = \"rsa-oaep-256\"").unwrap();
+    assert_eq!(s.routes[0].signature, Signature::None);
+    assert_eq!(s.routes[0].scheme, Scheme::RsaOaep256);
+    assert_eq!(s.routes[0].methods, vec!["GET".to_string()]);
+    let s = with_route("").unwrap();
+    assert_eq!(s.routes[0].signature, Signature::Required);
+    assert_eq!(s.routes[0].scheme, Scheme::Jwe);
+    let err = with_route("scheme = \"rot13\"").unwrap_err().to_string();
+    assert!(
+        err.contains("scheme must be jwe, rsa-oaep-256 or rsa-pkcs1, not \"rot13\""),
+        "{err}"
+    );
+    assert!(err.contains("routes[0].scheme"), "{err}");
+    let err = with_route("signature = \"maybe\"").unwrap_err().to_string();
+    assert!(
+        err.contains("signature must be \"required\" or \"none\", not \"maybe\""),
+        "{err}"
+    );
+    let err = with_route("colour = \"red\"").unwrap_err().to_string();
+    assert!(err.contains("colour"), "{err}");
+}
