@@ -1,4 +1,4 @@
-//! `keygate serve --demo` (DESIGN §7): a sample card API served in-process behind signed,
+//! `keygate serve --demo` (docs/gateway.md): a sample card API served in-process behind signed,
 //! encrypted gateway routes, and a demo client whose credentials are printed once. The card API
 //! itself is an upstream like any other: `gateway::upstream::CardApi`.
 

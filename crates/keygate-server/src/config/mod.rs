@@ -1,5 +1,5 @@
 //! Configuration: a TOML file, then `KEYGATE_*` environment variables, then flags
-//! (docs/configuration.md).
+//! (docs/deployment.md, "Settings to review before going live"; docs/architecture.md).
 //!
 //! Every layer is merged as a TOML table and parsed once into [`Settings`], so a value means the
 //! same thing wherever it comes from. Each setting is written once: a field of [`Settings`] (its
@@ -37,7 +37,7 @@ pub enum Signature {
     None,
 }
 
-/// A route of the gateway (docs/gateway.md).
+/// A route of the gateway (docs/gateway.md, "Configuration added").
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct RouteConfig {

@@ -1,4 +1,4 @@
-//! Gateway routes from configuration (DESIGN §7), checked once at start.
+//! Gateway routes from configuration (docs/gateway.md), checked once at start.
 
 use std::collections::HashMap;
 use std::path::Path;
