@@ -96,3 +96,37 @@ fn with_error_page(lang: Lang, note: ErrorPageNote, response: Response) -> Respo
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use axum::http::Request;
+
+    use super::*;
+
+    fn lang_of(uri: &str, cookie: Option<&str>, accept: Option<&str>) -> (Lang, bool) {
+        let mut request = Request::builder().uri(uri);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        if let Some(accept) = accept {
+            request = request.header(header::ACCEPT_LANGUAGE, accept);
+        }
+        let (parts, ()) = request.body(()).unwrap().into_parts();
+        choose_lang(&parts)
+    }
+
+    #[test]
+    fn the_query_then_the_cookie_then_accept_language_then_english() {
+        let header = Some("el");
+        let cookie = Some("lang=es");
+        assert_eq!(
+            lang_of("/?lang=fr&lang=en", cookie, header),
+            (Lang::En, true)
+        );
+        assert_eq!(lang_of("/?lang=fr", cookie, header), (Lang::Es, false));
+        assert_eq!(lang_of("/", Some("lang=xx"), header), (Lang::El, false));
+        assert_eq!(lang_of("/", None, Some("fr")), (Lang::En, false));
+    }
+}

@@ -214,3 +214,28 @@ fn accept_language() {
     assert_eq!(Lang::parse("EL"), Some(Lang::El));
     assert_eq!(Lang::parse("de"), None);
 }
+
+#[test]
+fn accept_language_ranges_are_matched_to_the_offered_languages() {
+    // Regions and case do not matter; `_` is read as `-`.
+    assert_eq!(Lang::from_accept_language("el_GR"), Some(Lang::El));
+    assert_eq!(Lang::from_accept_language("ES-mx, en"), Some(Lang::Es));
+    assert_eq!(
+        Lang::from_accept_language("en-US;q=0.5, el-CY;q=0.6"),
+        Some(Lang::El)
+    );
+    // Equal qualities keep the header's order; a wildcard or a foreign tag chooses nothing.
+    assert_eq!(Lang::from_accept_language("es, el"), Some(Lang::Es));
+    assert_eq!(Lang::from_accept_language("*"), None);
+    assert_eq!(Lang::from_accept_language("de-AT, pt;q=0.9"), None);
+}
+
+#[test]
+fn english_texts_come_from_the_english_catalogue() {
+    assert_eq!(
+        english("err-invalid_credentials", &[]),
+        Tr::new(Lang::En).try_format("err-invalid_credentials", &[])
+    );
+    assert!(english("err-rate_limited", &[("minutes", "15")]).is_some_and(|t| t.contains("15")));
+    assert_eq!(english("no-such-message", &[]), None);
+}
