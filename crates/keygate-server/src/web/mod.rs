@@ -1,5 +1,5 @@
-//! The "API Certificate" web page (docs/web.md): server-rendered, usable without JavaScript,
-//! in English, Greek and Spanish.
+//! The "API Certificate" web page (docs/design.md §8; choices in docs/web.md): server-rendered,
+//! usable without JavaScript, in English, Greek and Spanish.
 //!
 //! - `handlers`: the routes, one file per job (login and logout, the page, upload, revoke,
 //!   key view); each takes [`session::WebSession`] and [`i18n::Lang`] as extractors and
