@@ -60,13 +60,7 @@ pub async fn web_layer(State(state): State<AppState>, request: Request, next: Ne
     let (mut parts, body) = request.into_parts();
     let (lang, chosen) = choose_lang(&parts);
     parts.extensions.insert(lang);
-    let mut response = next.run(Request::from_parts(parts, body)).await;
-    if let Some(failure) = response.extensions_mut().remove::<FailureNote>() {
-        failure.log();
-    }
-    if let Some(note) = response.extensions_mut().remove::<ErrorPageNote>() {
-        response = with_error_page(lang, note, response);
-    }
+    let mut response = finish_error(lang, next.run(Request::from_parts(parts, body)).await);
     if chosen {
         let jar = CookieJar::new().add(session::lang_cookie(&state, lang.code()));
         response = (jar, response).into_response();
@@ -85,6 +79,18 @@ pub async fn web_layer(State(state): State<AppState>, request: Request, next: Ne
     response
 }
 
+/// A `WebError`'s response finished: its cause logged (once, here), its error page rendered
+/// in the request's language. Any other response passes unchanged.
+fn finish_error(lang: Lang, mut response: Response) -> Response {
+    if let Some(failure) = response.extensions_mut().remove::<FailureNote>() {
+        failure.log();
+    }
+    match response.extensions_mut().remove::<ErrorPageNote>() {
+        Some(note) => with_error_page(lang, note, response),
+        None => response,
+    }
+}
+
 /// The response's status and headers (`Retry-After`, cookies) with the error page as body.
 fn with_error_page(lang: Lang, note: ErrorPageNote, response: Response) -> Response {
     let (parts, _) = response.into_parts();
@@ -101,9 +107,11 @@ fn with_error_page(lang: Lang, note: ErrorPageNote, response: Response) -> Respo
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use axum::http::Request;
+    use axum::http::{HeaderMap, Request};
 
     use super::*;
+    use crate::error::ApiError;
+    use crate::web::error::WebError;
 
     fn lang_of(uri: &str, cookie: Option<&str>, accept: Option<&str>) -> (Lang, bool) {
         let mut request = Request::builder().uri(uri);
@@ -115,6 +123,53 @@ mod tests {
         }
         let (parts, ()) = request.body(()).unwrap().into_parts();
         choose_lang(&parts)
+    }
+
+    async fn finished(lang: Lang, error: WebError) -> (StatusCode, HeaderMap, String) {
+        let response = finish_error(lang, error.into_response());
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8(bytes.to_vec()).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn errors_become_pages_in_the_language_without_their_cause() {
+        let cause = "connection to db.internal:5432 refused";
+        let (status, headers, body) =
+            finished(Lang::El, ApiError::Internal(cause.into()).into()).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(body.contains("<html lang=\"el\">"), "{body}");
+        assert!(
+            !body.contains(cause) && !body.contains("db.internal"),
+            "{body}"
+        );
+        assert!(headers.get(header::RETRY_AFTER).is_none());
+
+        let unavailable = ApiError::ServiceUnavailable(cause.into());
+        let (status, headers, body) = finished(Lang::Es, unavailable.into()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(headers.contains_key(header::RETRY_AFTER));
+        assert!(
+            body.contains("<html lang=\"es\">") && !body.contains(cause),
+            "{body}"
+        );
+
+        let (status, _, body) = finished(Lang::En, WebError::csrf("/login")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(body.contains("href=\"/login\""), "{body}");
+    }
+
+    #[tokio::test]
+    async fn a_visitor_without_a_session_is_sent_to_login() {
+        let (status, headers, _) =
+            finished(Lang::En, WebError::LoginRequired { clear: None }).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers.get(header::LOCATION).unwrap(), "/login");
+        assert!(headers.get(header::SET_COOKIE).is_none());
     }
 
     #[test]
