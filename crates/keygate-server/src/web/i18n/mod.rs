@@ -290,6 +290,7 @@ impl Tr {
     }
 }
 
+/// The catalogue id of the reason a key is malformed.
 pub fn malformed_id(reason: MalformedReason) -> &'static str {
     match reason {
         MalformedReason::Empty => "malformed-empty",
