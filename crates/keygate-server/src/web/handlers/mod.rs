@@ -1,4 +1,5 @@
-//! The page's routes: thin handlers over `auth` and `registry`, as the JSON API's are.
+//! The page's routes: thin handlers over the registry service (`state.registry`), as the JSON
+//! API's are.
 //!
 //! Each handler takes what it needs as extractors: [`WebSession`](super::session::WebSession)
 //! (no session: see other `/login`), [`Lang`](super::i18n::Lang) (chosen by the web layer) and
