@@ -2,18 +2,20 @@
 //! the embedded default, configuration layering, refusals of bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use common::{keygate as keygate_in, serve as serve_in};
+use keygate_testkit::process::{Binary, Server};
+use keygate_testkit::{Backend, TestDatabase};
 
 use keygate_client::http::KeygateClient;
 use serde_json::Value;
 
+/// The binary under test.
+const KEYGATE: Binary = Binary(env!("CARGO_BIN_EXE_keygate"));
+
 fn keygate() -> Command {
-    keygate_in(None)
+    KEYGATE.command(None)
 }
 
 fn run_json(args: &[&str]) -> Value {
@@ -35,47 +37,6 @@ fn temp_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("kg-cli-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-struct PgDatabase {
-    url: String,
-    name: String,
-}
-
-impl PgDatabase {
-    fn new() -> PgDatabase {
-        let admin = std::env::var("KEYGATE_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let name = format!("kg_{}", uuid::Uuid::new_v4().simple());
-        let out = Command::new("psql")
-            .args([&admin, "-qc", &format!("CREATE DATABASE {name}")])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "PostgreSQL is required: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let base = admin.rsplit_once('/').unwrap().0.to_string();
-        PgDatabase {
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let admin = std::env::var("KEYGATE_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let _ = Command::new("psql")
-            .args([
-                &admin,
-                "-qc",
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            ])
-            .output();
-    }
 }
 
 fn admin_flow(url: &str) {
@@ -206,7 +167,7 @@ fn admin_on_sqlite() {
 
 #[test]
 fn admin_on_postgres() {
-    let db = PgDatabase::new();
+    let db = TestDatabase::new_blocking(Backend::Postgres);
     admin_flow(&db.url);
 }
 
@@ -267,7 +228,8 @@ impl Drop for Unwritable {
 #[test]
 fn an_unwritable_sqlite_database_is_refused_at_start_in_one_line() {
     let dir = temp_dir();
-    let made = keygate_in(Some(&dir))
+    let made = KEYGATE
+        .command(Some(&dir))
         .args([
             "admin", "client", "create", "--name", "Acme", "--alias", "acme",
         ])
@@ -281,7 +243,8 @@ fn an_unwritable_sqlite_database_is_refused_at_start_in_one_line() {
     let file = dir.join("keygate.db");
     let _guard = Unwritable::make(&file);
     let started = std::time::Instant::now();
-    let out = keygate_in(Some(&dir))
+    let out = KEYGATE
+        .command(Some(&dir))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .output()
         .unwrap();
@@ -343,8 +306,8 @@ fn bad_configuration_is_refused_clearly() {
 }
 
 /// Start `keygate serve` on port 0 and read the address it prints.
-fn serve(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> (common::Server, String) {
-    let (server, url, stdout) = serve_in(dir, &[], extra_env);
+fn serve(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> (Server, String) {
+    let (server, url, stdout) = KEYGATE.serve(dir, &[], extra_env);
     std::thread::spawn(move || for _ in stdout {});
     (server, url)
 }

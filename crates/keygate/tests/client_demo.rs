@@ -3,21 +3,23 @@
 //! system key with `keygate admin system-key rotate`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::Server;
+use keygate_testkit::process::{Binary, Server};
 use serde_json::Value;
+use Server;
+
+/// The binary under test.
+const KEYGATE: Binary = Binary(env!("CARGO_BIN_EXE_keygate"));
 
 fn keygate(dir: &Path) -> Command {
-    common::keygate(Some(dir))
+    KEYGATE.command(Some(dir))
 }
 
 /// `keygate serve --demo` on port 0: the URL and what it printed on stdout about the demo client.
 fn serve_demo(dir: &Path) -> (Server, String, Vec<String>) {
-    let (server, url, mut out) = common::serve(dir, &["--demo"], &[]);
+    let (server, url, mut out) = KEYGATE.serve(dir, &["--demo"], &[]);
     let mut printed = Vec::new();
     loop {
         let line = out

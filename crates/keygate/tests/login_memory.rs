@@ -5,11 +5,13 @@
 //! `VmHWM` — the peak resident set — in /proc/PID/status.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::time::Duration;
 
 use keygate_client::http::KeygateClient;
+use keygate_testkit::process::Binary;
+
+/// The binary under test.
+const KEYGATE: Binary = Binary(env!("CARGO_BIN_EXE_keygate"));
 
 /// The process's peak resident set, in KiB.
 fn peak_rss_kib(pid: u32) -> u64 {
@@ -25,7 +27,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
 async fn thirty_two_concurrent_failed_logins_raise_peak_memory_by_less_than_128_mib() {
     let dir = std::env::temp_dir().join(format!("kg-mem-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (server, url, stdout) = common::serve(
+    let (server, url, stdout) = KEYGATE.serve(
         &dir,
         &[],
         &[

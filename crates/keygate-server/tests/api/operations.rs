@@ -5,8 +5,7 @@ use std::time::{Duration, Instant};
 use keygate_client::http::KeygateClient;
 use serde_json::Value;
 
-use crate::both_backends;
-use crate::helpers::*;
+use keygate_testkit::*;
 
 both_backends!(
     health_and_readiness,

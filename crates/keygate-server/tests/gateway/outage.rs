@@ -18,8 +18,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::helpers::*;
 use crate::*;
+use keygate_testkit::*;
 
 /// `database_timeout` in these tests: short, so the outages can be longer than every pool
 /// timeout and the tests stay short.
