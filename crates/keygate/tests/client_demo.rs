@@ -8,7 +8,6 @@ use std::process::{Command, Output};
 
 use keygate_testkit::process::{Binary, Server};
 use serde_json::Value;
-use Server;
 
 /// The binary under test.
 const KEYGATE: Binary = Binary(env!("CARGO_BIN_EXE_keygate"));

@@ -1,7 +1,7 @@
 //! https upstreams (issue 11): a bank's internal CA, mutual TLS, and a wrong CA refused — with
 //! certificates made by openssl in the test and an upstream served by rustls.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
