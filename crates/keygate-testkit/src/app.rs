@@ -214,6 +214,20 @@ pub async fn database_text(app: &TestApp) -> String {
     }
 }
 
+/// The value of one series on the node's `/metrics` page (`None` when it is not there).
+pub async fn metric(base_url: &str, series: &str) -> Option<f64> {
+    let response = reqwest::get(format!("{base_url}/metrics"))
+        .await
+        .expect("GET /metrics");
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.expect("the metrics page");
+    text.lines().find_map(|line| {
+        line.strip_prefix(series)
+            .and_then(|rest| rest.strip_prefix(' '))
+            .and_then(|value| value.trim().parse().ok())
+    })
+}
+
 /// The immutable flag on a file (refused even to root, even through descriptors opened
 /// before), removed when dropped: a file nobody may write.
 #[derive(Debug)]

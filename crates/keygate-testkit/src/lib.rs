@@ -30,15 +30,23 @@ pub use pki::{genrsa, new_public_key, openssl, pubout, Pki};
 
 #[cfg(feature = "app")]
 pub use app::{
-    database_text, spawn_app, spawn_app_with, spawn_second_node, test_settings, Credentials,
-    Immutable, TestApp,
+    database_text, metric, spawn_app, spawn_app_with, spawn_second_node, test_settings,
+    Credentials, Immutable, TestApp,
 };
 #[cfg(feature = "app")]
 pub use keys::{new_jti, KeyPair};
 #[cfg(feature = "app")]
 pub use logs::{capture_logs, LogBuffer};
 
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// A new, empty directory `kg-<prefix>-<uuid>` under the temporary directory.
+pub fn temp_dir(prefix: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kg-{prefix}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("create a temporary directory");
+    dir
+}
 
 /// Wait until `f` returns true, checking every 100 ms, for at most `limit`.
 pub async fn eventually(limit: Duration, mut f: impl AsyncFnMut() -> bool) -> bool {

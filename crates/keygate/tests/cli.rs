@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use keygate_testkit::process::{Binary, Server};
-use keygate_testkit::{Backend, TestDatabase};
+use keygate_testkit::{temp_dir, Backend, TestDatabase};
 
 use keygate_client::http::KeygateClient;
 use serde_json::Value;
@@ -31,12 +31,6 @@ fn run_json(args: &[&str]) -> Value {
             String::from_utf8_lossy(&out.stdout)
         )
     })
-}
-
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kg-cli-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn admin_flow(url: &str) {
@@ -161,7 +155,7 @@ fn admin_flow(url: &str) {
 
 #[test]
 fn admin_on_sqlite() {
-    let dir = temp_dir();
+    let dir = temp_dir("cli");
     admin_flow(&format!("sqlite://{}/kg.db", dir.display()));
 }
 
@@ -227,7 +221,7 @@ impl Drop for Unwritable {
 
 #[test]
 fn an_unwritable_sqlite_database_is_refused_at_start_in_one_line() {
-    let dir = temp_dir();
+    let dir = temp_dir("cli");
     let made = KEYGATE
         .command(Some(&dir))
         .args([
@@ -273,7 +267,7 @@ fn an_unwritable_sqlite_database_is_refused_at_start_in_one_line() {
 
 #[test]
 fn bad_configuration_is_refused_clearly() {
-    let dir = temp_dir();
+    let dir = temp_dir("cli");
     let file = dir.join("keygate.toml");
     std::fs::write(&file, "key_validity = \"a while\"\n").unwrap();
     let out = keygate()
@@ -314,7 +308,7 @@ fn serve(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> (Server, String) 
 
 #[tokio::test]
 async fn serve_with_the_embedded_default_and_walk_through() {
-    let dir = temp_dir();
+    let dir = temp_dir("cli");
     // The README's walkthrough: no --database-url, so the embedded sqlite://keygate.db.
     let created = run_json_in(
         &dir,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use keygate_testkit::process::{Binary, Server};
+use keygate_testkit::temp_dir;
 use serde_json::Value;
 
 /// The binary under test.
@@ -63,9 +64,7 @@ fn ok_json(out: &Output) -> Value {
 
 #[test]
 fn demo_walkthrough_with_the_client_commands() {
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("kg-demo-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir: PathBuf = temp_dir("demo");
     let (server, url, printed) = serve_demo(&dir);
     let api_key = value_of(&printed, "api_key:").to_string();
     let password = value_of(&printed, "password:").to_string();

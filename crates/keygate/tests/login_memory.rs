@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use keygate_client::http::KeygateClient;
 use keygate_testkit::process::Binary;
+use keygate_testkit::temp_dir;
 
 /// The binary under test.
 const KEYGATE: Binary = Binary(env!("CARGO_BIN_EXE_keygate"));
@@ -25,8 +26,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_two_concurrent_failed_logins_raise_peak_memory_by_less_than_128_mib() {
-    let dir = std::env::temp_dir().join(format!("kg-mem-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("mem");
     let (server, url, stdout) = KEYGATE.serve(
         &dir,
         &[],

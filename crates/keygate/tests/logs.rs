@@ -8,6 +8,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use keygate_testkit::process::Binary;
+use keygate_testkit::temp_dir;
 use serde_json::Value;
 
 /// The binary under test.
@@ -25,8 +26,7 @@ fn client(dir: &Path, url: &str, args: &[&str]) -> Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_carry_the_request_id_and_no_secret() {
     keygate_client::tls::install_crypto_provider();
-    let dir = std::env::temp_dir().join(format!("kg-logs-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("logs");
     let (server, url, mut stdout, logs) = KEYGATE.serve_with_logs(
         &dir,
         &["--demo"],

@@ -4,13 +4,13 @@
 //! pooled connection that must not keep the process alive).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use keygate_client::http::KeygateClient;
 use keygate_testkit::process::{Binary, Server};
-use keygate_testkit::{Backend, TestDatabase};
+use keygate_testkit::{temp_dir, Backend, TestDatabase};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -19,12 +19,6 @@ const KEYGATE: Binary = Binary(env!("CARGO_BIN_EXE_keygate"));
 
 /// How long the upstream takes to answer.
 const UPSTREAM_DELAY: Duration = Duration::from_secs(3);
-
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kg-stop-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn admin_json(dir: &Path, database_url: &str, args: &[&str]) -> Value {
     let out = KEYGATE
@@ -70,7 +64,7 @@ async fn slow_upstream() -> (String, tokio::sync::oneshot::Receiver<()>) {
 }
 
 async fn stops_gracefully(database_url: &str, signal: &str) {
-    let dir = temp_dir();
+    let dir = temp_dir("stop");
     let (upstream, arrived) = slow_upstream().await;
     std::fs::write(
         dir.join("keygate.toml"),
@@ -226,7 +220,7 @@ async fn stops_gracefully(database_url: &str, signal: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_requests_in_flight_on_sqlite() {
-    let dir = temp_dir();
+    let dir = temp_dir("stop");
     let url = format!("sqlite://{}", dir.join("stop.db").display());
     stops_gracefully(&url, "TERM").await;
 }
@@ -239,7 +233,7 @@ async fn sigterm_finishes_requests_in_flight_on_postgres() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_stops_the_same_way() {
-    let dir = temp_dir();
+    let dir = temp_dir("stop");
     let url = format!("sqlite://{}", dir.join("stop.db").display());
     stops_gracefully(&url, "INT").await;
 }

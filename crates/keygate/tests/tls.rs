@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keygate_testkit::process::Binary;
-use keygate_testkit::Pki;
+use keygate_testkit::{temp_dir, Pki};
 use serde_json::Value;
 
 /// The binary under test.
@@ -87,8 +87,7 @@ impl KeptConnection {
 
 #[test]
 fn serve_over_tls_with_sighup_rotation_and_the_client() {
-    let dir = std::env::temp_dir().join(format!("kg-tls-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("tls");
     let pki = Pki::at(&dir);
     let (ca, cert, key) = pki.server("first");
     let (ca2, cert2, key2) = pki.server("second");

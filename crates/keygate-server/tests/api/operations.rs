@@ -132,20 +132,6 @@ mod sqlite_only {
     }
 }
 
-async fn metric(base_url: &str, series: &str) -> Option<f64> {
-    let text = reqwest::get(format!("{base_url}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines().find_map(|line| {
-        line.strip_prefix(series)
-            .and_then(|rest| rest.strip_prefix(' '))
-            .and_then(|value| value.trim().parse().ok())
-    })
-}
-
 /// A running node whose SQLite files become unwritable (here: immutable) says so on `/readyz`
 /// within `database_timeout`, answers writes 503 `service_unavailable` (never 500), and
 /// recovers without a restart once the files are writable again.
