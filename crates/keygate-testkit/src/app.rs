@@ -2,7 +2,7 @@
 //! zero2prod's `spawn_app` / `TestApp`): the test talks to it over HTTP like any client, reads
 //! its store, and moves its time.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -226,34 +226,4 @@ pub async fn metric(base_url: &str, series: &str) -> Option<f64> {
             .and_then(|rest| rest.strip_prefix(' '))
             .and_then(|value| value.trim().parse().ok())
     })
-}
-
-/// The immutable flag on a file (refused even to root, even through descriptors opened
-/// before), removed when dropped: a file nobody may write.
-#[derive(Debug)]
-pub struct Immutable(PathBuf);
-
-impl Immutable {
-    /// Sets the flag on `file` and checks that it cannot be opened for writing.
-    pub fn set(file: &Path) -> Immutable {
-        let out = Command::new("chattr").arg("+i").arg(file).output();
-        assert!(
-            out.as_ref().is_ok_and(|o| o.status.success()),
-            "this test needs `chattr +i` (root, on ext4/xfs/btrfs) to make {} unwritable: {out:?}",
-            file.display()
-        );
-        let guard = Immutable(file.to_path_buf());
-        assert!(
-            std::fs::OpenOptions::new().append(true).open(file).is_err(),
-            "{} is still writable",
-            file.display()
-        );
-        guard
-    }
-}
-
-impl Drop for Immutable {
-    fn drop(&mut self) {
-        let _ = Command::new("chattr").arg("-i").arg(&self.0).output();
-    }
 }

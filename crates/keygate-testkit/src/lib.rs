@@ -3,6 +3,7 @@
 //!
 //! - [`db`]: a fresh, empty database per test on SQLite or PostgreSQL, and [`both_backends!`].
 //! - [`pki`]: keys and certificates made the way a user makes them, with the `openssl` tool.
+//! - [`files`]: files made unwritable for a test, even to root.
 //! - [`process`]: the `keygate` binary run as a process (its tests keep the real clock).
 //! - `app` (feature `app`): [`spawn_app`] — a real node on port 0 over a fresh database, with
 //!   a manual clock whose hand ([`TestApp::time`]) a test moves instead of sleeping; API keys,
@@ -15,6 +16,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod db;
+pub mod files;
 pub mod pki;
 pub mod process;
 
@@ -26,12 +28,13 @@ pub mod keys;
 pub mod logs;
 
 pub use db::{postgres_admin_url, Backend, TestDatabase};
+pub use files::{Immutable, Unwritable};
 pub use pki::{genrsa, new_public_key, openssl, pubout, Pki};
 
 #[cfg(feature = "app")]
 pub use app::{
     database_text, metric, spawn_app, spawn_app_with, spawn_second_node, test_settings,
-    Credentials, Immutable, TestApp,
+    Credentials, TestApp,
 };
 #[cfg(feature = "app")]
 pub use keys::{new_jti, KeyPair};

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use keygate_testkit::process::{Binary, Server};
-use keygate_testkit::{temp_dir, Backend, TestDatabase};
+use keygate_testkit::{temp_dir, Backend, TestDatabase, Unwritable};
 
 use keygate_client::http::KeygateClient;
 use serde_json::Value;
@@ -183,40 +183,6 @@ fn unknown_database_scheme_is_refused() {
         err.contains("sqlite://") && err.contains("postgres://"),
         "{err}"
     );
-}
-
-/// Makes a file unwritable for this process, even as root: the immutable flag when `chattr`
-/// can set it (root), else mode 0400 (enough for any other user). Undone when dropped.
-struct Unwritable(PathBuf, bool);
-
-impl Unwritable {
-    fn make(file: &std::path::Path) -> Unwritable {
-        let immutable = Command::new("chattr")
-            .arg("+i")
-            .arg(file)
-            .output()
-            .is_ok_and(|out| out.status.success());
-        if !immutable {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o400)).unwrap();
-        }
-        let guard = Unwritable(file.to_path_buf(), immutable);
-        assert!(
-            std::fs::OpenOptions::new().append(true).open(file).is_err(),
-            "{} is still writable: the test would not exercise the failure \
-             (as root it needs `chattr +i`, on a file system that supports it)",
-            file.display()
-        );
-        guard
-    }
-}
-
-impl Drop for Unwritable {
-    fn drop(&mut self) {
-        if self.1 {
-            let _ = Command::new("chattr").arg("-i").arg(&self.0).output();
-        }
-    }
 }
 
 #[test]
