@@ -12,6 +12,7 @@
 //! Without the `app` feature the kit depends on no keygate crate, so `keygate-store`'s own
 //! tests use it without a second copy of the store in their build.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 // A helper that cannot do its job fails the test that called it: panicking is its way to say so.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
