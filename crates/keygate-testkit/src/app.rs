@@ -147,7 +147,7 @@ impl TestApp {
             .await
             .expect("create client");
         let password = format!("pw-{suffix}");
-        let hash = keygate_server::auth::hash_password(&password).expect("hash");
+        let hash = keygate_registry::credentials::hash_password(&password).expect("hash");
         let api_key = format!("kg_{suffix}");
         let key = self
             .store
