@@ -178,6 +178,7 @@ impl Application {
                     max_body: settings.max_body_bytes,
                     max_upstream_body: settings.max_upstream_body_bytes,
                     demo: demo_router,
+                    clock: registry.clock().clone(),
                 },
             )
             .map_err(StartError::Other)?,

@@ -23,6 +23,7 @@ use keygate_core::jose::{
     decrypt_fields_in_json, encrypt_fields_in_json, verify_signed_request, FieldsInJson,
     RequestFacts, RequestFieldsError, SignatureError, SignaturePolicy,
 };
+use keygate_registry::Clock;
 use keygate_store::Store;
 
 use crate::auth::bearer_token;
@@ -52,6 +53,8 @@ pub struct Gateway {
     demo: Option<CardApi>,
     max_body: usize,
     max_upstream_body: usize,
+    /// The one clock, the registry's (docs/architecture.md), read by the background tasks.
+    pub clock: Clock,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -71,6 +74,7 @@ pub struct GatewayParts {
     pub max_body: usize,
     pub max_upstream_body: usize,
     pub demo: Option<CardApi>,
+    pub clock: Clock,
 }
 
 impl Gateway {
@@ -99,6 +103,7 @@ impl Gateway {
             demo: parts.demo,
             max_body: parts.max_body,
             max_upstream_body: parts.max_upstream_body,
+            clock: parts.clock,
         })
     }
 
@@ -129,7 +134,6 @@ impl Gateway {
 /// monitor (see `listener`), the replay purge and the key ring refresh. It stops by itself once
 /// the gateway is dropped.
 pub fn spawn_background(store: Store, gateway: &Arc<Gateway>) {
-    let now = || chrono::Utc::now().timestamp();
     listener::spawn(store.clone(), gateway);
     // Periodic work: purge old jtis, refresh the system keys.
     let weak: Weak<Gateway> = Arc::downgrade(gateway);
@@ -140,11 +144,11 @@ pub fn spawn_background(store: Store, gateway: &Arc<Gateway>) {
             tokio::select! {
                 _ = purge.tick() => {
                     let Some(gw) = weak.upgrade() else { break };
-                    gw.replay.purge(&store, now()).await;
+                    gw.replay.purge(&store, gw.clock.now()).await;
                 }
                 _ = refresh.tick() => {
                     let Some(gw) = weak.upgrade() else { break };
-                    gw.reload_keyring(&store, now()).await;
+                    gw.reload_keyring(&store, gw.clock.now()).await;
                 }
             }
         }
