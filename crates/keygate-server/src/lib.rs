@@ -165,6 +165,7 @@ impl Application {
                     max_body: settings.max_body_bytes,
                     max_upstream_body: settings.max_upstream_body_bytes,
                     own_cookies: &web::session::OWN_COOKIES,
+                    clock: registry.clock().clone(),
                 },
             )
             .map_err(StartError::Other)?,

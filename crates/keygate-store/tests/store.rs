@@ -1,34 +1,17 @@
 //! Black-box tests of the store through its public API, each on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{fresh_database_url, Backend, Guard};
 use keygate_core::model::{ApiKey, KeyStatus, UnixTime};
 use keygate_store::{InsertKeyError, NewKey, Store, StoreError};
+use keygate_testkit::db::postgres_admin_url;
+use keygate_testkit::{both_backends, Backend, TestDatabase};
 use sqlx::Connection;
 use uuid::Uuid;
 
 const NOW: UnixTime = 1_800_000_000;
 const YEAR: i64 = 365 * 24 * 3600;
 
-/// Generates `name::sqlite` and `name::postgres` tests from `async fn name(Backend)`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(super::Backend::Postgres).await
-            }
-        }
-    )*};
-}
-
-on_both_backends!(
+both_backends!(
     migrations_are_idempotent,
     dollar_placeholders_repeat_and_reorder,
     clients,
@@ -46,18 +29,25 @@ on_both_backends!(
     concurrent_rotations_leave_exactly_one_current_key,
 );
 
-async fn open(kind: Backend) -> (Store, Guard, String) {
-    let (url, guard) = fresh_database_url(kind).await;
-    connect(kind, url, guard).await
+async fn open(kind: Backend) -> (Store, TestDatabase, String) {
+    let db = TestDatabase::new(kind).await;
+    connect(kind, db).await
 }
 
 /// Like [`open`], but a PostgreSQL database whose default collation follows a language (ICU
 /// `en-US`), as one created under `en_US.UTF-8` does: the test server's own default is C.
-async fn open_with_language_collation(kind: Backend) -> (Store, Guard, String) {
-    let (url, guard) = fresh_database_url(kind).await;
+async fn open_with_language_collation(kind: Backend) -> (Store, TestDatabase, String) {
+    let db = TestDatabase::new(kind).await;
     if kind == Backend::Postgres {
-        let database = url.rsplit('/').next().unwrap().split('?').next().unwrap();
-        let mut admin = sqlx::PgConnection::connect(&common::postgres_admin_url())
+        let database = db
+            .url
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap();
+        let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
             .await
             .unwrap();
         for sql in [
@@ -71,14 +61,15 @@ async fn open_with_language_collation(kind: Backend) -> (Store, Guard, String) {
         }
         admin.close().await.unwrap();
     }
-    connect(kind, url, guard).await
+    connect(kind, db).await
 }
 
-async fn connect(kind: Backend, url: String, guard: Guard) -> (Store, Guard, String) {
+async fn connect(kind: Backend, db: TestDatabase) -> (Store, TestDatabase, String) {
+    let url = db.url.clone();
     let store = Store::connect(&url)
         .await
         .unwrap_or_else(|e| panic!("connect to a fresh {kind:?} database: {e}"));
-    (store, guard, url)
+    (store, db, url)
 }
 
 fn unique_alias(prefix: &str) -> String {
@@ -170,7 +161,8 @@ async fn unknown_url_schemes_are_refused() {
 
 #[tokio::test]
 async fn sqlite_file_is_created_when_missing() {
-    let (url, _guard) = fresh_database_url(Backend::Sqlite).await;
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let url = db.url.clone();
     let path = url.strip_prefix("sqlite://").unwrap().to_owned();
     assert!(!std::path::Path::new(&path).exists());
     let store = Store::connect(&url).await.unwrap();
@@ -189,7 +181,8 @@ async fn sqlite_file_is_created_when_missing() {
 
 #[tokio::test]
 async fn sqlite_relative_path_is_relative_to_the_working_directory() {
-    let (url, _guard) = fresh_database_url(Backend::Sqlite).await;
+    let db = TestDatabase::new(Backend::Sqlite).await;
+    let url = db.url.clone();
     let absolute = std::path::PathBuf::from(url.strip_prefix("sqlite://").unwrap());
     // Climb from the working directory to the root, then down to the temporary file.
     let cwd = std::env::current_dir().unwrap();

@@ -2,18 +2,20 @@
 //! the embedded default, configuration layering, refusals of bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use common::{keygate as keygate_in, serve as serve_in};
+use keygate_testkit::process::{Binary, Server};
+use keygate_testkit::{temp_dir, Backend, TestDatabase, Unwritable};
 
 use keygate_client::http::KeygateClient;
 use serde_json::Value;
 
+/// The binary under test.
+const KEYGATE: Binary = Binary(env!("CARGO_BIN_EXE_keygate"));
+
 fn keygate() -> Command {
-    keygate_in(None)
+    KEYGATE.command(None)
 }
 
 fn run_json(args: &[&str]) -> Value {
@@ -29,53 +31,6 @@ fn run_json(args: &[&str]) -> Value {
             String::from_utf8_lossy(&out.stdout)
         )
     })
-}
-
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kg-cli-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-struct PgDatabase {
-    url: String,
-    name: String,
-}
-
-impl PgDatabase {
-    fn new() -> PgDatabase {
-        let admin = std::env::var("KEYGATE_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let name = format!("kg_{}", uuid::Uuid::new_v4().simple());
-        let out = Command::new("psql")
-            .args([&admin, "-qc", &format!("CREATE DATABASE {name}")])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "PostgreSQL is required: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let base = admin.rsplit_once('/').unwrap().0.to_string();
-        PgDatabase {
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let admin = std::env::var("KEYGATE_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let _ = Command::new("psql")
-            .args([
-                &admin,
-                "-qc",
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            ])
-            .output();
-    }
 }
 
 fn admin_flow(url: &str) {
@@ -200,13 +155,13 @@ fn admin_flow(url: &str) {
 
 #[test]
 fn admin_on_sqlite() {
-    let dir = temp_dir();
+    let dir = temp_dir("cli");
     admin_flow(&format!("sqlite://{}/kg.db", dir.display()));
 }
 
 #[test]
 fn admin_on_postgres() {
-    let db = PgDatabase::new();
+    let db = TestDatabase::new_blocking(Backend::Postgres);
     admin_flow(&db.url);
 }
 
@@ -230,44 +185,11 @@ fn unknown_database_scheme_is_refused() {
     );
 }
 
-/// Makes a file unwritable for this process, even as root: the immutable flag when `chattr`
-/// can set it (root), else mode 0400 (enough for any other user). Undone when dropped.
-struct Unwritable(PathBuf, bool);
-
-impl Unwritable {
-    fn make(file: &std::path::Path) -> Unwritable {
-        let immutable = Command::new("chattr")
-            .arg("+i")
-            .arg(file)
-            .output()
-            .is_ok_and(|out| out.status.success());
-        if !immutable {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o400)).unwrap();
-        }
-        let guard = Unwritable(file.to_path_buf(), immutable);
-        assert!(
-            std::fs::OpenOptions::new().append(true).open(file).is_err(),
-            "{} is still writable: the test would not exercise the failure \
-             (as root it needs `chattr +i`, on a file system that supports it)",
-            file.display()
-        );
-        guard
-    }
-}
-
-impl Drop for Unwritable {
-    fn drop(&mut self) {
-        if self.1 {
-            let _ = Command::new("chattr").arg("-i").arg(&self.0).output();
-        }
-    }
-}
-
 #[test]
 fn an_unwritable_sqlite_database_is_refused_at_start_in_one_line() {
-    let dir = temp_dir();
-    let made = keygate_in(Some(&dir))
+    let dir = temp_dir("cli");
+    let made = KEYGATE
+        .command(Some(&dir))
         .args([
             "admin", "client", "create", "--name", "Acme", "--alias", "acme",
         ])
@@ -281,7 +203,8 @@ fn an_unwritable_sqlite_database_is_refused_at_start_in_one_line() {
     let file = dir.join("keygate.db");
     let _guard = Unwritable::make(&file);
     let started = std::time::Instant::now();
-    let out = keygate_in(Some(&dir))
+    let out = KEYGATE
+        .command(Some(&dir))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .output()
         .unwrap();
@@ -310,7 +233,7 @@ fn an_unwritable_sqlite_database_is_refused_at_start_in_one_line() {
 
 #[test]
 fn bad_configuration_is_refused_clearly() {
-    let dir = temp_dir();
+    let dir = temp_dir("cli");
     let file = dir.join("keygate.toml");
     std::fs::write(&file, "key_validity = \"a while\"\n").unwrap();
     let out = keygate()
@@ -343,15 +266,15 @@ fn bad_configuration_is_refused_clearly() {
 }
 
 /// Start `keygate serve` on port 0 and read the address it prints.
-fn serve(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> (common::Server, String) {
-    let (server, url, stdout) = serve_in(dir, &[], extra_env);
+fn serve(dir: &std::path::Path, extra_env: &[(&str, &str)]) -> (Server, String) {
+    let (server, url, stdout) = KEYGATE.serve(dir, &[], extra_env);
     std::thread::spawn(move || for _ in stdout {});
     (server, url)
 }
 
 #[tokio::test]
 async fn serve_with_the_embedded_default_and_walk_through() {
-    let dir = temp_dir();
+    let dir = temp_dir("cli");
     // The README's walkthrough: no --database-url, so the embedded sqlite://keygate.db.
     let created = run_json_in(
         &dir,

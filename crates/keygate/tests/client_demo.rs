@@ -3,21 +3,23 @@
 //! system key with `keygate admin system-key rotate`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::Server;
+use keygate_testkit::process::{Binary, Server};
+use keygate_testkit::temp_dir;
 use serde_json::Value;
 
+/// The binary under test.
+const KEYGATE: Binary = Binary(env!("CARGO_BIN_EXE_keygate"));
+
 fn keygate(dir: &Path) -> Command {
-    common::keygate(Some(dir))
+    KEYGATE.command(Some(dir))
 }
 
 /// `keygate serve --demo` on port 0: the URL and what it printed on stdout about the demo client.
 fn serve_demo(dir: &Path) -> (Server, String, Vec<String>) {
-    let (server, url, mut out) = common::serve(dir, &["--demo"], &[]);
+    let (server, url, mut out) = KEYGATE.serve(dir, &["--demo"], &[]);
     let mut printed = Vec::new();
     loop {
         let line = out
@@ -62,9 +64,7 @@ fn ok_json(out: &Output) -> Value {
 
 #[test]
 fn demo_walkthrough_with_the_client_commands() {
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("kg-demo-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir: PathBuf = temp_dir("demo");
     let (server, url, printed) = serve_demo(&dir);
     let api_key = value_of(&printed, "api_key:").to_string();
     let password = value_of(&printed, "password:").to_string();

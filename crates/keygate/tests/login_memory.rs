@@ -5,11 +5,14 @@
 //! `VmHWM` — the peak resident set — in /proc/PID/status.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::time::Duration;
 
 use keygate_client::http::KeygateClient;
+use keygate_testkit::process::Binary;
+use keygate_testkit::temp_dir;
+
+/// The binary under test.
+const KEYGATE: Binary = Binary(env!("CARGO_BIN_EXE_keygate"));
 
 /// The process's peak resident set, in KiB.
 fn peak_rss_kib(pid: u32) -> u64 {
@@ -23,9 +26,8 @@ fn peak_rss_kib(pid: u32) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_two_concurrent_failed_logins_raise_peak_memory_by_less_than_128_mib() {
-    let dir = std::env::temp_dir().join(format!("kg-mem-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (server, url, stdout) = common::serve(
+    let dir = temp_dir("mem");
+    let (server, url, stdout) = KEYGATE.serve(
         &dir,
         &[],
         &[

@@ -3,16 +3,20 @@
 //! any line at `RUST_LOG=trace` (token, password, pasted private key, card number, PIN).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
+use keygate_testkit::process::Binary;
+use keygate_testkit::temp_dir;
 use serde_json::Value;
 
+/// The binary under test.
+const KEYGATE: Binary = Binary(env!("CARGO_BIN_EXE_keygate"));
+
 fn client(dir: &Path, url: &str, args: &[&str]) -> Output {
-    common::keygate(Some(dir))
+    KEYGATE
+        .command(Some(dir))
         .args(["client", "--url", url, "--state", "session.json"])
         .args(args)
         .output()
@@ -22,9 +26,8 @@ fn client(dir: &Path, url: &str, args: &[&str]) -> Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_carry_the_request_id_and_no_secret() {
     keygate_client::tls::install_crypto_provider();
-    let dir = std::env::temp_dir().join(format!("kg-logs-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (server, url, mut stdout, logs) = common::serve_with_logs(
+    let dir = temp_dir("logs");
+    let (server, url, mut stdout, logs) = KEYGATE.serve_with_logs(
         &dir,
         &["--demo"],
         &[

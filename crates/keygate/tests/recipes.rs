@@ -3,13 +3,16 @@
 //! requests and decrypting the confidential fields keygate returns.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use keygate_client::crypto::generate_rsa_2048;
 use keygate_client::http::KeygateClient;
+use keygate_testkit::process::Binary;
+use keygate_testkit::temp_dir;
+
+/// The binary under test.
+const KEYGATE: Binary = Binary(env!("CARGO_BIN_EXE_keygate"));
 
 fn recipes() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/recipes")
@@ -59,9 +62,8 @@ fn card_number(printed: &str) -> String {
 
 #[tokio::test]
 async fn recipes_run_against_the_demo() {
-    let dir = std::env::temp_dir().join(format!("kg-recipes-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (_server, url, mut stdout) = common::serve(&dir, &["--demo"], &[]);
+    let dir = temp_dir("recipes");
+    let (_server, url, mut stdout) = KEYGATE.serve(&dir, &["--demo"], &[]);
     let mut printed = Vec::new();
     for line in stdout.by_ref() {
         let line = line.unwrap();

@@ -4,27 +4,25 @@
 //! pooled connection that must not keep the process alive).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use keygate_client::http::KeygateClient;
+use keygate_testkit::process::{Binary, Server};
+use keygate_testkit::{temp_dir, Backend, TestDatabase};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The binary under test.
+const KEYGATE: Binary = Binary(env!("CARGO_BIN_EXE_keygate"));
 
 /// How long the upstream takes to answer.
 const UPSTREAM_DELAY: Duration = Duration::from_secs(3);
 
-fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("kg-stop-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn admin_json(dir: &Path, database_url: &str, args: &[&str]) -> Value {
-    let out = common::keygate(Some(dir))
+    let out = KEYGATE
+        .command(Some(dir))
         .env("KEYGATE_DATABASE_URL", database_url)
         .arg("admin")
         .args(args)
@@ -66,7 +64,7 @@ async fn slow_upstream() -> (String, tokio::sync::oneshot::Receiver<()>) {
 }
 
 async fn stops_gracefully(database_url: &str, signal: &str) {
-    let dir = temp_dir();
+    let dir = temp_dir("stop");
     let (upstream, arrived) = slow_upstream().await;
     std::fs::write(
         dir.join("keygate.toml"),
@@ -87,7 +85,8 @@ async fn stops_gracefully(database_url: &str, signal: &str) {
     );
     // The server's log goes to a file, shown when an assertion fails.
     let log_path = dir.join("server.log");
-    let child = common::keygate(Some(&dir))
+    let child = KEYGATE
+        .command(Some(&dir))
         .args([
             "serve",
             "--listen",
@@ -102,7 +101,7 @@ async fn stops_gracefully(database_url: &str, signal: &str) {
         .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
         .unwrap();
-    let mut server = common::Server(child);
+    let mut server = Server(child);
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let started = Instant::now();
     let url = loop {
@@ -221,20 +220,20 @@ async fn stops_gracefully(database_url: &str, signal: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_requests_in_flight_on_sqlite() {
-    let dir = temp_dir();
+    let dir = temp_dir("stop");
     let url = format!("sqlite://{}", dir.join("stop.db").display());
     stops_gracefully(&url, "TERM").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_requests_in_flight_on_postgres() {
-    let db = common::PgDatabase::new();
+    let db = TestDatabase::new(Backend::Postgres).await;
     stops_gracefully(&db.url, "TERM").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_stops_the_same_way() {
-    let dir = temp_dir();
+    let dir = temp_dir("stop");
     let url = format!("sqlite://{}", dir.join("stop.db").display());
     stops_gracefully(&url, "INT").await;
 }

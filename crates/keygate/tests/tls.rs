@@ -3,105 +3,19 @@
 //! working, and `keygate client login / upload-key / call` with `--cacert`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use keygate_testkit::process::Binary;
+use keygate_testkit::{temp_dir, Pki};
 use serde_json::Value;
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA and a server certificate for 127.0.0.1 issued by it, named `<name>`.
-fn pki(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
-    let ca = format!("{name}-ca");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &format!("{ca}.key"),
-            "-out",
-            &format!("{ca}.pem"),
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={ca}"),
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.csr"),
-            "-subj",
-            "/CN=keygate",
-        ],
-    );
-    std::fs::write(
-        dir.join(format!("{name}.ext")),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{name}.csr"),
-            "-CA",
-            &format!("{ca}.pem"),
-            "-CAkey",
-            &format!("{ca}.key"),
-            "-CAcreateserial",
-            "-out",
-            &format!("{name}.pem"),
-            "-days",
-            "2",
-            "-extfile",
-            &format!("{name}.ext"),
-        ],
-    );
-    (
-        dir.join(format!("{ca}.pem")),
-        dir.join(format!("{name}.pem")),
-        dir.join(format!("{name}.key")),
-    )
-}
+/// The binary under test.
+const KEYGATE: Binary = Binary(env!("CARGO_BIN_EXE_keygate"));
 
 fn curl(args: &[&str]) -> (bool, String) {
     let out = Command::new("curl")
@@ -173,13 +87,13 @@ impl KeptConnection {
 
 #[test]
 fn serve_over_tls_with_sighup_rotation_and_the_client() {
-    let dir = std::env::temp_dir().join(format!("kg-tls-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (ca, cert, key) = pki(&dir, "first");
-    let (ca2, cert2, key2) = pki(&dir, "second");
+    let dir = temp_dir("tls");
+    let pki = Pki::at(&dir);
+    let (ca, cert, key) = pki.server("first");
+    let (ca2, cert2, key2) = pki.server("second");
     std::fs::copy(&cert, dir.join("server.pem")).unwrap();
     std::fs::copy(&key, dir.join("server.key")).unwrap();
-    let (server, url, _stdout) = common::serve(
+    let (server, url, _stdout) = KEYGATE.serve(
         &dir,
         &[],
         &[
@@ -280,7 +194,8 @@ fn serve_over_tls_with_sighup_rotation_and_the_client() {
     assert!(ok, "{text}");
 
     // keygate client over https with --cacert: login, upload-key, call.
-    let out = common::keygate(Some(&dir))
+    let out = KEYGATE
+        .command(Some(&dir))
         .args([
             "admin",
             "client",
@@ -299,7 +214,8 @@ fn serve_over_tls_with_sighup_rotation_and_the_client() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = common::keygate(Some(&dir))
+    let out = KEYGATE
+        .command(Some(&dir))
         .args([
             "admin",
             "api-key",
@@ -321,7 +237,8 @@ fn serve_over_tls_with_sighup_rotation_and_the_client() {
     );
     let creds: Value = serde_json::from_slice(&out.stdout).unwrap();
     let client = |args: &[&str]| {
-        let out = common::keygate(Some(&dir))
+        let out = KEYGATE
+            .command(Some(&dir))
             .args([
                 "client",
                 "--url",
@@ -358,7 +275,8 @@ fn serve_over_tls_with_sighup_rotation_and_the_client() {
         "the signed call reached keygate over TLS: {ok} {text}"
     );
     // Without --cacert the client refuses keygate's certificate.
-    let out = common::keygate(Some(&dir))
+    let out = KEYGATE
+        .command(Some(&dir))
         .args([
             "client",
             "--url",

@@ -11,7 +11,6 @@ use super::{listener, Gateway};
 /// monitor (see `listener`), the replay purge and the key ring refresh. It stops by itself once
 /// the gateway is dropped.
 pub fn spawn_background(store: Store, gateway: &Arc<Gateway>) {
-    let now = || chrono::Utc::now().timestamp();
     listener::spawn(store.clone(), gateway);
     // Periodic work: purge old jtis, refresh the system keys.
     let weak: Weak<Gateway> = Arc::downgrade(gateway);
@@ -22,11 +21,11 @@ pub fn spawn_background(store: Store, gateway: &Arc<Gateway>) {
             tokio::select! {
                 _ = purge.tick() => {
                     let Some(gw) = weak.upgrade() else { break };
-                    gw.replay.purge(&store, now()).await;
+                    gw.replay.purge(&store, gw.clock.now()).await;
                 }
                 _ = refresh.tick() => {
                     let Some(gw) = weak.upgrade() else { break };
-                    gw.reload_keyring(&store, now()).await;
+                    gw.reload_keyring(&store, gw.clock.now()).await;
                 }
             }
         }

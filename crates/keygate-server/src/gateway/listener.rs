@@ -76,8 +76,7 @@ async fn listen(store: Store, weak: Weak<Gateway>) {
                     "listening for cache invalidations again; caches emptied"
                 );
             }
-            gw.reload_keyring(&store, chrono::Utc::now().timestamp())
-                .await;
+            gw.reload_keyring(&store, gw.clock.now()).await;
         }
         loop {
             let deaf = {
@@ -109,8 +108,7 @@ async fn listen(store: Store, weak: Weak<Gateway>) {
                 Ok(Some(payload)) if payload == gw.health.heartbeat => gw.health.heard(),
                 Ok(Some(payload)) if payload.starts_with(HEARTBEAT_PREFIX) => {}
                 Ok(Some(payload)) if payload == "system_keys" => {
-                    gw.reload_keyring(&store, chrono::Utc::now().timestamp())
-                        .await
+                    gw.reload_keyring(&store, gw.clock.now()).await
                 }
                 Ok(Some(payload)) => gw.caches.apply(&payload),
                 Ok(None) => {

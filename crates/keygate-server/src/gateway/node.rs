@@ -5,6 +5,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use keygate_core::jose::SignaturePolicy;
+use keygate_registry::Clock;
 use keygate_store::Store;
 
 use super::cache::Caches;
@@ -31,6 +32,8 @@ pub struct Gateway {
     pub(super) max_upstream_body: usize,
     /// keygate's own cookie names (the web page's), never forwarded either way.
     pub(super) own_cookies: &'static [&'static str],
+    /// The one clock, the registry's (docs/architecture.md), read by the background tasks.
+    pub clock: Clock,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -53,6 +56,8 @@ pub struct GatewayParts {
     /// The web page's cookie names (`web::session::OWN_COOKIES`), passed in so that the gateway
     /// imports nothing of the web page.
     pub own_cookies: &'static [&'static str],
+    /// The registry's clock (docs/architecture.md, "One clock").
+    pub clock: Clock,
 }
 
 impl Gateway {
@@ -82,6 +87,7 @@ impl Gateway {
             max_body: parts.max_body,
             max_upstream_body: parts.max_upstream_body,
             own_cookies: parts.own_cookies,
+            clock: parts.clock,
         })
     }
 

@@ -1,81 +1,107 @@
 //! The web session (the bearer token of `auth::login`, in an `HttpOnly; SameSite=Strict`
-//! cookie) and CSRF tokens.
+//! cookie), keygate's cookies, CSRF tokens, and the [`WebSession`] extractor.
 //!
 //! A form's CSRF token is HMAC-SHA256(key = the secret the browser holds in an HttpOnly cookie,
 //! message = a fixed label). For logged-in forms that secret is the session token; for the login
 //! form (login CSRF) it is a random pre-session secret in the `kg_login` cookie. Another site can
 //! neither read the cookie nor compute the token, and a database dump (which holds only the
 //! SHA-256 of session tokens) does not reveal it either.
+//!
+//! Every cookie is read from and written to an `axum_extra` [`CookieJar`]; the builders below are
+//! the one place that sets their attributes.
 
 use aws_lc_rs::hmac;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use cookie::time::Duration;
 use keygate_core::model::Principal;
 
+use super::error::WebError;
 use crate::auth::{authenticate_token, token_hash};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// The session token's cookie.
 pub const SESSION_COOKIE: &str = "kg_session";
+/// The pre-login CSRF secret's cookie.
 pub const LOGIN_COOKIE: &str = "kg_login";
+/// The chosen language's cookie.
 pub const LANG_COOKIE: &str = "lang";
 /// Every cookie keygate sets; the gateway strips them before forwarding (docs/gateway.md).
 pub const OWN_COOKIES: [&str; 3] = [SESSION_COOKIE, LOGIN_COOKIE, LANG_COOKIE];
 
+/// How long the pre-login CSRF secret lives.
+const LOGIN_COOKIE_AGE: u64 = 12 * 3600;
+/// How long a chosen language is remembered.
+const LANG_COOKIE_AGE: u64 = 365 * 24 * 3600;
+/// No session token is longer; a longer cookie is not looked up.
+const MAX_TOKEN_LEN: usize = 512;
+
 const CSRF_LABEL: &[u8] = b"keygate web csrf v1";
 
-/// The value of a cookie of the request, if present.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim())
-        .filter(|v| !v.is_empty())
+/// The non-empty value of a cookie of the request.
+pub fn value<'a>(jar: &'a CookieJar, name: &str) -> Option<&'a str> {
+    jar.get(name).map(Cookie::value).filter(|v| !v.is_empty())
 }
 
-/// A `Set-Cookie` value. `max_age` 0 deletes the cookie.
-pub fn set_cookie(
-    name: &str,
-    value: &str,
+/// A cookie of ours: `Path=/`, `HttpOnly`, `Secure` when `cookie_secure` is set. `max_age` 0
+/// deletes it.
+fn own_cookie(
+    state: &AppState,
+    name: &'static str,
+    value: String,
     max_age: u64,
-    http_only: bool,
-    same_site: &str,
-    secure: bool,
-) -> Option<HeaderValue> {
-    let mut text = format!("{name}={value}; Path=/; Max-Age={max_age}; SameSite={same_site}");
-    if http_only {
-        text.push_str("; HttpOnly");
-    }
-    if secure {
-        text.push_str("; Secure");
-    }
-    HeaderValue::from_str(&text).ok()
+    same_site: SameSite,
+) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path("/")
+        .max_age(Duration::seconds(
+            i64::try_from(max_age).unwrap_or(i64::MAX),
+        ))
+        .same_site(same_site)
+        .http_only(true)
+        .secure(state.settings.cookie_secure)
+        .build()
 }
 
-pub fn session_cookie(state: &AppState, token: &str, max_age: u64) -> Option<HeaderValue> {
-    set_cookie(
+/// The session cookie, `SameSite=Strict`, living as long as the session.
+pub fn session_cookie(state: &AppState, token: &str, max_age: u64) -> Cookie<'static> {
+    own_cookie(
+        state,
         SESSION_COOKIE,
-        token,
+        token.to_string(),
         max_age,
-        true,
-        "Strict",
-        state.settings.cookie_secure,
+        SameSite::Strict,
     )
 }
 
-pub fn clear_session_cookie(state: &AppState) -> Option<HeaderValue> {
-    set_cookie(
-        SESSION_COOKIE,
-        "",
-        0,
-        true,
-        "Strict",
-        state.settings.cookie_secure,
+/// The session cookie's deletion (same attributes, `Max-Age=0`).
+pub fn clear_session_cookie(state: &AppState) -> Cookie<'static> {
+    own_cookie(state, SESSION_COOKIE, String::new(), 0, SameSite::Strict)
+}
+
+/// The pre-login CSRF secret's cookie.
+pub fn login_cookie(state: &AppState, secret: &str) -> Cookie<'static> {
+    own_cookie(
+        state,
+        LOGIN_COOKIE,
+        secret.to_string(),
+        LOGIN_COOKIE_AGE,
+        SameSite::Strict,
+    )
+}
+
+/// The `lang` cookie: `Lax`, so a link from elsewhere still opens in the chosen language.
+pub fn lang_cookie(state: &AppState, code: &'static str) -> Cookie<'static> {
+    own_cookie(
+        state,
+        LANG_COOKIE,
+        code.to_string(),
+        LANG_COOKIE_AGE,
+        SameSite::Lax,
     )
 }
 
@@ -94,26 +120,37 @@ pub fn csrf_ok(secret: &str, submitted: &str) -> bool {
     !submitted.is_empty() && hmac::verify(&key, CSRF_LABEL, &tag).is_ok()
 }
 
-/// A logged-in browser.
+/// A logged-in browser. As an extractor it sends a visitor without a live session to `/login`
+/// (clearing a stale cookie on the way); as `Option<WebSession>` it lets the visitor through.
 pub struct WebSession {
+    /// Who the session speaks for.
     pub principal: Principal,
+    /// The stored form of the token, for logout.
     pub token_hash: String,
+    /// The token the page's forms carry.
     pub csrf: String,
     token: String,
 }
 
 impl WebSession {
+    /// Whether a submitted form's token belongs to this session.
     pub fn csrf_ok(&self, submitted: &str) -> bool {
         csrf_ok(&self.token, submitted)
+    }
+
+    /// A form's token checked: `Err` is the 403 page, its "back" link to the page.
+    pub fn check_csrf(&self, submitted: &str) -> Result<(), WebError> {
+        if self.csrf_ok(submitted) {
+            Ok(())
+        } else {
+            Err(WebError::csrf("/"))
+        }
     }
 }
 
 /// The session of the request's cookie, if it names a live session.
-pub async fn current(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<WebSession>, ApiError> {
-    let Some(token) = cookie(headers, SESSION_COOKIE).filter(|t| t.len() <= 512) else {
+pub async fn current(state: &AppState, jar: &CookieJar) -> Result<Option<WebSession>, ApiError> {
+    let Some(token) = value(jar, SESSION_COOKIE).filter(|t| t.len() <= MAX_TOKEN_LEN) else {
         return Ok(None);
     };
     match authenticate_token(state, token).await {
@@ -128,8 +165,39 @@ pub async fn current(
     }
 }
 
+impl FromRequestParts<AppState> for WebSession {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        match current(state, &jar).await? {
+            Some(session) => Ok(session),
+            None => {
+                let stale = value(&jar, SESSION_COOKIE).is_some();
+                Err(WebError::LoginRequired {
+                    clear: stale.then(|| Box::new(clear_session_cookie(state))),
+                })
+            }
+        }
+    }
+}
+
+impl OptionalFromRequestParts<AppState> for WebSession {
+    type Rejection = WebError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, WebError> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        Ok(current(state, &jar).await?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use axum::http::{header, HeaderMap, HeaderValue};
+
     use super::*;
 
     #[test]
@@ -146,10 +214,11 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(
             header::COOKIE,
-            HeaderValue::from_static("lang=el; kg_session=abc"),
+            HeaderValue::from_static("lang=el; kg_session=abc; kg_login="),
         );
-        assert_eq!(cookie(&headers, "kg_session"), Some("abc"));
-        assert_eq!(cookie(&headers, "lang"), Some("el"));
-        assert_eq!(cookie(&headers, "kg_login"), None);
+        let jar = CookieJar::from_headers(&headers);
+        assert_eq!(value(&jar, "kg_session"), Some("abc"));
+        assert_eq!(value(&jar, "lang"), Some("el"));
+        assert_eq!(value(&jar, "kg_login"), None);
     }
 }

@@ -1,13 +1,13 @@
 use std::time::Duration;
 
-use crate::both_backends;
-use crate::helpers::*;
+use keygate_testkit::*;
 
 both_backends!(
     login_answers_per_design,
     wrong_and_unknown_look_the_same,
     expired_and_logged_out_tokens_are_refused,
     failed_logins_are_limited,
+    a_lockout_ends_with_its_window,
     missing_and_malformed_tokens
 );
 
@@ -76,7 +76,8 @@ async fn expired_and_logged_out_tokens_are_refused(backend: Backend) {
         200,
         "a token works on every node"
     );
-    tokio::time::sleep(Duration::from_millis(2600)).await;
+    // Past the token's lifetime, on both nodes (they share the clock).
+    app.time.advance(3);
     for c in [&client, &on_other] {
         let r = c.list_keys().await.unwrap();
         assert_eq!((r.status, r.slug()), (401, Some("unauthorized")));
@@ -142,6 +143,46 @@ async fn failed_logins_are_limited(backend: Backend) {
         .await
         .unwrap();
     assert_eq!((r.status, r.slug()), (429, Some("rate_limited")));
+}
+
+/// Failures count within `login_failure_window` only: once the node's clock is past it, the
+/// right password logs in again (docs/design.md §4, "Login limits").
+async fn a_lockout_ends_with_its_window(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.login_max_failures_per_key = 2).await;
+    let creds = app.new_api_key().await;
+    for _ in 0..2 {
+        let r = app
+            .client()
+            .login_reply(&creds.api_key, "wrong")
+            .await
+            .unwrap();
+        assert_eq!(r.slug(), Some("invalid_credentials"));
+    }
+    let locked = app
+        .client()
+        .login_reply(&creds.api_key, &creds.password)
+        .await
+        .unwrap();
+    assert_eq!((locked.status, locked.slug()), (429, Some("rate_limited")));
+    let window = app.settings.login_failure_window.as_secs() as i64;
+    app.time.advance(window - 1);
+    let still = app
+        .client()
+        .login_reply(&creds.api_key, &creds.password)
+        .await
+        .unwrap();
+    assert_eq!(
+        (still.status, still.slug()),
+        (429, Some("rate_limited")),
+        "within the window"
+    );
+    app.time.advance(2);
+    let again = app
+        .client()
+        .login_reply(&creds.api_key, &creds.password)
+        .await
+        .unwrap();
+    assert_eq!(again.status, 200, "{:?}", again.body);
 }
 
 async fn missing_and_malformed_tokens(backend: Backend) {

@@ -1,7 +1,6 @@
 use futures::future::join_all;
 
-use crate::both_backends;
-use crate::helpers::*;
+use keygate_testkit::*;
 
 both_backends!(fifty_concurrent_uploads_one_wins);
 

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::*;
 use keygate_server::config::{RouteConfig, Scheme, Signature};
+use keygate_testkit::*;
 
 async fn connect(app: &TestApp) -> TcpStream {
     let addr = app.base_url.trim_start_matches("http://");

@@ -2,8 +2,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::both_backends;
-use crate::helpers::*;
+use keygate_testkit::*;
 
 both_backends!(
     upload_revoke_upload,
@@ -96,7 +95,8 @@ async fn keys_expire_without_a_job(backend: Backend) {
     let refused = client.upload_key(&new_public_key()).await.unwrap();
     assert_eq!(refused.slug(), Some("active_key_exists"));
 
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    // Past the key's validity, by the node's clock.
+    app.time.advance(3);
 
     let current = client.current_key().await.unwrap();
     assert_eq!(
@@ -142,7 +142,7 @@ async fn status_table_newest_first(backend: Backend) {
             );
         }
         // Issue times are kept to the second; keep them distinct so "newest first" is visible.
-        tokio::time::sleep(Duration::from_millis(1050)).await;
+        app.time.advance(1);
     }
     let table = client.list_keys().await.unwrap();
     let keys = table.data()["keys"].as_array().unwrap();

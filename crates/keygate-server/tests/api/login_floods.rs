@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use crate::both_backends;
-use crate::helpers::*;
+use keygate_testkit::*;
 
 both_backends!(
     concurrent_wrong_passwords_cannot_pass_the_limit,

@@ -2,8 +2,6 @@
 //! database per test, every test on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod helpers;
-
 mod auth;
 mod concurrency;
 mod connections;

@@ -5,8 +5,7 @@ use std::time::{Duration, Instant};
 use keygate_client::http::KeygateClient;
 use serde_json::Value;
 
-use crate::both_backends;
-use crate::helpers::*;
+use keygate_testkit::*;
 
 both_backends!(
     health_and_readiness,
@@ -131,20 +130,6 @@ mod sqlite_only {
     async fn a_database_made_unwritable_is_unready_and_answers_503_until_fixed() {
         super::a_database_made_unwritable_is_unready_and_answers_503_until_fixed().await
     }
-}
-
-async fn metric(base_url: &str, series: &str) -> Option<f64> {
-    let text = reqwest::get(format!("{base_url}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines().find_map(|line| {
-        line.strip_prefix(series)
-            .and_then(|rest| rest.strip_prefix(' '))
-            .and_then(|value| value.trim().parse().ok())
-    })
 }
 
 /// A running node whose SQLite files become unwritable (here: immutable) says so on `/readyz`

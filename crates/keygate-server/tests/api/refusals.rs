@@ -3,8 +3,7 @@
 
 use serde_json::Value;
 
-use crate::both_backends;
-use crate::helpers::*;
+use keygate_testkit::*;
 
 both_backends!(
     every_refusal_has_its_slug_and_stores_nothing,

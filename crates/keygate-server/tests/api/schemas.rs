@@ -8,8 +8,7 @@ use keygate_client::http::{KeygateClient, Reply};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::both_backends;
-use crate::helpers::*;
+use keygate_testkit::*;
 
 both_backends!(real_answers_match_the_documented_schemas);
 

@@ -16,10 +16,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use keygate_core::model::KeyStatus;
 use serde_json::json;
 
-use crate::both_backends;
-use crate::helpers::{
-    chrono_now, genrsa, new_public_key, spawn_app, Backend, Credentials, TestApp,
-};
+use keygate_testkit::both_backends;
+use keygate_testkit::{genrsa, new_public_key, spawn_app, Backend, Credentials, TestApp};
 
 both_backends!(the_page_in_a_real_browser);
 
@@ -259,7 +257,7 @@ async fn scenario(b: &Client, app: &TestApp, creds: &Credentials, backend: Backe
     let first = new_public_key();
     paste_and_upload(b, &first).await;
     assert!(text(b, "#notice").await.contains("uploaded"));
-    let now = chrono_now();
+    let now = app.now();
     assert_eq!(statuses(b).await, ["ACTIVE"]);
     assert_eq!(text(b, "#keys tbody tr .issued").await, english_date(now));
     assert_eq!(
@@ -349,12 +347,12 @@ async fn scenario(b: &Client, app: &TestApp, creds: &Credentials, backend: Backe
     assert_eq!(statuses(b).await, ["ACTIVE", "REVOKED"]);
     let active = app
         .store
-        .active_key(creds.api_key_id, chrono_now())
+        .active_key(creds.api_key_id, app.now())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(active.public_key_pem, third.trim_end());
-    assert_eq!(active.status(chrono_now()), KeyStatus::Active);
+    assert_eq!(active.status(app.now()), KeyStatus::Active);
 
     // View key.
     click_and_load(b, "#keys tbody tr:first-child a.view-key").await;

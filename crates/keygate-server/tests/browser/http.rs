@@ -5,12 +5,11 @@ use std::time::Duration;
 use keygate_core::model::KeyStatus;
 use reqwest::StatusCode;
 
-use crate::both_backends;
-use crate::helpers::{
-    capture_logs, chrono_now, genrsa, new_public_key, pubout, spawn_app, spawn_app_with, Backend,
-    Immutable,
-};
 use crate::web::Browser;
+use keygate_testkit::both_backends;
+use keygate_testkit::{
+    capture_logs, genrsa, new_public_key, pubout, spawn_app, spawn_app_with, Backend, Immutable,
+};
 
 both_backends!(
     visitors_without_a_session_are_sent_to_login,
@@ -218,7 +217,7 @@ async fn session_cookie_attributes(backend: Backend) {
     let hash = keygate_server::auth::token_hash(&token);
     let (principal, _) = app
         .store
-        .find_session(&hash, chrono_now())
+        .find_session(&hash, app.now())
         .await
         .unwrap()
         .expect("a live session");
@@ -276,7 +275,7 @@ async fn posts_without_their_csrf_token_are_refused_and_change_nothing(backend: 
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     let active = app
         .store
-        .active_key(creds.api_key_id, chrono_now())
+        .active_key(creds.api_key_id, app.now())
         .await
         .unwrap();
     assert!(active.is_some(), "the key is still active");
@@ -291,7 +290,7 @@ async fn posts_without_their_csrf_token_are_refused_and_change_nothing(backend: 
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
     assert!(app
         .store
-        .active_key(creds.api_key_id, chrono_now())
+        .active_key(creds.api_key_id, app.now())
         .await
         .unwrap()
         .is_none());
@@ -475,7 +474,7 @@ async fn a_pem_file_can_be_uploaded(backend: Backend) {
     assert!(page.body.contains("data-status=\"active\""));
     let record = app
         .store
-        .active_key(creds.api_key_id, chrono_now())
+        .active_key(creds.api_key_id, app.now())
         .await
         .unwrap()
         .unwrap();
@@ -508,7 +507,7 @@ async fn revoke_needs_a_confirmation_and_keeps_the_reason(backend: Backend) {
     assert!(confirm.body.contains("<label for=\"reason\">"));
     assert!(
         app.store
-            .active_key(creds.api_key_id, chrono_now())
+            .active_key(creds.api_key_id, app.now())
             .await
             .unwrap()
             .is_some(),
@@ -545,7 +544,7 @@ async fn revoke_needs_a_confirmation_and_keeps_the_reason(backend: Backend) {
         .body
         .contains("No active key: your API calls are refused until you upload one."));
     let keys = app.store.list_keys(creds.api_key_id).await.unwrap();
-    assert_eq!(keys[0].status(chrono_now()), KeyStatus::Revoked);
+    assert_eq!(keys[0].status(app.now()), KeyStatus::Revoked);
     assert_eq!(
         keys[0].revoke_reason.as_deref(),
         Some("laptop <stolen> & lost")
@@ -592,10 +591,10 @@ async fn login_errors_are_shown_translated(backend: Backend) {
 }
 
 fn creds_with_password(
-    creds: &crate::helpers::Credentials,
+    creds: &keygate_testkit::Credentials,
     password: &str,
-) -> crate::helpers::Credentials {
-    crate::helpers::Credentials {
+) -> keygate_testkit::Credentials {
+    keygate_testkit::Credentials {
         client_id: creds.client_id,
         api_key_id: creds.api_key_id,
         api_key: creds.api_key.clone(),

@@ -2,11 +2,6 @@
 //! headers and refusals on both backends, and the whole scenario in a real headless Chromium.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-// The shared harness predates this binary; its lint findings are not this binary's to fix.
-#[allow(clippy::field_reassign_with_default)]
-#[path = "../api/helpers.rs"]
-mod helpers;
-
 mod chromium;
 mod http;
 mod web;

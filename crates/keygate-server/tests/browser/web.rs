@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use reqwest::StatusCode;
 
-use crate::helpers::{Credentials, TestApp};
+use keygate_testkit::{Credentials, TestApp};
 
 pub struct Reply {
     pub status: StatusCode,

@@ -10,9 +10,8 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::both_backends;
-use crate::helpers::*;
 use crate::*;
+use keygate_testkit::*;
 
 both_backends!(
     escaping_targets_are_refused_before_routing,

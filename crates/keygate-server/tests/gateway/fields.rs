@@ -5,9 +5,8 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::both_backends;
-use crate::helpers::*;
 use crate::*;
+use keygate_testkit::*;
 
 both_backends!(
     response_fields_decrypt_with_openssl_and_jwcrypto,

@@ -6,10 +6,10 @@ use std::os::unix::fs::PermissionsExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::both_backends;
 use crate::escape::raw_get;
-use crate::helpers::*;
 use crate::*;
+use keygate_testkit::both_backends;
+use keygate_testkit::*;
 
 both_backends!(
     keygate_headers_and_cookies_never_reach_the_upstream,
@@ -182,7 +182,7 @@ async fn control_characters_are_refused_not_stored(backend: Backend) {
         "RS256",
         gw.key_file.to_str().unwrap(),
         &json!({
-            "iat": chrono_now(), "jti": "abcdefgh\u{0}ijklmnopq", "htm": "GET",
+            "iat": gw.app.now(), "jti": "abcdefgh\u{0}ijklmnopq", "htm": "GET",
             "htu": "/cards/42", "body_sha256": keygate_core::jose::sha256_b64url(b""),
         })
         .to_string(),

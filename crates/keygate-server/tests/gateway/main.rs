@@ -1,11 +1,6 @@
 //! Black-box tests of the gateway (DESIGN §5–§7, §10): a real keygate on port 0, a small
 //! recording upstream, third-party tools (PyJWT, jwcrypto, openssl) on the client side.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-// The shared helpers (tests/api/helpers.rs) reassign fields of a default Settings.
-#![allow(clippy::field_reassign_with_default)]
-
-#[path = "../api/helpers.rs"]
-mod helpers;
 
 mod escape;
 mod fields;
@@ -25,13 +20,12 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::IntoResponse;
 use axum::Json;
-use keygate_client::crypto::{sign_request, ClientPrivateKey};
 use keygate_client::http::{KeygateClient, Reply};
 use keygate_core::jose::SigAlg;
 use keygate_server::config::{RouteConfig, Scheme, Settings, Signature};
 use serde_json::{json, Value};
 
-use helpers::*;
+use keygate_testkit::*;
 
 pub const CARD_NUMBER: &str = "4111111111111111";
 pub const CARD_PIN: &str = "8642";
@@ -197,7 +191,7 @@ pub struct Gw {
     pub upstream: Upstream,
     pub client: KeygateClient,
     pub creds: Credentials,
-    pub key: Arc<ClientPrivateKey>,
+    pub key: KeyPair,
     pub key_file: PathBuf,
     pub public_file: PathBuf,
     pub key_id: String,
@@ -224,9 +218,8 @@ impl Gw {
         })
         .await;
         let (client, creds) = app.logged_in().await;
-        let private = genrsa(2048);
-        let public = pubout(&private);
-        let reply = client.upload_key(&public).await.unwrap();
+        let pair = KeyPair::openssl();
+        let reply = client.upload_key(&pair.public_pem).await.unwrap();
         assert_eq!(reply.status, 201, "{:?}", reply.body);
         let key_id = reply.data()["key"]["id"].as_str().unwrap().to_string();
         Gw {
@@ -234,9 +227,9 @@ impl Gw {
             upstream,
             client,
             creds,
-            key: Arc::new(ClientPrivateKey::from_pem(&private).unwrap()),
-            key_file: temp_file("private.pem", private.as_bytes()),
-            public_file: temp_file("public.pem", public.as_bytes()),
+            key_file: temp_file("private.pem", pair.private_pem.as_bytes()),
+            public_file: temp_file("public.pem", pair.public_pem.as_bytes()),
+            key: pair,
             key_id,
         }
     }
@@ -245,20 +238,17 @@ impl Gw {
         self.client.token().unwrap()
     }
 
-    /// A signature made by our own client crate.
+    /// A signature made by our own client crate, at the node's time.
     pub fn sign(&self, method: &str, path: &str, body: &[u8]) -> String {
-        sign_request(
-            &self.key,
+        self.key.sign(
             SigAlg::PS256,
             Some(&self.key_id),
             method,
             path,
             body,
             Some(self.token()),
-            chrono_now(),
-            &new_jti(),
+            self.app.now(),
         )
-        .unwrap()
     }
 
     pub async fn send_signed(
@@ -283,28 +273,21 @@ impl Gw {
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Reply {
-        let sig = sign_request(
-            &self.key,
+        let sig = self.key.sign(
             SigAlg::RS256,
             Some(&self.key_id),
             method.as_str(),
             path,
             body.as_deref().unwrap_or_default(),
             client.token(),
-            chrono_now(),
-            &new_jti(),
-        )
-        .unwrap();
+            self.app.now(),
+        );
         self.send_signed(client, method, path, body, &sig).await
     }
 
     pub async fn call(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Reply {
         self.call_via(&self.client, method, path, body).await
     }
-}
-
-pub fn new_jti() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// Runs `tests/interop/jose_tool.py` (PyJWT, jwcrypto).

@@ -6,9 +6,8 @@ use keygate_server::Application;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::both_backends;
-use crate::helpers::*;
 use crate::*;
+use keygate_testkit::*;
 
 both_backends!(
     revoke_refuses_the_next_call_at_once,
@@ -52,7 +51,8 @@ async fn revoke_refuses_the_next_call_at_once(backend: Backend) {
 async fn expired_and_never_uploaded_keys_are_refused(backend: Backend) {
     let gw = Gw::start_with(backend, |s| s.key_validity = Duration::from_secs(2)).await;
     assert_eq!(gw.call(Method::GET, "/cards/1", None).await.status, 200);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Past the key's validity, by the node's clock.
+    gw.app.time.advance(3);
     let reply = gw.call(Method::GET, "/cards/1", None).await;
     assert_eq!(
         (reply.status, reply.slug()),
@@ -199,7 +199,7 @@ async fn rotation_keeps_the_previous_key_decrypting(backend: Backend) {
     let old_jwk = system.data()["jwk"].to_string();
 
     let master = keygate_server::system_key::load_master_key(&gw.app.settings).unwrap();
-    let new_kid = keygate_server::system_key::rotate(&gw.app.store, &master, chrono_now())
+    let new_kid = keygate_server::system_key::rotate(&gw.app.store, &master, gw.app.now())
         .await
         .unwrap();
     assert_ne!(new_kid, old_kid);

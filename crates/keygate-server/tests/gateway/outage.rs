@@ -18,8 +18,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::helpers::*;
 use crate::*;
+use keygate_testkit::*;
 
 /// `database_timeout` in these tests: short, so the outages can be longer than every pool
 /// timeout and the tests stay short.
@@ -213,19 +213,6 @@ fn assert_unavailable(what: &str, reply: &Reply, took: Duration) {
 }
 
 /// One series of `/metrics`, for this exact name and labels.
-async fn metric(client: &KeygateClient, series: &str) -> Option<f64> {
-    let response = reqwest::get(format!("{}/metrics", client.base_url()))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let text = response.text().await.unwrap();
-    text.lines().find_map(|line| {
-        line.strip_prefix(series)
-            .and_then(|rest| rest.strip_prefix(' '))
-            .and_then(|value| value.trim().parse().ok())
-    })
-}
-
 /// Every kind of request that needs the database, on one node, all at once; the slowest
 /// answer.
 async fn check_requests_fail_fast(gw: &Gw, i: usize, node: &KeygateClient) -> Duration {
@@ -306,7 +293,7 @@ async fn outage(path: Path, length: Duration) {
         assert_eq!(ready.status, 200);
         // Both nodes' listeners are subscribed before the outage.
         let listening = eventually(Duration::from_secs(5), async || {
-            metric(node, "keygate_invalidation_listener_connected").await == Some(1.0)
+            metric(node.base_url(), "keygate_invalidation_listener_connected").await == Some(1.0)
         })
         .await;
         assert!(listening, "the invalidation listener never connected");
@@ -327,8 +314,9 @@ async fn outage(path: Path, length: Duration) {
     }
     for (i, node) in nodes.iter().enumerate() {
         let down = eventually(Duration::from_secs(5), async || {
-            metric(node, "keygate_database_up").await == Some(0.0)
-                && metric(node, "keygate_invalidation_listener_connected").await == Some(0.0)
+            metric(node.base_url(), "keygate_database_up").await == Some(0.0)
+                && metric(node.base_url(), "keygate_invalidation_listener_connected").await
+                    == Some(0.0)
         })
         .await;
         assert!(down, "node {i}: /metrics does not show the database down");
@@ -387,7 +375,11 @@ async fn outage(path: Path, length: Duration) {
         acknowledged.elapsed()
     );
     assert_eq!(
-        metric(&nodes[1], "keygate_invalidation_listener_connected").await,
+        metric(
+            nodes[1].base_url(),
+            "keygate_invalidation_listener_connected"
+        )
+        .await,
         Some(0.0),
         "the race was not exercised: the second node was subscribed already"
     );
@@ -401,8 +393,9 @@ async fn outage(path: Path, length: Duration) {
     }
     for (i, node) in nodes.iter().enumerate() {
         let up = eventually(Duration::from_secs(5), async || {
-            metric(node, "keygate_database_up").await == Some(1.0)
-                && metric(node, "keygate_invalidation_listener_connected").await == Some(1.0)
+            metric(node.base_url(), "keygate_database_up").await == Some(1.0)
+                && metric(node.base_url(), "keygate_invalidation_listener_connected").await
+                    == Some(1.0)
         })
         .await;
         assert!(up, "node {i}: /metrics does not show the database back");
@@ -423,7 +416,12 @@ async fn a_silently_cut_listener_misses_no_revoke() {
     let second = spawn_second_node(&gw.app).await;
     let on_second = KeygateClient::new(&second.base_url).with_token(gw.token());
     let listening = eventually(Duration::from_secs(5), async || {
-        metric(&on_second, "keygate_invalidation_listener_connected").await == Some(1.0)
+        metric(
+            on_second.base_url(),
+            "keygate_invalidation_listener_connected",
+        )
+        .await
+            == Some(1.0)
     })
     .await;
     assert!(listening, "the invalidation listener never connected");
@@ -461,7 +459,12 @@ async fn a_silently_cut_listener_misses_no_revoke() {
         acknowledged.elapsed()
     );
     let deaf = eventually(Duration::from_secs(3), async || {
-        metric(&on_second, "keygate_invalidation_listener_connected").await == Some(0.0)
+        metric(
+            on_second.base_url(),
+            "keygate_invalidation_listener_connected",
+        )
+        .await
+            == Some(0.0)
     })
     .await;
     assert!(deaf, "/metrics does not show the listener cut off");
@@ -469,7 +472,12 @@ async fn a_silently_cut_listener_misses_no_revoke() {
     // The cut heals: the node subscribes again and caches again, and changes reach it.
     proxy.deafen.send_replace(false);
     let back = eventually(Duration::from_secs(5), async || {
-        metric(&on_second, "keygate_invalidation_listener_connected").await == Some(1.0)
+        metric(
+            on_second.base_url(),
+            "keygate_invalidation_listener_connected",
+        )
+        .await
+            == Some(1.0)
     })
     .await;
     assert!(back, "the listener did not subscribe again");

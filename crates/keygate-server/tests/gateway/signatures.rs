@@ -3,9 +3,8 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::both_backends;
-use crate::helpers::*;
 use crate::*;
+use keygate_testkit::*;
 
 both_backends!(
     pyjwt_rs256_and_ps256_are_accepted,
@@ -40,7 +39,7 @@ async fn pyjwt_rs256_and_ps256_are_accepted(backend: Backend) {
             "sign",
             alg,
             gw.key_file.to_str().unwrap(),
-            &claims("GET", "/cards/42?full=1", b"", chrono_now()).to_string(),
+            &claims("GET", "/cards/42?full=1", b"", gw.app.now()).to_string(),
             &json!({"kid": gw.key_id}).to_string(),
         ]);
         let reply = gw
@@ -87,7 +86,7 @@ async fn pyjwt_rs256_and_ps256_are_accepted(backend: Backend) {
         "sign",
         "PS256",
         gw.key_file.to_str().unwrap(),
-        &claims("GET", "https://api.example.com/cards/7", b"", chrono_now()).to_string(),
+        &claims("GET", "https://api.example.com/cards/7", b"", gw.app.now()).to_string(),
     ]);
     let reply = gw
         .send_signed(&gw.client, Method::GET, "/cards/7", None, &token)
@@ -98,7 +97,7 @@ async fn pyjwt_rs256_and_ps256_are_accepted(backend: Backend) {
 async fn refusals_have_their_slugs(backend: Backend) {
     let gw = Gw::start(backend).await;
     let key = gw.key_file.to_str().unwrap();
-    let now = chrono_now();
+    let now = gw.app.now();
     let mut cases: Vec<Case> = Vec::new();
 
     // No signature.
@@ -261,7 +260,7 @@ async fn refusals_have_their_slugs(backend: Backend) {
         "sign",
         "PS256",
         key,
-        &claims("GET", "/cards/42", b"", chrono_now()).to_string(),
+        &claims("GET", "/cards/42", b"", gw.app.now()).to_string(),
     ]);
     let first = gw
         .send_signed(&gw.client, Method::GET, "/cards/42", None, &sig)

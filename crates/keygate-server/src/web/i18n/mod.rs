@@ -1,12 +1,17 @@
 //! Translations with Project Fluent: `locales/{en,el,es}/keygate.ftl`, embedded at build time.
 //!
-//! The language comes from `?lang=` (remembered in the `lang` cookie), else that cookie, else
-//! `Accept-Language`, else English.
+//! The web layer (`super::layer`) chooses a request's language: `?lang=` (remembered in the
+//! `lang` cookie), else that cookie, else `Accept-Language` (matched by `fluent-langneg`), else
+//! English. [`english`] gives the English text of any message, for callers outside the page.
+//!
+//! To add a message: write it in all three `.ftl` files (`tests.rs` fails otherwise), then
+//! use it with `t.msg("id")` or `t.fmt("id", &[("arg", value)])`.
 
 use std::sync::LazyLock;
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use fluent_langneg::{negotiate_languages, NegotiationStrategy};
 use keygate_core::model::UnixTime;
 use keygate_core::public_key::{KeyRejection, MalformedReason, WeakReason};
 use unic_langid::LanguageIdentifier;
@@ -16,14 +21,27 @@ use crate::error::ApiError;
 /// A language the page is offered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
+    /// English, the default.
     En,
+    /// Greek.
     El,
+    /// Spanish.
     Es,
 }
 
+/// The offered languages as language identifiers, for negotiation.
+static OFFERED: LazyLock<Vec<LanguageIdentifier>> = LazyLock::new(|| {
+    Lang::ALL
+        .into_iter()
+        .filter_map(|l| l.code().parse().ok())
+        .collect()
+});
+
 impl Lang {
+    /// Every language offered, in the switcher's order.
     pub const ALL: [Lang; 3] = [Lang::En, Lang::El, Lang::Es];
 
+    /// The language's code: `lang` attribute, cookie and `?lang=` value.
     pub fn code(self) -> &'static str {
         match self {
             Lang::En => "en",
@@ -41,6 +59,7 @@ impl Lang {
         }
     }
 
+    /// The language of a code, case-insensitively.
     pub fn parse(code: &str) -> Option<Lang> {
         Lang::ALL
             .into_iter()
@@ -48,33 +67,42 @@ impl Lang {
     }
 
     /// The best offered language of an `Accept-Language` header, by quality then order.
+    ///
+    /// `fluent-langneg` matches the ranges to the languages offered (`el-GR` is Greek), but
+    /// its own parser drops q-values, so the ranges are put in quality order here first; a
+    /// range with `q=0` is one the visitor refuses.
     pub fn from_accept_language(header: &str) -> Option<Lang> {
-        let mut candidates: Vec<(u16, usize, Lang)> = header
+        let mut ranges: Vec<(u16, &str)> = header
             .split(',')
-            .enumerate()
-            .filter_map(|(position, item)| {
+            .filter_map(|item| {
                 let mut parts = item.split(';');
                 let tag = parts.next()?.trim();
-                let primary = tag.split(['-', '_']).next()?;
-                let lang = Lang::parse(primary)?;
                 let quality = parts
                     .filter_map(|p| p.trim().strip_prefix("q="))
                     .filter_map(|q| q.trim().parse::<f32>().ok())
                     .next()
                     .unwrap_or(1.0);
                 let quality = (quality.clamp(0.0, 1.0) * 1000.0) as u16;
-                (quality > 0).then_some((quality, position, lang))
+                (quality > 0).then_some((quality, tag))
             })
             .collect();
-        candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        candidates.first().map(|c| c.2)
+        // A stable sort: equal qualities keep the header's order.
+        ranges.sort_by_key(|(quality, _)| std::cmp::Reverse(*quality));
+        let requested: Vec<LanguageIdentifier> = ranges
+            .into_iter()
+            .filter_map(|(_, tag)| tag.parse().ok())
+            .collect();
+        let chosen = negotiate_languages(&requested, &OFFERED, None, NegotiationStrategy::Lookup);
+        chosen
+            .first()
+            .and_then(|id| Lang::parse(id.language.as_str()))
     }
 
     fn source(self) -> &'static str {
         match self {
-            Lang::En => include_str!("../../locales/en/keygate.ftl"),
-            Lang::El => include_str!("../../locales/el/keygate.ftl"),
-            Lang::Es => include_str!("../../locales/es/keygate.ftl"),
+            Lang::En => include_str!("../../../locales/en/keygate.ftl"),
+            Lang::El => include_str!("../../../locales/el/keygate.ftl"),
+            Lang::Es => include_str!("../../../locales/es/keygate.ftl"),
         }
     }
 }
@@ -118,10 +146,18 @@ static BUNDLES: LazyLock<[Bundle; 3]> = LazyLock::new(|| {
 /// The translator for one request's language. Cheap to copy into templates.
 #[derive(Debug, Clone, Copy)]
 pub struct Tr {
+    /// The language it translates into.
     pub lang: Lang,
 }
 
+/// The English text of a message: for texts outside the page (the JSON API's refusals), so
+/// each text for people lives once, in the catalogues. `None` when the catalogue lacks `id`.
+pub fn english(id: &str, args: &[(&str, &str)]) -> Option<String> {
+    Tr::new(Lang::En).try_format(id, args)
+}
+
 impl Tr {
+    /// The translator for a language.
     pub fn new(lang: Lang) -> Tr {
         Tr { lang }
     }
@@ -254,6 +290,7 @@ impl Tr {
     }
 }
 
+/// The catalogue id of the reason a key is malformed.
 pub fn malformed_id(reason: MalformedReason) -> &'static str {
     match reason {
         MalformedReason::Empty => "malformed-empty",
@@ -278,215 +315,4 @@ fn weak_id(reason: WeakReason) -> (&'static str, String) {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-    use std::collections::BTreeSet;
-
-    use fluent_bundle::FluentResource;
-    use fluent_syntax::ast::Entry;
-
-    use super::*;
-
-    fn ids(lang: Lang) -> BTreeSet<String> {
-        let resource = FluentResource::try_new(lang.source().to_string())
-            .unwrap_or_else(|(_, e)| panic!("{} catalog does not parse: {e:?}", lang.code()));
-        resource
-            .entries()
-            .filter_map(|entry| match entry {
-                Entry::Message(m) => Some(m.id.name.to_string()),
-                Entry::Term(t) => Some(format!("-{}", t.id.name)),
-                _ => None,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn every_catalog_has_every_message() {
-        let en = ids(Lang::En);
-        assert!(en.len() > 50, "the English catalog looks empty");
-        for lang in [Lang::El, Lang::Es] {
-            let other = ids(lang);
-            let missing: Vec<_> = en.difference(&other).collect();
-            assert!(missing.is_empty(), "{} lacks {missing:?}", lang.code());
-            let extra: Vec<_> = other.difference(&en).collect();
-            assert!(
-                extra.is_empty(),
-                "en lacks {extra:?} (present in {})",
-                lang.code()
-            );
-        }
-    }
-
-    /// Message ids written literally in the templates and in the web module: `msg("id")` and
-    /// `fmt("id", ...)`.
-    fn ids_used_in_code() -> BTreeSet<String> {
-        let sources = [
-            include_str!("../../templates/base.html"),
-            include_str!("../../templates/login.html"),
-            include_str!("../../templates/page.html"),
-            include_str!("../../templates/key.html"),
-            include_str!("../../templates/revoke.html"),
-            include_str!("../../templates/error.html"),
-            include_str!("handlers.rs"),
-            include_str!("mod.rs"),
-            include_str!("pages.rs"),
-            include_str!("i18n.rs"),
-        ];
-        let mut found = BTreeSet::new();
-        for source in sources {
-            for marker in ["msg(", "fmt(", "try_format("] {
-                for piece in source.split(marker).skip(1) {
-                    let Some(rest) = piece.trim_start().strip_prefix('"') else {
-                        continue;
-                    };
-                    if let Some(id) = rest.split('"').next() {
-                        let is_id = id.starts_with(|c: char| c.is_ascii_alphabetic())
-                            && id
-                                .chars()
-                                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-                        if is_id && id != "id" {
-                            found.insert(id.to_string());
-                        }
-                    }
-                }
-            }
-        }
-        for m in 1..=12 {
-            found.insert(format!("month-{m}"));
-        }
-        found
-    }
-
-    #[test]
-    fn every_message_the_code_uses_exists_in_every_language() {
-        let used = ids_used_in_code();
-        assert!(used.len() > 30, "the scan found too few ids: {used:?}");
-        for lang in Lang::ALL {
-            let t = Tr::new(lang);
-            for id in &used {
-                assert!(
-                    t.try_format(id, &[]).is_some(),
-                    "{} lacks `{id}`",
-                    lang.code()
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn every_refusal_and_error_is_translated() {
-        use MalformedReason::*;
-        let mut rejections: Vec<KeyRejection> = [
-            Empty,
-            NoPemBlock,
-            SeveralBlocks,
-            TrailingData,
-            BadEnvelope,
-            Headers,
-            BadBase64,
-            UnknownLabel,
-            BadDer,
-        ]
-        .into_iter()
-        .map(KeyRejection::Malformed)
-        .collect();
-        rejections.extend([
-            KeyRejection::PrivateKeySubmitted,
-            KeyRejection::NotRsa("EC"),
-            KeyRejection::WrongSize {
-                found: 1024,
-                allowed: vec![2048],
-            },
-            KeyRejection::Weak(WeakReason::Exponent(3)),
-            KeyRejection::Weak(WeakReason::ExponentTooLarge),
-            KeyRejection::Weak(WeakReason::EvenModulus),
-            KeyRejection::Weak(WeakReason::SmallFactor(7)),
-        ]);
-        let mut errors: Vec<ApiError> = rejections.into_iter().map(ApiError::Key).collect();
-        errors.extend([
-            ApiError::PublicKeyReused,
-            ApiError::ActiveKeyExists,
-            ApiError::NoActiveKey,
-            ApiError::InvalidCredentials,
-            ApiError::RateLimited { retry_after: 900 },
-            ApiError::InvalidRequest("x".into()),
-            ApiError::NotFound("x"),
-            ApiError::Unauthorized("x"),
-            ApiError::PayloadTooLarge,
-            ApiError::Internal("x".into()),
-            ApiError::ServiceUnavailable("x".into()),
-        ]);
-        for lang in Lang::ALL {
-            let t = Tr::new(lang);
-            for error in &errors {
-                let (_, _, slug) = error.parts();
-                if !matches!(error, ApiError::Internal(_)) {
-                    assert!(
-                        t.try_format(&format!("err-{slug}"), &[]).is_some(),
-                        "{} lacks err-{slug}",
-                        lang.code()
-                    );
-                }
-                let text = t.error(error);
-                assert!(
-                    !text.contains("err-")
-                        && !text.contains("malformed-")
-                        && !text.contains("weak-"),
-                    "{text}"
-                );
-                assert!(
-                    !text.contains('{'),
-                    "unresolved placeable in {}: {text}",
-                    lang.code()
-                );
-            }
-        }
-        // A database outage and a busy login queue are both 503s; each keeps its own words.
-        for lang in Lang::ALL {
-            let t = Tr::new(lang);
-            assert_ne!(
-                t.error(&ApiError::ServiceUnavailable("x".into())),
-                t.error(&ApiError::LoginBusy { retry_after: 1 }),
-                "{}",
-                lang.code()
-            );
-        }
-        let t = Tr::new(Lang::Es);
-        let text = t.error(&ApiError::Key(KeyRejection::WrongSize {
-            found: 1024,
-            allowed: vec![2048],
-        }));
-        assert!(text.contains("1024") && text.contains("2048"), "{text}");
-    }
-
-    #[test]
-    fn dates_follow_the_language() {
-        let t = 1_795_428_000; // 2026-11-23T10:00:00Z
-        assert_eq!(Tr::new(Lang::En).date(t), "23 Nov 2026");
-        assert_eq!(Tr::new(Lang::El).date(t), "23/11/2026");
-        assert_eq!(Tr::new(Lang::Es).date(t), "23/11/2026");
-        assert_eq!(Tr::new(Lang::En).date_time(t), "23 Nov 2026, 10:00 UTC");
-    }
-
-    #[test]
-    fn accept_language() {
-        assert_eq!(
-            Lang::from_accept_language("el-GR,el;q=0.9,en;q=0.8"),
-            Some(Lang::El)
-        );
-        assert_eq!(
-            Lang::from_accept_language("fr-FR, es;q=0.5, en;q=0.4"),
-            Some(Lang::Es)
-        );
-        assert_eq!(
-            Lang::from_accept_language("en;q=0.2, es;q=0.9"),
-            Some(Lang::Es)
-        );
-        assert_eq!(Lang::from_accept_language("fr, de"), None);
-        assert_eq!(Lang::from_accept_language("es;q=0, en"), Some(Lang::En));
-        assert_eq!(Lang::from_accept_language(""), None);
-        assert_eq!(Lang::parse("EL"), Some(Lang::El));
-        assert_eq!(Lang::parse("de"), None);
-    }
-}
+mod tests;

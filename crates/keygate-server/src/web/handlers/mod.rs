@@ -1,0 +1,33 @@
+//! The page's routes: thin handlers over the registry service (`state.registry`), as the JSON
+//! API's are.
+//!
+//! Each handler takes what it needs as extractors: [`WebSession`](super::session::WebSession)
+//! (no session: see other `/login`), [`Lang`](super::i18n::Lang) (chosen by the web layer) and
+//! its form; it returns `Result<Response, WebError>` and uses `?` for anything unexpected.
+
+mod key;
+mod login;
+mod page;
+mod revoke;
+mod upload;
+
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+pub use key::view_key;
+pub use login::{login, login_form, logout};
+pub use page::page;
+pub use revoke::{revoke, revoke_form};
+pub use upload::upload;
+
+/// See other `location` (303: the browser follows with a GET).
+fn redirect(location: &str) -> Response {
+    Redirect::to(location).into_response()
+}
+
+/// A logged-in form that carries only its CSRF token.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CsrfForm {
+    csrf: String,
+}
