@@ -1,4 +1,4 @@
-//! What a client of keygate does with its own RSA key: make one, sign requests (DESIGN §5),
+//! What a client of keygate does with its own RSA key: make one, sign requests (docs/design.md §5),
 //! decrypt confidential response fields and encrypt confidential request fields (§6).
 //!
 //! All RSA is aws-lc-rs. The client may decrypt PKCS#1 v1.5 (`rsa-pkcs1`) because it owns the
@@ -171,7 +171,7 @@ pub fn generate_rsa_2048() -> Result<GeneratedKeyPair, ClientCryptoError> {
     })
 }
 
-/// Makes the `X-Request-Signature` JWS of DESIGN §5: header `{"alg":…,"typ":"JWT"[,"kid":…]}`,
+/// Makes the `X-Request-Signature` JWS of docs/design.md §5: header `{"alg":…,"typ":"JWT"[,"kid":…]}`,
 /// claims `iat`, `jti`, `htm`, `htu`, `body_sha256` and, when a bearer token is given, `ath`.
 ///
 /// # Errors

@@ -53,7 +53,7 @@ pub enum StartError {
 /// How long closing the database pools may take when the node stops.
 const POOL_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The first SIGTERM or SIGINT, then the second (DESIGN.md §9: systemd and Kubernetes stop a
+/// The first SIGTERM or SIGINT, then the second (docs/design.md §9: systemd and Kubernetes stop a
 /// service with SIGTERM).
 fn stop_signals() -> std::io::Result<(
     tokio::sync::oneshot::Receiver<()>,

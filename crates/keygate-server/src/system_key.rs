@@ -1,4 +1,4 @@
-//! keygate's own key ring (DESIGN §6 "System key"): the master key, the sealed key pairs in the
+//! keygate's own key ring (docs/design.md §6 "The system key"): the master key, the sealed key pairs in the
 //! database, first-start creation, rotation with a grace period.
 
 use std::io::Write;

@@ -26,7 +26,7 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: PublicKeyCommand,
     },
-    /// keygate's own encryption key (DESIGN §6).
+    /// keygate's own encryption key (docs/design.md §6).
     SystemKey {
         #[command(subcommand)]
         command: SystemKeyCommand,

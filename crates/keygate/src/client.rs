@@ -1,4 +1,4 @@
-//! `keygate client ...` (DESIGN §9): what a client developer runs, through the keygate-client
+//! `keygate client ...` (docs/design.md §9): what a client developer runs, through the keygate-client
 //! crate. The session (URL, token, key id) is kept in a small JSON state file.
 
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! The hot path's memory (DESIGN §10): active keys cached parsed, bearer tokens cached with
+//! The hot path's memory (docs/design.md §10): active keys cached parsed, bearer tokens cached with
 //! their principal, both bounded, both invalidated on revoke, upload and logout — locally at
 //! once, on other nodes through PostgreSQL `LISTEN/NOTIFY` (see `listen`).
 //!

@@ -1,4 +1,4 @@
-//! Replay detection (DESIGN §5): a `jti` is recorded before the request is forwarded.
+//! Replay detection (docs/design.md §5): a `jti` is recorded before the request is forwarded.
 //!
 //! * One node (SQLite): in memory, exact, bounded — entries are dropped once their signature
 //!   could no longer pass the `iat` window anyway, and a full table refuses new calls (429)

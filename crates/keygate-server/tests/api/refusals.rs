@@ -1,4 +1,4 @@
-//! Each refusal of DESIGN.md §3 on inputs made with openssl, and each accepted form stored
+//! Each refusal of docs/design.md §3 on inputs made with openssl, and each accepted form stored
 //! canonically.
 
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! Tests of the web page (DESIGN.md §8, issue 4): HTTP-level checks of CSRF, cookies, security
+//! Tests of the web page (docs/design.md §8, issue 4): HTTP-level checks of CSRF, cookies, security
 //! headers and refusals on both backends, and the whole scenario in a real headless Chromium.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

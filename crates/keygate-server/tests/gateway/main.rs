@@ -1,4 +1,4 @@
-//! Black-box tests of the gateway (DESIGN §5–§7, §10): a real keygate on port 0, a small
+//! Black-box tests of the gateway (docs/design.md §5–§7, §10): a real keygate on port 0, a small
 //! recording upstream, third-party tools (PyJWT, jwcrypto, openssl) on the client side.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
