@@ -1,6 +1,7 @@
 //! The bearer credential, read from the `Authorization` header (the registry keeps only its
-//! hash, `keygate_registry::credentials::token_hash`). Shared by the JSON API, the web page and the gateway; it imports neither, so each may
-//! import it (docs/architecture.md, "Imports point one way").
+//! hash, `keygate_registry::credentials::token_hash`). Shared by the JSON API, the web page and
+//! the gateway; it imports neither, so each may import it (docs/architecture.md, "Imports point
+//! one way"). The scheme name is case-insensitive (RFC 9110 §11.1): `BEARER x` is `Bearer x`.
 
 use axum::http::{header, HeaderMap};
 
@@ -17,12 +18,41 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
         .to_str()
         .ok()
         .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(token)
         })
         .map(str::trim)
         .filter(|t| !t.is_empty() && t.len() <= 512)
         .ok_or(ApiError::Unauthorized(
             "the Authorization header must be `Bearer <token>`",
         ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn read(value: &'static str) -> Option<String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static(value));
+        bearer_token(&headers).ok().map(str::to_owned)
+    }
+
+    #[test]
+    fn the_scheme_is_case_insensitive_and_the_token_is_required() {
+        for value in ["Bearer abc", "bearer abc", "BEARER abc", "bEaReR  abc "] {
+            assert_eq!(read(value).as_deref(), Some("abc"), "{value}");
+        }
+        for value in [
+            "Basic abc",
+            "Bearer",
+            "Bearer ",
+            "Bearerabc",
+            "Token abc",
+            " Bearer abc",
+        ] {
+            assert_eq!(read(value), None, "{value}");
+        }
+    }
 }
