@@ -120,7 +120,8 @@ fn client_json(c: &Client) -> serde_json::Value {
 }
 
 pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<()> {
-    let store = Store::connect(&settings.database_url).await?;
+    let store =
+        Store::connect_with_timeout(&settings.database_url, settings.database_timeout).await?;
     let registry = Registry::new(
         store.clone(),
         Clock::system(),
