@@ -1,8 +1,8 @@
-//! What the unit tests share: a registry on a fresh SQLite file with a manual clock, one client
-//! with one API key, and fresh RSA public keys.
+//! What the unit tests share: a registry on a fresh database of the test kit (keygate-testkit,
+//! docs/architecture.md "Tests: one kit, one clock") with a manual clock, one client with one
+//! API key, and fresh RSA public keys.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_lc_rs::encoding::AsDer;
@@ -15,18 +15,8 @@ use keygate_store::Store;
 use crate::credentials::hash_password;
 use crate::{Clock, ManualTime, Registry, RegistrySettings};
 
-/// Removes the test's database files when dropped.
-pub struct Guard(PathBuf);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = self.0.clone().into_os_string();
-            path.push(suffix);
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
+/// The test's database, dropped (files removed) with the test.
+pub type Guard = keygate_testkit::TestDatabase;
 
 /// The server's defaults, but keys valid for an hour (so a test moves past expiry quickly).
 pub fn settings() -> RegistrySettings {
@@ -46,11 +36,8 @@ pub fn settings() -> RegistrySettings {
 pub async fn registry_with(
     settings: RegistrySettings,
 ) -> (Registry, ManualTime, Principal, (String, String), Guard) {
-    let path = std::env::temp_dir().join(format!("kg-registry-{}.db", uuid::Uuid::new_v4()));
-    let guard = Guard(path.clone());
-    let store = Store::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
+    let guard = keygate_testkit::TestDatabase::new(keygate_testkit::Backend::Sqlite).await;
+    let store = Store::connect(&guard.url).await.unwrap();
     let (clock, hand) = Clock::manual(1_795_428_000);
     let registry = Registry::new(store.clone(), clock, settings);
     let client = store.create_client("Acme", "acme-test", 0).await.unwrap();
