@@ -47,7 +47,8 @@ pub enum ApiError {
     SignatureMissing,
     /// 401: the signature does not verify; the detail says which check failed.
     SignatureInvalid(String),
-    /// 401: `iat` outside `signature_max_skew`; the detail says which way.
+    /// 401: `iat` outside `signature_max_skew`, or the JWT's `exp` passed or `nbf` not reached;
+    /// the detail says which.
     SignatureStale(String),
     /// 401: this `jti` was already used within its window.
     SignatureReplayed,

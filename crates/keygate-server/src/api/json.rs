@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// Extractor for a JSON request body: refuses with the API's 415, 413 or 400, never echoing a
-/// value of the body.
+/// Extractor for a JSON request body: refuses with the API's 415, 413, 408 or 400, never
+/// echoing a value of the body.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {

@@ -122,8 +122,8 @@ pub struct Settings {
     /// RSA key sizes accepted at upload, 2048 to 8192.
     #[serde(deserialize_with = "de::key_bits")]
     pub allowed_key_bits: Vec<u32>,
-    /// How far a signature's `iat` may be from now, either way; also how long a `jti` is kept
-    /// for replay checks (default `300s`).
+    /// How far a signature's `iat` may be from now, either way; a `jti` is kept until
+    /// `iat + signature_max_skew` for the replay check (default `300s`).
     #[serde(deserialize_with = "de::duration")]
     pub signature_max_skew: Duration,
     /// The largest request body read, API and gateway alike; over it is 413 (default 1 MiB, at

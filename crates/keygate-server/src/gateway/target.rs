@@ -27,7 +27,8 @@ pub enum TargetError {
     /// A `%` not followed by two hex digits.
     #[error("the request target contains a malformed percent-escape")]
     MalformedEscape,
-    /// `%252e`, `%252f` or `%255c` in the path, which a second decode would turn into a dot, slash or backslash.
+    /// `%252e`, `%252f` or `%255c` in the path: a second decode would make a dot, slash or
+    /// backslash of it.
     #[error("the request path contains a double-encoded dot, slash or backslash (%25)")]
     DoubleEncoded,
 }
