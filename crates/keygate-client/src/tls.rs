@@ -12,19 +12,38 @@ use rustls::{ClientConfig, RootCertStore};
 /// Why a TLS client configuration could not be made. Names files, never their contents.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsSetupError {
+    /// A CA, certificate or key file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
+        /// The file, as configured.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// A CA or client-certificate file was read but holds no `CERTIFICATE` block.
     #[error("{path} holds no PEM certificate")]
-    NoCertificate { path: PathBuf },
+    NoCertificate {
+        /// The file, as configured.
+        path: PathBuf,
+    },
+    /// The client-key file holds no private key in a PEM form rustls reads.
     #[error("{path} holds no PEM private key (PKCS#8, PKCS#1 or SEC1)")]
-    NoPrivateKey { path: PathBuf },
+    NoPrivateKey {
+        /// The file, as configured.
+        path: PathBuf,
+    },
+    /// A certificate in the CA file was refused by the root store.
     #[error("{path}: a certificate is not usable as a trust anchor: {reason}")]
-    BadCa { path: PathBuf, reason: String },
+    BadCa {
+        /// The CA file, as configured.
+        path: PathBuf,
+        /// rustls's reason (never the certificate's bytes).
+        reason: String,
+    },
+    /// The client certificate and key were read but rustls refused them as a pair.
     #[error("the client certificate and key do not make a usable identity: {0}")]
     BadIdentity(String),
+    /// rustls refused the configuration for another reason (its message).
     #[error("TLS setup failed: {0}")]
     Rustls(String),
 }

@@ -66,7 +66,9 @@ pub fn client_address(
 
 /// A request with a valid bearer token.
 pub struct Authenticated {
+    /// Who the token belongs to (client and API key).
     pub principal: Principal,
+    /// The token's SHA-256 as the store keeps it (lowercase hex); logout deletes by it.
     pub token_hash: String,
 }
 

@@ -22,9 +22,13 @@ use tokio::time::{Instant, Sleep};
 /// The limits the loop applies, from the settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// `header_read_timeout`: a request's headers must arrive within it.
     pub header_read_timeout: Duration,
+    /// `idle_timeout`: a keep-alive connection with no new request is closed after it.
     pub idle_timeout: Duration,
+    /// `max_connections`: past it, accepting pauses until a connection closes.
     pub max_connections: usize,
+    /// `shutdown_timeout`: how long requests in flight may finish after a stop signal.
     pub shutdown_timeout: Duration,
 }
 
@@ -214,6 +218,7 @@ pub struct TimedBody {
 }
 
 impl TimedBody {
+    /// Wrap `inner`, which must be read completely by `deadline`.
     pub fn new(inner: Incoming, deadline: Instant) -> TimedBody {
         TimedBody {
             inner,

@@ -16,36 +16,60 @@ use crate::messages;
 pub enum ApiError {
     /// The detail is the message.
     InvalidRequest(String),
+    /// 415: a JSON endpoint got a body without a JSON content type.
     UnsupportedMediaType,
+    /// 413: a body over `max_body_bytes`.
     PayloadTooLarge,
+    /// 408: the body did not arrive within `body_read_timeout`; the connection is closed.
     RequestTimeout,
     /// The detail is the message.
     NotFound(&'static str),
+    /// 405: a known path, another method.
     MethodNotAllowed,
+    /// 429: a login limit, or this API key's share of the one-node replay table is full.
     RateLimited {
+        /// Seconds for `Retry-After`.
         retry_after: u64,
     },
     /// The detail is the message.
     Unauthorized(&'static str),
+    /// 401: login with an unknown API key or a wrong password (which one is never said).
     InvalidCredentials,
+    /// 422: an uploaded public key was refused; the rejection picks the `public_key_*` slug.
     Key(KeyRejection),
+    /// 409 `public_key_reused`: this key was uploaded before and may not come back.
     PublicKeyReused,
+    /// 409: an upload while the API key already has an active key.
     ActiveKeyExists,
+    /// 404: the active key was read or revoked when there is none.
     NoActiveKey,
+    /// 401: a signed route without `X-Request-Signature`.
     SignatureMissing,
+    /// 401: the signature does not verify; the detail says which check failed.
     SignatureInvalid(String),
+    /// 401: `iat` outside `signature_max_skew`, or the JWT's `exp` passed or `nbf` not reached;
+    /// the detail says which.
     SignatureStale(String),
+    /// 401: this `jti` was already used within its window.
     SignatureReplayed,
+    /// 403: the API key never had a key uploaded.
     PublicKeyRequired,
+    /// 403: the API key's latest key has expired.
     PublicKeyExpired,
+    /// 403: the API key's latest key was revoked.
     PublicKeyRevoked,
+    /// 400: a `decrypt_request` field could not be decrypted with the system key ring.
     EncryptedFieldInvalid,
+    /// 502: the upstream refused, broke the connection, failed TLS or sent an unusable answer.
     UpstreamUnavailable,
+    /// 504: the upstream exchange took longer than `upstream_timeout`.
     UpstreamTimeout,
     /// Every password-check slot stayed busy for `login_queue_timeout`.
     LoginBusy {
+        /// Seconds for `Retry-After`.
         retry_after: u64,
     },
+    /// 503 from `/readyz` only; the detail says what is not ready.
     NotReady(&'static str),
     /// The database cannot be reached (or written) within `database_timeout`. The cause is
     /// logged, never sent; the answer carries `Retry-After` (docs/operations.md).
@@ -69,6 +93,7 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 impl ApiError {
+    /// [`ApiError::Internal`] from any error: answered 500, the cause logged and never sent.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         ApiError::Internal(cause.to_string())
     }

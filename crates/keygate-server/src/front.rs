@@ -50,6 +50,7 @@ pub struct MakeFront {
 }
 
 impl MakeFront {
+    /// Build the router once; every connection's [`Front`] shares it.
     pub fn new(state: AppState) -> MakeFront {
         MakeFront {
             router: crate::router::router(state.clone()),

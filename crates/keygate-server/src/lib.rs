@@ -1,5 +1,6 @@
 //! keygate's HTTP layer: the JSON API, configuration and the application that binds them.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod api;
 pub mod auth;
@@ -33,19 +34,27 @@ use tokio::net::TcpListener;
 use crate::config::Settings;
 use crate::state::AppState;
 
+/// Why a node could not start ([`Application::build`]); the binary prints it and exits non-zero.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The database could not be reached or migrated.
     #[error("database: {0}")]
     Store(#[from] keygate_store::StoreError),
+    /// The `listen` address could not be bound (in use, or not this host's).
     #[error("cannot listen on {addr}: {source}")]
     Bind {
+        /// The `listen` setting.
         addr: SocketAddr,
+        /// The operating system's error.
         source: std::io::Error,
     },
+    /// The master key or the system key ring could not be loaded.
     #[error("{0}")]
     Keyring(#[from] system_key::KeyringError),
+    /// `tls_cert_file` / `tls_key_file` could not be loaded.
     #[error("TLS: {0}")]
     Tls(#[from] keygate_client::tls::TlsSetupError),
+    /// Anything else found at start: an invalid route, the demo client, the login setup.
     #[error("{0}")]
     Other(String),
 }
@@ -199,10 +208,12 @@ impl Application {
         self.tls.is_some()
     }
 
+    /// The address actually bound (the port chosen when `listen` asked for port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
+    /// The shared state the handlers will see (tests reach the store, registry and clock here).
     pub fn state(&self) -> &AppState {
         &self.state
     }

@@ -19,6 +19,8 @@ use uuid::Uuid;
 #[derive(Debug, Clone)]
 pub struct RouteLabel(pub Arc<str>);
 
+/// `X-Request-Id`: taken from the caller when well-formed (see [`request_id`]), sent back on every
+/// answer and written in the request's log lines.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Longest caller-given request id kept.
@@ -48,7 +50,9 @@ pub fn request_id(headers: &HeaderMap) -> HeaderValue {
 /// Who called, once authenticated (ids only).
 #[derive(Debug, Clone, Copy)]
 pub struct Caller {
+    /// The client the bearer token belongs to.
     pub client_id: Uuid,
+    /// The API key it logged in with.
     pub api_key_id: Uuid,
 }
 

@@ -9,10 +9,12 @@ use keygate_store::Store;
 use crate::config::Settings;
 use crate::gateway::Gateway;
 
+/// The state of a node, cloned into every handler (each field is cheap to clone).
 #[derive(Clone)]
 pub struct AppState {
     /// The store, for what is not a registry rule (health, system keys, the gateway's tables).
     pub store: Store,
+    /// The settings the node was started with; never changed while it runs.
     pub settings: Arc<Settings>,
     /// The registry service: every key-lifecycle and login rule, and the one clock
     /// (docs/architecture.md).

@@ -17,19 +17,34 @@ use crate::config::Settings;
 /// Why the key ring could not be loaded. Never carries key material.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyringError {
+    /// `KEYGATE_MASTER_KEY` is set but is not the base64 of 32 bytes.
     #[error("KEYGATE_MASTER_KEY must be the standard base64 of exactly 32 bytes (e.g. `openssl rand -base64 32`)")]
     MasterKeyEnv,
+    /// `master_key_file` exists but is not the base64 of 32 bytes.
     #[error("the master key file {path} must hold the standard base64 of exactly 32 bytes (e.g. `openssl rand -base64 32`)")]
-    MasterKeyFile { path: String },
+    MasterKeyFile {
+        /// The file, as configured.
+        path: String,
+    },
+    /// `master_key_file` could not be read, or created when missing.
     #[error("cannot read or create the master key file {path}: {source}")]
     MasterKeyIo {
+        /// The file, as configured.
         path: String,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The master key given does not open the system key stored in the database (another
+    /// node's master key is needed); the node refuses to start rather than make a new key.
     #[error("the master key cannot open the stored system key {kid}: this node was given a different master key than the one the system key was sealed with. Give every node sharing this database the same master key (KEYGATE_MASTER_KEY or master_key_file); keygate refuses to start rather than make a new key")]
-    WrongMasterKey { kid: String },
+    WrongMasterKey {
+        /// The stored system key that would not open.
+        kid: String,
+    },
+    /// A system key could not be generated, or a stored one is not a usable key.
     #[error("the system key could not be made or read: {0}")]
     Key(String),
+    /// The system keys could not be read from or written to the database.
     #[error("database: {0}")]
     Store(#[from] keygate_store::StoreError),
 }
@@ -103,6 +118,7 @@ fn create_master_file(path: &Path) -> Result<MasterKey, KeyringError> {
 /// retired ones still in their grace period (decrypt, published).
 #[derive(Debug)]
 pub struct Keyring {
+    /// The newest key: callers encrypt confidential request fields to it; published first.
     pub current: Arc<SystemKey>,
     /// Retired keys in their grace period, with when they stop decrypting.
     pub previous: Vec<(Arc<SystemKey>, UnixTime)>,

@@ -9,6 +9,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
+/// Extractor for a JSON request body: refuses with the API's 415, 413, 408 or 400, never
+/// echoing a value of the body.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
@@ -23,6 +25,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// Is the `Content-Type` `application/json` or any `application/*+json` (parameters ignored)?
 pub fn is_json(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
@@ -50,6 +53,8 @@ pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes,
     })
 }
 
+/// Parse a body already read; a failure is 400 `invalid_request` naming the field and position,
+/// never the value.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| ApiError::InvalidRequest(describe(&e)))
 }

@@ -13,6 +13,8 @@ use axum::routing::{get, post};
 
 use crate::own_routes::OwnRoutes;
 
+/// The JSON API's routes (login, keys, system key, health, metrics, OpenAPI), without state;
+/// `crate::router` merges them with the web page's.
 pub fn router() -> OwnRoutes {
     OwnRoutes::new()
         .route("/auth/login", post(auth::login))

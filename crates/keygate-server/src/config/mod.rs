@@ -16,13 +16,18 @@ use std::time::Duration;
 pub use keygate_core::jose::Scheme;
 use serde::Deserialize;
 
+/// Why the settings could not be loaded; the text names the setting (or file) at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The TOML file given could not be read.
     #[error("cannot read the configuration file {path}: {source}")]
     Read {
+        /// The file, as given.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// A value (in the file, the environment or a flag) is malformed, out of range or unknown.
     #[error("invalid configuration: {0}")]
     Invalid(String),
 }
@@ -41,13 +46,23 @@ pub enum Signature {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct RouteConfig {
+    /// The path pattern, e.g. `/cards/{id}` (`{name}` matches one non-empty segment); the first
+    /// matching route wins.
     pub path: String,
+    /// HTTP methods the route takes (default `GET`); another method on its path is 405.
     pub methods: Vec<String>,
+    /// `http(s)://host:port[/base]` (the path and query are appended as received) or
+    /// `keygate:demo`.
     pub upstream: String,
+    /// Whether callers must sign (`required`, the default) or need only a bearer token (`none`).
     #[serde(deserialize_with = "de::signature")]
     pub signature: Signature,
+    /// JSON pointers of upstream answer fields encrypted to the caller's active key.
     pub encrypt_response: Vec<String>,
+    /// JSON pointers of request fields the caller encrypted to the system key; decrypted before
+    /// forwarding.
     pub decrypt_request: Vec<String>,
+    /// How `encrypt_response` fields are encrypted (`jwe`, the default, or `rsa-oaep-256`).
     #[serde(deserialize_with = "de::scheme")]
     pub scheme: Scheme,
     /// PEM CA certificates trusted for this route's https upstream, instead of the top-level
@@ -92,22 +107,36 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
+    /// `ADDR:PORT` to listen on (default `127.0.0.1:8080`; port 0 picks a free port).
     #[serde(deserialize_with = "de::address")]
     pub listen: SocketAddr,
+    /// `sqlite://PATH` or `postgres://…` (default `sqlite://keygate.db`); other schemes refused.
     pub database_url: String,
+    /// How long an uploaded key stays active: `expires_at = issued_at + key_validity` (default
+    /// `365d`, more than zero).
     #[serde(deserialize_with = "de::duration")]
     pub key_validity: Duration,
+    /// How long a bearer token or web session lasts after login (default `15m`, more than zero).
     #[serde(deserialize_with = "de::duration")]
     pub token_ttl: Duration,
     /// RSA key sizes accepted at upload, 2048 to 8192.
     #[serde(deserialize_with = "de::key_bits")]
     pub allowed_key_bits: Vec<u32>,
+    /// How far a signature's `iat` may be from now, either way; a `jti` is kept until
+    /// `iat + signature_max_skew` for the replay check (default `300s`).
     #[serde(deserialize_with = "de::duration")]
     pub signature_max_skew: Duration,
+    /// The largest request body read, API and gateway alike; over it is 413 (default 1 MiB, at
+    /// least 1024).
     pub max_body_bytes: usize,
+    /// Where the master key is read from (and created, mode 0600, when missing) unless
+    /// `KEYGATE_MASTER_KEY` is set; every node of a database needs the same key.
     pub master_key_file: PathBuf,
+    /// Failed logins per API key identifier within `login_failure_window` before 429 (default 10).
     pub login_max_failures_per_key: u32,
+    /// Failed logins per client address within `login_failure_window` before 429 (default 100).
     pub login_max_failures_per_address: u32,
+    /// The window the login failure limits count over (default `15m`).
     #[serde(deserialize_with = "de::duration")]
     pub login_failure_window: Duration,
     /// Password checks (argon2, 19 MiB each) running at once at most; default one per core.
@@ -120,6 +149,7 @@ pub struct Settings {
     /// Mark the session cookie `Secure` (set it when keygate is reached over TLS). When not
     /// given: on exactly when `serve` listens with TLS (see `load`).
     pub cookie_secure: bool,
+    /// The bound on a whole upstream exchange; past it the gateway answers 504 (default `10s`).
     #[serde(deserialize_with = "de::duration")]
     pub upstream_timeout: Duration,
     /// The largest upstream answer read; a larger one answers 502 (issue 8).
@@ -128,7 +158,9 @@ pub struct Settings {
     pub upstream_ca_file: Option<PathBuf>,
     /// With `tls_key_file`: `serve` listens with TLS (the file may hold the chain).
     pub tls_cert_file: Option<PathBuf>,
+    /// With `tls_cert_file`: the certificate's private key (PEM); reloaded with it on SIGHUP.
     pub tls_key_file: Option<PathBuf>,
+    /// `text` (the default) or `json` log lines.
     pub log_format: LogFormat,
     /// One log line per request (method, route pattern, status, latency, caller, request id,
     /// bytes; never a token, signature, password, body or field value).
@@ -152,7 +184,9 @@ pub struct Settings {
     /// is answered 503 `service_unavailable` (`database_timeout`, default 5s; docs/operations.md).
     #[serde(deserialize_with = "de::duration")]
     pub database_timeout: Duration,
+    /// The gateway's `[[routes]]`, in order (docs/gateway.md).
     pub routes: Vec<RouteConfig>,
+    /// `--demo`: add the sample card API's routes and create the `demo` client at start.
     pub demo: bool,
     /// How long a rotated-out system key keeps decrypting (`system_key_grace`, default 7d).
     #[serde(deserialize_with = "de::duration")]
@@ -240,8 +274,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Values from the command line, applied last.
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
+    /// `--listen`, parsed like the `listen` setting.
     pub listen: Option<String>,
+    /// `--database-url`, replacing `database_url`.
     pub database_url: Option<String>,
+    /// `--demo`: turns `demo` on (a flag cannot turn it off).
     pub demo: bool,
 }
 

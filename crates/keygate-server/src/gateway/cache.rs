@@ -29,11 +29,16 @@ use uuid::Uuid;
 pub enum KeyState {
     /// The active key, parsed, and when it expires (checked against `now` on every use).
     Active {
+        /// The parsed public key, for verifying signatures and encrypting answer fields.
         key: Arc<ClientKey>,
+        /// When it expires; past this the state is read as `Expired`.
         expires_at: UnixTime,
     },
+    /// No key was ever uploaded: 403 `public_key_required`.
     Required,
+    /// The latest key has expired: 403 `public_key_expired`.
     Expired,
+    /// The latest key was revoked: 403 `public_key_revoked`.
     Revoked,
 }
 
@@ -178,6 +183,7 @@ impl Caches {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// Forget the key state of `api_key_id` (after an upload or revoke, on this node or another).
     pub fn invalidate_key(&self, api_key_id: Uuid) {
         self.bump();
         self.keys.remove(&api_key_id);
@@ -192,6 +198,7 @@ impl Caches {
         }
     }
 
+    /// Forget everything (when invalidations from other nodes may have been missed).
     pub fn clear(&self) {
         self.bump();
         self.keys.clear();

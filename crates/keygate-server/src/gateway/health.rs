@@ -25,6 +25,7 @@ pub struct DbHealth {
 }
 
 impl DbHealth {
+    /// A node's health at start: database up (until a query says otherwise), not yet listening.
     pub fn new() -> DbHealth {
         DbHealth {
             up: AtomicBool::new(true),
@@ -36,10 +37,12 @@ impl DbHealth {
         }
     }
 
+    /// Was the database reachable and writable at the last check?
     pub fn is_up(&self) -> bool {
         self.up.load(Ordering::Relaxed)
     }
 
+    /// Record the database's reachability; a change is logged once, not on every request.
     pub fn set_up(&self, up: bool) {
         let was = self.up.swap(up, Ordering::Relaxed);
         if was && !up {
@@ -49,6 +52,7 @@ impl DbHealth {
         }
     }
 
+    /// Is the invalidation listener subscribed and hearing its own heartbeat?
     pub fn is_listening(&self) -> bool {
         self.listening.load(Ordering::Relaxed)
     }

@@ -19,14 +19,18 @@ const CACHE_CAPACITY: usize = 100_000;
 
 /// One node's gateway: routes, upstream client, caches, replay guard, system keys.
 pub struct Gateway {
+    /// The configured routes, compiled, with their upstream clients.
     pub routes: RouteTable,
+    /// Key states and sessions by token, dropped on upload, revoke and logout.
     pub caches: Caches,
     /// The database's state as this node sees it (`/readyz`, `/metrics`).
     pub health: Arc<DbHealth>,
+    /// Where each signature's `jti` is recorded before forwarding.
     pub replay: ReplayGuard,
     keyring: RwLock<Arc<Keyring>>,
     master: MasterKey,
     grace_secs: i64,
+    /// The signature checks' settings (`signature_max_skew`).
     pub policy: SignaturePolicy,
     pub(super) max_body: usize,
     pub(super) max_upstream_body: usize,
@@ -46,12 +50,20 @@ impl std::fmt::Debug for Gateway {
 
 /// What a gateway is made of, prepared by `Application::build`.
 pub struct GatewayParts {
+    /// The compiled routes.
     pub routes: RouteTable,
+    /// The system keys loaded at start; a background task reloads them from the database every
+    /// few seconds (another node may have rotated them).
     pub keyring: Keyring,
+    /// Opens the stored (sealed) system keys each time the key ring is reloaded.
     pub master: MasterKey,
+    /// `system_key_grace`: how long a rotated-out system key keeps decrypting.
     pub grace: Duration,
+    /// `signature_max_skew`.
     pub max_skew: Duration,
+    /// `max_body_bytes`: the largest request body forwarded.
     pub max_body: usize,
+    /// `max_upstream_body_bytes`: the largest upstream answer read.
     pub max_upstream_body: usize,
     /// The web page's cookie names (`web::session::OWN_COOKIES`), passed in so that the gateway
     /// imports nothing of the web page.

@@ -30,7 +30,10 @@ pub enum ReplayError {
     Replayed,
     /// This API key holds its share of the in-memory table; retry after `retry_after` s.
     #[error("the replay table holds this API key's share; retry after {retry_after} s")]
-    Full { retry_after: u64 },
+    Full {
+        /// Seconds for `Retry-After` (the table frees expired entries once a second).
+        retry_after: u64,
+    },
     /// The shared table (PostgreSQL) could not be written.
     #[error(transparent)]
     Store(#[from] keygate_store::StoreError),
@@ -117,21 +120,28 @@ impl MemoryTable {
         per_key.retain(|_, count| *count > 0);
     }
 
+    /// `jti`s held now, all API keys together (expired ones until the next sweep).
     pub fn len(&self) -> usize {
         self.seen.len()
     }
 
+    /// Does the table hold no `jti`?
     pub fn is_empty(&self) -> bool {
         self.seen.is_empty()
     }
 }
 
+/// Where seen `jti`s are recorded: in this process for SQLite (one node), in the database for
+/// PostgreSQL so that every node sharing it sees the same record.
 pub enum ReplayGuard {
+    /// One node: an in-memory table, bounded per API key.
     Memory(Mutex<MemoryTable>),
+    /// Several nodes: the store's shared table.
     Shared,
 }
 
 impl ReplayGuard {
+    /// The guard that fits the store: shared when the database is shared by nodes.
     pub fn for_store(store: &Store) -> ReplayGuard {
         if store.is_shared() {
             ReplayGuard::Shared

@@ -26,11 +26,17 @@ pub struct Route {
     /// As configured; also the `route` label of the request metrics.
     pub pattern: Arc<str>,
     segments: Vec<Segment>,
+    /// The methods taken; another method on a matching path is 405.
     pub methods: Vec<Method>,
+    /// Where a matched request is forwarded.
     pub upstream: Upstream,
+    /// `signature = "required"`: the request must carry a valid `X-Request-Signature`.
     pub signature_required: bool,
+    /// JSON pointers of answer fields encrypted to the caller's active key.
     pub encrypt_response: Vec<String>,
+    /// JSON pointers of request fields decrypted with the system key ring before forwarding.
     pub decrypt_request: Vec<String>,
+    /// How `encrypt_response` fields are encrypted.
     pub scheme: Scheme,
 }
 
@@ -69,6 +75,8 @@ fn pointer_ok(p: &str) -> bool {
 
 /// Makes (or reuses) the upstream client for a TLS profile.
 pub trait UpstreamClients {
+    /// The client for this TLS profile (made once, then shared); the error says which of the
+    /// profile's files is unusable.
     fn client(&mut self, tls: &TlsClientOptions) -> Result<reqwest::Client, String>;
     /// The demo card API, shared by every `keygate:demo` route (`None` without `--demo`).
     fn demo(&self) -> Option<Arc<CardApi>>;
@@ -208,9 +216,11 @@ impl UpstreamClients for ClientPool {
 
 /// What a path finds among the routes.
 pub enum Matched<'a> {
+    /// The first route whose pattern and methods both match.
     Route(&'a Route),
     /// The path matches, the method does not.
     WrongMethod,
+    /// No route's pattern matches the path: 404.
     None,
 }
 
@@ -218,6 +228,7 @@ pub enum Matched<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct RouteTable {
     routes: Vec<Route>,
+    /// `upstream_timeout`: the bound on a whole upstream exchange.
     pub timeout: Duration,
 }
 
@@ -244,6 +255,7 @@ impl RouteTable {
         })
     }
 
+    /// The first route matching `path` and `method`, in configuration order.
     pub fn find(&self, method: &Method, path: &str) -> Matched<'_> {
         let mut path_matched = false;
         for route in &self.routes {

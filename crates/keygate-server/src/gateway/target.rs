@@ -9,18 +9,26 @@
 /// Why a request target is refused (the text goes into the 400 `invalid_request` answer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TargetError {
+    /// The path does not start with `/`.
     #[error("the request path must start with /")]
     NotAbsolutePath,
+    /// A `.` or `..` segment, plain or as `%2e` (also before a `;` parameter).
     #[error("the request path contains a dot segment (. or ..)")]
     DotSegment,
+    /// A backslash in the path or query, plain or `%5C` (many servers read it as `/`).
     #[error("the request target contains a backslash")]
     Backslash,
+    /// `%2F` in the path: an upstream may decode it into a separator.
     #[error("the request path contains an encoded slash (%2F)")]
     EncodedSlash,
+    /// A control character in the path or query, plain or percent-encoded.
     #[error("the request target contains a control character")]
     ControlCharacter,
+    /// A `%` not followed by two hex digits.
     #[error("the request target contains a malformed percent-escape")]
     MalformedEscape,
+    /// `%252e`, `%252f` or `%255c` in the path: a second decode would make a dot, slash or
+    /// backslash of it.
     #[error("the request path contains a double-encoded dot, slash or backslash (%25)")]
     DoubleEncoded,
 }

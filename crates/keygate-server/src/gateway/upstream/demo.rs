@@ -33,7 +33,9 @@ pub struct CardApi {
 
 /// What the card API answers: always a JSON body.
 pub struct CardReply {
+    /// The status the gateway passes on, as a real upstream's.
     pub status: StatusCode,
+    /// The JSON answer, before the gateway encrypts the route's `encrypt_response` fields.
     pub body: Bytes,
 }
 
@@ -44,6 +46,7 @@ impl Default for CardApi {
 }
 
 impl CardApi {
+    /// The card API with its fixed sample cards (the same on every start).
     pub fn new() -> CardApi {
         let mut cards = HashMap::new();
         for (id, holder, number, pin, cvv, expiry) in [

@@ -13,6 +13,7 @@ use crate::error::ApiError;
 pub struct HttpUpstream {
     base: String,
     base_path: String,
+    /// The pooled client of this upstream's TLS profile (no redirects followed).
     pub client: reqwest::Client,
 }
 
