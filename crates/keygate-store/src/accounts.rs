@@ -1,7 +1,12 @@
 //! Clients and their API keys.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use keygate_core::model::{ApiKey, Client, UnixTime};
+use uuid::Uuid;
+
+use crate::error::{is_foreign_key_violation, is_unique_violation};
+use crate::rows::{api_key_client_from_row, api_key_from_row, client_from_row};
+use crate::rows::{ApiKeyClientRow, ApiKeyRow, ClientRow};
+use crate::{Backend, Store, StoreError};
 
 impl Store {
     // ----- clients -------------------------------------------------------------------------

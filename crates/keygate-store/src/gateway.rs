@@ -5,7 +5,8 @@ use keygate_core::model::UnixTime;
 use sqlx::postgres::PgListener;
 use uuid::Uuid;
 
-use super::{is_unique_violation, Backend, Store, StoreError};
+use crate::error::is_unique_violation;
+use crate::{Backend, Store, StoreError};
 
 /// The PostgreSQL channel the triggers of `0002_gateway.sql` announce changes on. Payloads:
 /// `key:<api_key_id>`, `session:<token_hash>`, `system_keys`.

@@ -1,7 +1,34 @@
 //! The public-key lifecycle: one active key per API key, enforced by the database.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use keygate_core::model::{KeyRecord, UnixTime};
+use uuid::Uuid;
+
+use crate::error::{is_foreign_key_violation, is_unique_violation};
+use crate::rows::{key_from_row, KeyRow};
+use crate::{Backend, InsertKeyError, Store, StoreError};
+
+/// A key to register, already parsed and validated by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewKey {
+    /// The key's id, chosen by the caller; it becomes the key's JWK `kid`. An id already stored
+    /// is refused with `StoreError::Conflict("public key id")`.
+    pub id: Uuid,
+    /// The API key uploading it; one that does not exist is `StoreError::NotFound("api key")`.
+    pub api_key_id: Uuid,
+    /// The canonical PEM.
+    pub public_key_pem: String,
+    /// SHA-256 of the SPKI DER, lowercase hex, colon separated. Unique across the store, forever.
+    pub fingerprint_sha256: String,
+    /// RFC 7638 thumbprint, base64url, as
+    /// [`ValidPublicKey::jwk_thumbprint`](keygate_core::public_key::ValidPublicKey::jwk_thumbprint)
+    /// computes it.
+    pub jwk_thumbprint: String,
+    /// Modulus size in bits.
+    pub bits: u32,
+    /// Public exponent. Stored as BIGINT: one above `i64::MAX` is refused with
+    /// [`StoreError::OutOfRange`] (the upload checks only ever pass 65537).
+    pub exponent: u64,
+}
 
 impl Store {
     /// Registers `new` as the API key's active key, valid from `now` for `validity_secs`.

@@ -1,7 +1,11 @@
 //! Login failures and sessions: both live in the database so every node sees them.
 
-#[allow(clippy::wildcard_imports)]
-use super::*;
+use keygate_core::model::{Principal, UnixTime};
+use uuid::Uuid;
+
+use crate::error::{is_foreign_key_violation, is_unique_violation};
+use crate::rows::{api_key_client_from_row, count_to_u32, ApiKeyClientRow};
+use crate::{Backend, Store, StoreError};
 
 /// Who is trying to log in: the login identifier and the client address.
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,85 @@
+//! The macros every query goes through: one dispatch to the backend's pool or write
+//! transaction, bounded by `database_timeout`, and the column lists the row types of
+//! [`crate::rows`] read. Declared before the modules that use them (`#[macro_use]` in `lib.rs`).
+
+/// Runs `$body` with `$pool` bound to the concrete pool of the store's backend. The body is
+/// expanded once per backend, so the same SQL and row types serve both. The whole operation,
+/// waiting for a connection included, is bounded by `database_timeout` (docs/operations.md):
+/// inside the body `?` converts to [`StoreError`]; the macro's value is the body's value, and a
+/// timeout or a failure leaves through the enclosing function's `?`.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        $store
+            .bounded(async {
+                Ok::<_, StoreError>(match &$store.backend {
+                    Backend::Sqlite($pool) => $body,
+                    Backend::Postgres($pool) => $body,
+                })
+            })
+            .await?
+    };
+}
+
+/// Runs `$body` with `$tx` bound to a fresh write transaction, bounded like [`on_pool`]. On
+/// SQLite the transaction is `BEGIN IMMEDIATE`: it takes the write lock up front (waiting up to
+/// the busy timeout), so a writer never fails with `SQLITE_BUSY` when upgrading from a read.
+macro_rules! in_write_tx {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        $store
+            .bounded(async {
+                Ok::<_, StoreError>(match &$store.backend {
+                    Backend::Sqlite(pool) => {
+                        let _writer = $store.sqlite_writer.lock().await;
+                        #[allow(unused_mut)]
+                        let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                        $body
+                    }
+                    Backend::Postgres(pool) => {
+                        #[allow(unused_mut)]
+                        let mut $tx = pool.begin().await?;
+                        $body
+                    }
+                })
+            })
+            .await?
+    };
+}
+
+macro_rules! client_columns {
+    ($t:literal) => {
+        concat!(
+            $t,
+            ".id, ",
+            $t,
+            ".name, ",
+            $t,
+            ".alias, ",
+            $t,
+            ".created_at"
+        )
+    };
+}
+
+macro_rules! api_key_columns {
+    ($t:literal) => {
+        concat!(
+            $t,
+            ".id, ",
+            $t,
+            ".client_id, ",
+            $t,
+            ".alias, ",
+            $t,
+            ".api_key, ",
+            $t,
+            ".created_at"
+        )
+    };
+}
+
+macro_rules! key_columns {
+    () => {
+        "id, api_key_id, public_key_pem, fingerprint_sha256, jwk_thumbprint, bits, exponent, \
+         issued_at, expires_at, revoked_at, revoke_reason"
+    };
+}
