@@ -4,6 +4,9 @@
 //! `apt-get install -y chromium chromium-driver`; override the paths with `KEYGATE_CHROMIUM` and
 //! `KEYGATE_CHROMEDRIVER`). With `KEYGATE_SCREENSHOTS=1` the SQLite run saves the screenshots
 //! `docs/screenshots/page-{en,el,es}.png`.
+//!
+//! One file past 400 lines on purpose: one scenario in one real browser, step after step; its
+//! driver helpers serve only it.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

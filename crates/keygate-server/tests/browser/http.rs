@@ -1,4 +1,7 @@
 //! HTTP-level tests of the web page, on SQLite and PostgreSQL.
+//!
+//! One file past 400 lines on purpose: a list of independent checks of the page, each short,
+//! all on the same `Browser` fixture; read it as a table of cases.
 
 use std::time::Duration;
 

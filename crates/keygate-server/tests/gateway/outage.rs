@@ -7,6 +7,9 @@
 //! invalidation listener disconnected, then both back; the nodes recover without a restart;
 //! and a revoke acknowledged on one node right after the database returns is refused on the
 //! other within 1 s.
+//!
+//! One file past 400 lines on purpose: one scenario, whose proxy, nodes and checks are used by
+//! no other test; split, its steps would be read out of order.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::support::{open, open_with_language_collation, unique_alias, NOW};
 
-both_backends!(clients, api_keys, aliases_are_listed_in_byte_order,);
+both_backends!(clients, api_keys, aliases_are_listed_in_byte_order);
 
 async fn clients(kind: Backend) {
     let (store, _guard, _url) = open(kind).await;

@@ -5,7 +5,7 @@ use keygate_testkit::{both_backends, Backend};
 
 use crate::support::{open, NOW};
 
-both_backends!(concurrent_rotations_leave_exactly_one_current_key,);
+both_backends!(concurrent_rotations_leave_exactly_one_current_key);
 
 /// Rotations racing, on one node and (PostgreSQL) on two: each succeeds, one after the other,
 /// and exactly one key is current afterwards.

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::support::{new_api_key, open, NOW};
 
-both_backends!(sessions, login_failures,);
+both_backends!(sessions, login_failures);
 
 async fn sessions(kind: Backend) {
     let (store, _guard, _url) = open(kind).await;
