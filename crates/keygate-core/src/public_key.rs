@@ -1,6 +1,9 @@
 //! Parsing an uploaded public key into a `ValidPublicKey`: a type that can only hold an RSA key
 //! keygate accepts, in canonical form (docs/design.md §3).
 //!
+//! One file just past 400 lines on purpose: the checks of the §3 table, in their order, read
+//! together (docs/architecture.md, "File size"); the tests are in `public_key/tests.rs`.
+//!
 //! The checks run in the order of the §3 table, so the first refusal that applies wins; a pasted
 //! private key is always reported as such, whatever else is wrong with the paste.
 

@@ -1,6 +1,9 @@
 //! Configuration: a TOML file, then `KEYGATE_*` environment variables, then flags
 //! (docs/deployment.md, "Settings to review before going live"; docs/architecture.md).
 //!
+//! One file past 400 lines on purpose: [`Settings`] is the list of every setting with its doc
+//! line, read together (docs/architecture.md, "File size").
+//!
 //! Every layer is merged as a TOML table and parsed once into [`Settings`], so a value means the
 //! same thing wherever it comes from. Each setting is written once: a field of [`Settings`] (its
 //! doc, its type, how it is read) and its default in `Default for Settings`; the keys accepted
