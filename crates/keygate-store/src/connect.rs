@@ -95,6 +95,18 @@ fn usable<C: sqlx::Connection>(conn: &C) -> bool {
     !conn.is_in_transaction()
 }
 
+/// SQLite opens a file it cannot write *read-only* without a word (its unix VFS falls back
+/// from `O_RDWR`), and such a connection stays read-only after the file is fixed: pooled, it
+/// would refuse writes forever. So a new connection must prove it can start a write
+/// transaction (`BEGIN IMMEDIATE`, then rolled back: nothing written); one that cannot is
+/// refused with `SQLITE_READONLY`, the operation answers 503, and the next attempt opens a new
+/// connection (docs/operations.md, "SQLite cannot be written"). Not under the store's
+/// writer mutex: a writer holding it may be the one waiting for this connection.
+async fn refuse_read_only(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
+    use sqlx::Connection as _;
+    conn.begin_with("BEGIN IMMEDIATE").await?.rollback().await
+}
+
 pub(crate) const SQLITE_READONLY: i64 = 8;
 const SQLITE_CANTOPEN: i64 = 14;
 pub(crate) const SQLITE_PERM: i64 = 3;
@@ -147,6 +159,7 @@ impl Store {
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(timeout)
+                .after_connect(|conn, _| Box::pin(refuse_read_only(conn)))
                 .before_acquire(|conn, _| Box::pin(async move { Ok(usable(conn)) }))
                 .connect_with(options.clone())
                 .await

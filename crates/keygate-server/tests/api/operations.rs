@@ -197,7 +197,9 @@ async fn a_database_made_unwritable_is_unready_and_answers_503_until_fixed() {
     .await;
     assert!(back, "/readyz did not come back");
     let mut again = app.client();
-    again.login(&creds.api_key, &creds.password).await.unwrap();
+    if let Err(e) = again.login(&creds.api_key, &creds.password).await {
+        panic!("login after recovery: {e:?}\n{}", logs.contents());
+    }
     let uploaded = again.upload_key(&new_public_key()).await.unwrap();
     assert_eq!(
         uploaded.status,

@@ -66,11 +66,26 @@ pub async fn serve_tls(
             let acceptor = acceptor.clone();
             let app = app.clone();
             tokio::spawn(async move {
-                // A refused handshake (no client certificate) just ends this connection.
-                if let Ok(tls) = acceptor.accept(tcp).await {
-                    let _ = Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(tls), TowerToHyperService::new(app))
-                        .await;
+                match acceptor.accept(tcp).into_fallible().await {
+                    Ok(tls) => {
+                        let _ = Builder::new(TokioExecutor::new())
+                            .serve_connection(TokioIo::new(tls), TowerToHyperService::new(app))
+                            .await;
+                    }
+                    // A refused handshake (TLS 1.3: no client certificate, found only after
+                    // the client's Finished, when its request may already be here). The alert
+                    // has been sent; closing now, with that request unread, would make the
+                    // kernel answer RST, which can reach keygate before the alert does and
+                    // turn "CertificateRequired" into "connection reset". So read what the
+                    // client sends until it closes (bounded), as a real server's close would.
+                    Err((_, mut tcp)) => {
+                        use tokio::io::AsyncReadExt as _;
+                        let mut sink = [0u8; 4096];
+                        let drain =
+                            async { while tcp.read(&mut sink).await.is_ok_and(|n| n > 0) {} };
+                        let _ =
+                            tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
+                    }
                 }
             });
         }
