@@ -316,7 +316,11 @@ impl From<crate::gateway::replay::ReplayError> for ApiError {
         match err {
             ReplayError::Replayed => ApiError::SignatureReplayed,
             ReplayError::Full { retry_after } => ApiError::RateLimited { retry_after },
-            ReplayError::Store(e) => e.into(),
+            ReplayError::Store(e) if e.is_unavailable() => {
+                ApiError::ServiceUnavailable(e.to_string())
+            }
+            ReplayError::Store(e) => ApiError::internal(e),
+            ReplayError::Stopped => ApiError::ServiceUnavailable(err.to_string()),
             ReplayError::Poisoned => ApiError::internal(err),
         }
     }

@@ -126,10 +126,7 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Front {
             let state = self.state.clone();
             let answer = Box::pin(async move {
                 let now = state.now();
-                state
-                    .gateway
-                    .handle(&state.registry, &state.store, now, request)
-                    .await
+                state.gateway.handle(&state.registry, now, request).await
             });
             (answer, true)
         };

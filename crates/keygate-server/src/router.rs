@@ -35,10 +35,7 @@ pub fn router(state: AppState) -> Router {
 /// A path under one of keygate's own first segments that no route of the router serves.
 async fn gateway_fallback(State(state): State<AppState>, request: Request) -> Response {
     let now = state.now();
-    state
-        .gateway
-        .handle(&state.registry, &state.store, now, request)
-        .await
+    state.gateway.handle(&state.registry, now, request).await
 }
 
 async fn method_not_allowed() -> ApiError {

@@ -152,28 +152,77 @@ impl Store {
         Ok(())
     }
 
-    /// Records a `jti` for an API key until `expires_at`: `true` when it was new, `false` when
-    /// it was seen before (a replay). One `INSERT ... ON CONFLICT DO NOTHING`.
-    pub async fn record_jti(
+    /// Records a batch of `(api_key_id, jti, expires_at)` in one statement: for each entry, in
+    /// order, `true` when it was new and `false` when it was seen before — by an earlier batch,
+    /// another node, or an earlier entry of this same batch (so two concurrent calls carrying
+    /// one `jti` never both pass). PostgreSQL: one `INSERT … SELECT FROM UNNEST … ON CONFLICT DO
+    /// NOTHING RETURNING`, so concurrent signed calls cost one round trip together
+    /// (docs/gateway.md, "Replay detection"); SQLite: the entries one by one in one transaction.
+    pub async fn record_jtis(
         &self,
-        api_key_id: Uuid,
-        jti: &str,
-        expires_at: UnixTime,
-    ) -> Result<bool, StoreError> {
-        let api_key_id = api_key_id.to_string();
-        let inserted = on_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO seen_jtis (api_key_id, jti, expires_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(&api_key_id)
-            .bind(jti)
-            .bind(expires_at)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(inserted == 1)
+        entries: &[(Uuid, &str, UnixTime)],
+    ) -> Result<Vec<bool>, StoreError> {
+        use std::collections::HashSet;
+        // Duplicates inside the batch: only the first occurrence is sent; the others are
+        // replays whatever the database says.
+        let mut first = HashSet::with_capacity(entries.len());
+        let unique: Vec<bool> = entries
+            .iter()
+            .map(|(id, jti, _)| first.insert((*id, *jti)))
+            .collect();
+        let sent: Vec<&(Uuid, &str, UnixTime)> = entries
+            .iter()
+            .zip(&unique)
+            .filter_map(|(e, u)| u.then_some(e))
+            .collect();
+        let ids: Vec<String> = sent.iter().map(|(id, _, _)| id.to_string()).collect();
+        let jtis: Vec<&str> = sent.iter().map(|(_, jti, _)| *jti).collect();
+        let expiries: Vec<UnixTime> = sent.iter().map(|(_, _, at)| *at).collect();
+        let inserted: HashSet<(String, String)> = match &self.backend {
+            Backend::Postgres(pool) => {
+                self.bounded(async {
+                    let rows: Vec<(String, String)> = sqlx::query_as(
+                        "INSERT INTO seen_jtis (api_key_id, jti, expires_at) \
+                         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[]) \
+                         ON CONFLICT DO NOTHING RETURNING api_key_id, jti",
+                    )
+                    .bind(&ids)
+                    .bind(&jtis)
+                    .bind(&expiries)
+                    .fetch_all(pool)
+                    .await?;
+                    Ok(rows.into_iter().collect())
+                })
+                .await?
+            }
+            Backend::Sqlite(_) => in_write_tx!(self, |tx| {
+                let mut new = HashSet::new();
+                for ((id, jti), at) in ids.iter().zip(&jtis).zip(&expiries) {
+                    let done = sqlx::query(
+                        "INSERT INTO seen_jtis (api_key_id, jti, expires_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(id)
+                    .bind(*jti)
+                    .bind(*at)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() == 1 {
+                        new.insert((id.clone(), (*jti).to_owned()));
+                    }
+                }
+                tx.commit().await?;
+                new
+            }),
+        };
+        let mut sent_answers = ids
+            .iter()
+            .zip(&jtis)
+            .map(|(id, jti)| inserted.contains(&(id.clone(), (*jti).to_owned())));
+        Ok(unique
+            .iter()
+            .map(|u| *u && sent_answers.next().unwrap_or(false))
+            .collect())
     }
 
     /// Deletes `jti` records that expired before `now`; returns how many.

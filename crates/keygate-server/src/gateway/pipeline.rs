@@ -17,7 +17,6 @@ use keygate_core::jose::{
 };
 use keygate_core::model::UnixTime;
 use keygate_registry::Registry;
-use keygate_store::Store;
 
 use super::headers::{copy_response_headers, forward_headers, origin_headers};
 use super::routes::{Matched, Route};
@@ -35,13 +34,7 @@ impl Gateway {
     /// and wraps this in what every request gets (request id, trace span, access line,
     /// metrics; `front::Front`). The URL sent upstream is checked again in
     /// [`super::upstream::HttpUpstream::url`].
-    pub async fn handle(
-        &self,
-        registry: &Registry,
-        store: &Store,
-        now: UnixTime,
-        request: Request,
-    ) -> Response {
+    pub async fn handle(&self, registry: &Registry, now: UnixTime, request: Request) -> Response {
         let route = match self.routes.find(request.method(), request.uri().path()) {
             Matched::Route(route) => route,
             Matched::WrongMethod => {
@@ -56,7 +49,7 @@ impl Gateway {
                 return response;
             }
         };
-        let mut response = match proxy(self, registry, store, now, route, request).await {
+        let mut response = match proxy(self, registry, now, route, request).await {
             Ok(response) => response,
             Err(error) => error.into_response(),
         };
@@ -79,7 +72,6 @@ fn signature_error(e: SignatureError) -> ApiError {
 async fn proxy(
     gw: &Gateway,
     registry: &Registry,
-    store: &Store,
     now: UnixTime,
     route: &Route,
     request: Request,
@@ -144,7 +136,7 @@ async fn proxy(
             verify_signed_request(jws, key, &facts, now, &gw.policy).map_err(signature_error)?;
         let until = verified.iat.saturating_add(gw.policy.max_skew_secs);
         gw.replay
-            .record(store, api_key_id, &verified.jti, now, until)
+            .record(api_key_id, &verified.jti, now, until)
             .await?;
     }
 

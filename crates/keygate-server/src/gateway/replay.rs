@@ -4,9 +4,12 @@
 //!   could no longer pass the `iat` window anyway, and a full table refuses new calls (429)
 //!   rather than forget. Bounded per API key as well as in total, so one client flooding signed
 //!   calls fills only its own share and every other client's calls go on (issue 8).
-//! * Several nodes (PostgreSQL): one `INSERT ... ON CONFLICT DO NOTHING` into the UNLOGGED
-//!   table `seen_jtis` (unique `(api_key_id, jti)`), so the first node to record a `jti` wins
-//!   and every other node sees it; a periodic purge deletes expired rows.
+//! * Several nodes (PostgreSQL): `INSERT ... ON CONFLICT DO NOTHING` into the UNLOGGED table
+//!   `seen_jtis` (unique `(api_key_id, jti)`), so the first node to record a `jti` wins and
+//!   every other node sees it; a periodic purge deletes expired rows. Concurrent calls are
+//!   recorded together (group commit, [`Batcher`]): a call waits for no timer — its `jti` goes
+//!   out with the next statement, which leaves as soon as one of `BATCH_WORKERS` is free — so
+//!   under load one round trip records many calls, and alone a call costs what it did.
 //!
 //! Memory (docs/gateway.md, "Replay detection"): an entry is the API key id, the first 16 bytes
 //! of the SHA-256 of the `jti` (so a 128-character `jti` costs what a 16-character one does)
@@ -15,7 +18,8 @@
 //! `examples/replay_memory.rs`).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use aws_lc_rs::digest::{digest, SHA256};
 use keygate_core::model::UnixTime;
@@ -34,9 +38,13 @@ pub enum ReplayError {
         /// Seconds for `Retry-After` (the table frees expired entries once a second).
         retry_after: u64,
     },
-    /// The shared table (PostgreSQL) could not be written.
+    /// The shared table (PostgreSQL) could not be written. Shared by every call of the batch
+    /// the failure hit.
     #[error(transparent)]
-    Store(#[from] keygate_store::StoreError),
+    Store(Arc<keygate_store::StoreError>),
+    /// The batch workers stopped (the node is shutting down).
+    #[error("the replay record is stopping with the node")]
+    Stopped,
     /// The in-memory table's lock was poisoned by a panic.
     #[error("replay table lock poisoned")]
     Poisoned,
@@ -136,15 +144,133 @@ impl MemoryTable {
 pub enum ReplayGuard {
     /// One node: an in-memory table, bounded per API key.
     Memory(Mutex<MemoryTable>),
-    /// Several nodes: the store's shared table.
-    Shared,
+    /// Several nodes: the store's shared table, written in batches.
+    Shared(Batcher),
+}
+
+/// Statements in flight at once for one node: enough to keep the pool busy while the next
+/// batch gathers, few enough to leave connections for everything else (the pool holds 10).
+const BATCH_WORKERS: usize = 3;
+/// Most `jti`s in one statement (a bound on its size, not a wait: a batch leaves with what is
+/// there).
+const MAX_BATCH: usize = 256;
+/// Calls waiting for a batch at most; past that a call waits for room (bounded by
+/// `database_timeout` like any database operation).
+const QUEUE: usize = 4096;
+
+/// One call waiting for its `jti` to be recorded.
+struct Pending {
+    api_key_id: Uuid,
+    jti: String,
+    expires_at: UnixTime,
+    answer: tokio::sync::oneshot::Sender<Result<bool, Arc<keygate_store::StoreError>>>,
+}
+
+/// Group commit of `jti`s into the shared table: calls queue their `jti`; each of
+/// `BATCH_WORKERS` takes everything queued (up to `MAX_BATCH`) and records it in one statement
+/// ([`Store::record_jtis`]). The workers start with the first call (a runtime is there then)
+/// and end when the gateway, and so the queue's sender, is dropped.
+pub struct Batcher {
+    store: Store,
+    timeout: Duration,
+    queue: OnceLock<tokio::sync::mpsc::Sender<Pending>>,
+}
+
+impl Batcher {
+    fn new(store: &Store) -> Batcher {
+        Batcher {
+            store: store.clone(),
+            timeout: store.timeout(),
+            queue: OnceLock::new(),
+        }
+    }
+
+    fn queue(&self) -> &tokio::sync::mpsc::Sender<Pending> {
+        self.queue.get_or_init(|| {
+            let (tx, rx) = tokio::sync::mpsc::channel(QUEUE);
+            let rx = Arc::new(tokio::sync::Mutex::new(rx));
+            for _ in 0..BATCH_WORKERS {
+                tokio::spawn(batch_worker(self.store.clone(), rx.clone()));
+            }
+            tx
+        })
+    }
+
+    /// Records one `jti`: `true` when new. Waiting for a place in a batch and the batch's
+    /// statement together take at most `database_timeout`.
+    async fn record(
+        &self,
+        api_key_id: Uuid,
+        jti: &str,
+        expires_at: UnixTime,
+    ) -> Result<bool, ReplayError> {
+        let (answer, fresh) = tokio::sync::oneshot::channel();
+        let pending = Pending {
+            api_key_id,
+            jti: jti.to_owned(),
+            expires_at,
+            answer,
+        };
+        let timed_out =
+            || ReplayError::Store(Arc::new(keygate_store::StoreError::Timeout(self.timeout)));
+        let waited = tokio::time::timeout(self.timeout, async {
+            self.queue().send(pending).await.map_err(|_| closed())?;
+            fresh
+                .await
+                .map_err(|_| closed())?
+                .map_err(ReplayError::Store)
+        })
+        .await;
+        waited.unwrap_or_else(|_| Err(timed_out()))
+    }
+}
+
+/// The batch workers are gone (only while the node shuts down).
+fn closed() -> ReplayError {
+    ReplayError::Stopped
+}
+
+/// Takes what is queued, records it in one statement, answers each call; until the queue closes.
+async fn batch_worker(
+    store: Store,
+    queue: Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Pending>>>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        {
+            let mut queue = queue.lock().await;
+            if queue.recv_many(&mut batch, MAX_BATCH).await == 0 {
+                return;
+            }
+        }
+        let entries: Vec<(Uuid, &str, UnixTime)> = batch
+            .iter()
+            .map(|p| (p.api_key_id, p.jti.as_str(), p.expires_at))
+            .collect();
+        let outcome = store.record_jtis(&entries).await;
+        drop(entries);
+        match outcome {
+            Ok(fresh) => {
+                for (pending, fresh) in batch.drain(..).zip(fresh) {
+                    // A call that gave up (timeout, client gone) no longer listens.
+                    let _ = pending.answer.send(Ok(fresh));
+                }
+            }
+            Err(e) => {
+                let e = Arc::new(e);
+                for pending in batch.drain(..) {
+                    let _ = pending.answer.send(Err(e.clone()));
+                }
+            }
+        }
+    }
 }
 
 impl ReplayGuard {
     /// The guard that fits the store: shared when the database is shared by nodes.
     pub fn for_store(store: &Store) -> ReplayGuard {
         if store.is_shared() {
-            ReplayGuard::Shared
+            ReplayGuard::Shared(Batcher::new(store))
         } else {
             ReplayGuard::Memory(Mutex::new(MemoryTable::default()))
         }
@@ -153,14 +279,13 @@ impl ReplayGuard {
     /// Records `jti` until `expires_at`; `SignatureReplayed` when it was seen.
     pub async fn record(
         &self,
-        store: &Store,
         api_key_id: Uuid,
         jti: &str,
         now: UnixTime,
         expires_at: UnixTime,
     ) -> Result<(), ReplayError> {
         let fresh = match self {
-            ReplayGuard::Shared => store.record_jti(api_key_id, jti, expires_at).await?,
+            ReplayGuard::Shared(batcher) => batcher.record(api_key_id, jti, expires_at).await?,
             ReplayGuard::Memory(table) => table
                 .lock()
                 .map_err(|_| ReplayError::Poisoned)?
@@ -177,7 +302,7 @@ impl ReplayGuard {
     /// Drops what expired before `now`.
     pub async fn purge(&self, store: &Store, now: UnixTime) {
         match self {
-            ReplayGuard::Shared => {
+            ReplayGuard::Shared(_) => {
                 if let Err(e) = store.purge_jtis(now).await {
                     tracing::warn!(error = %e, "purging seen jtis failed");
                 }

@@ -25,6 +25,10 @@ mod postgres_nodes {
     async fn a_jti_used_on_one_node_is_refused_on_the_other() {
         super::a_jti_used_on_one_node_is_refused_on_the_other().await
     }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_signature_sent_at_once_to_two_nodes_passes_once() {
+        super::one_signature_sent_at_once_to_two_nodes_passes_once().await
+    }
 }
 
 async fn revoke_refuses_the_next_call_at_once(backend: Backend) {
@@ -136,6 +140,48 @@ async fn a_jti_used_on_one_node_is_refused_on_the_other() {
         (401, Some("signature_replayed"))
     );
     assert_eq!(gw.upstream.count(), 1);
+}
+
+/// The shared `jti` record is written in batches (group commit): the same signed request sent
+/// 16 times at once, half to each node, passes exactly once, while 16 different signed calls
+/// sent at the same moment all pass.
+async fn one_signature_sent_at_once_to_two_nodes_passes_once() {
+    let gw = Gw::start(Backend::Postgres).await;
+    let second = spawn_second_node(&gw.app).await;
+    let on_second = KeygateClient::new(&second.base_url).with_token(gw.token());
+    let clients = [gw.client.clone(), on_second];
+    let sig = gw.sign("GET", "/cards/1", b"");
+    let same = (0..16).map(|i| {
+        let (gw, client, sig) = (&gw, &clients[i % 2], &sig);
+        async move {
+            gw.send_signed(client, Method::GET, "/cards/1", None, sig)
+                .await
+        }
+    });
+    let replies = futures::future::join_all(same).await;
+    let passed = replies.iter().filter(|r| r.status == 200).count();
+    assert_eq!(
+        passed,
+        1,
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert!(replies
+        .iter()
+        .filter(|r| r.status != 200)
+        .all(|r| (r.status, r.slug()) == (401, Some("signature_replayed"))));
+
+    let different = (0..16).map(|i| {
+        let (gw, client) = (&gw, &clients[i % 2]);
+        let sig = gw.sign("GET", "/cards/1", b"");
+        async move {
+            gw.send_signed(client, Method::GET, "/cards/1", None, &sig)
+                .await
+        }
+    });
+    let replies = futures::future::join_all(different).await;
+    assert!(replies.iter().all(|r| r.status == 200));
+    assert_eq!(gw.upstream.count(), 17);
 }
 
 async fn system_kid(base_url: &str) -> String {
