@@ -26,8 +26,15 @@ pub enum ApiError {
     NotFound(&'static str),
     /// 405: a known path, another method.
     MethodNotAllowed,
-    /// 429: a login limit, or this API key's share of the one-node replay table is full.
+    /// 429: a login limit.
     RateLimited {
+        /// Seconds for `Retry-After`.
+        retry_after: u64,
+    },
+    /// 429 `rate_limited` too, with its own text: this API key's share of the one-node replay
+    /// table is full of signed calls still inside their window (docs/gateway.md, "Replay
+    /// detection").
+    SignedCallsLimited {
         /// Seconds for `Retry-After`.
         retry_after: u64,
     },
@@ -101,9 +108,9 @@ impl ApiError {
     /// Seconds for `Retry-After`, for the answers that carry one.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            ApiError::RateLimited { retry_after } | ApiError::LoginBusy { retry_after } => {
-                Some(*retry_after)
-            }
+            ApiError::RateLimited { retry_after }
+            | ApiError::SignedCallsLimited { retry_after }
+            | ApiError::LoginBusy { retry_after } => Some(*retry_after),
             ApiError::ServiceUnavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECS),
             _ => None,
         }
@@ -138,7 +145,7 @@ impl ApiError {
             RequestTimeout => ErrorSlug::RequestTimeout,
             NotFound(_) => ErrorSlug::NotFound,
             MethodNotAllowed => ErrorSlug::MethodNotAllowed,
-            RateLimited { .. } => ErrorSlug::RateLimited,
+            RateLimited { .. } | SignedCallsLimited { .. } => ErrorSlug::RateLimited,
             Unauthorized(_) => ErrorSlug::Unauthorized,
             InvalidCredentials => ErrorSlug::InvalidCredentials,
             Key(rejection) => match rejection {
@@ -184,6 +191,10 @@ impl ApiError {
             RateLimited { retry_after } | LoginBusy { retry_after } => {
                 messages::message(slug, &[("retry_after", &retry_after.to_string())])
             }
+            SignedCallsLimited { retry_after } => messages::message(
+                "rate_limited-signed",
+                &[("retry_after", &retry_after.to_string())],
+            ),
             _ => messages::message(slug, &[]),
         }
     }
@@ -315,7 +326,7 @@ impl From<crate::gateway::replay::ReplayError> for ApiError {
         use crate::gateway::replay::ReplayError;
         match err {
             ReplayError::Replayed => ApiError::SignatureReplayed,
-            ReplayError::Full { retry_after } => ApiError::RateLimited { retry_after },
+            ReplayError::Full { retry_after } => ApiError::SignedCallsLimited { retry_after },
             ReplayError::Store(e) if e.is_unavailable() => {
                 ApiError::ServiceUnavailable(e.to_string())
             }

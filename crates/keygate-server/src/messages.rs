@@ -67,6 +67,7 @@ mod tests {
             (ApiError::NotFound("nothing here"), "nothing here"),
             (ApiError::MethodNotAllowed, "this method is not allowed on this path"),
             (ApiError::RateLimited { retry_after: 900 }, "too many failed attempts; try again after 900 seconds"),
+            (ApiError::SignedCallsLimited { retry_after: 1 }, "this API key has too many signed calls still inside their signature window; try again after 1 seconds"),
             (ApiError::Unauthorized("log in"), "log in"),
             (ApiError::InvalidCredentials, "the API key or the password is wrong"),
             (ApiError::PublicKeyReused, "this public key was registered before; a key can be registered only once, so generate a new key pair and upload its public key"),

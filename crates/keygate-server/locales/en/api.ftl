@@ -10,6 +10,7 @@ payload_too_large = the request body is larger than this server accepts (max_bod
 request_timeout = the request body did not arrive in time (body_read_timeout); send the whole body with the request
 method_not_allowed = this method is not allowed on this path
 rate_limited = too many failed attempts; try again after { $retry_after } seconds
+rate_limited-signed = this API key has too many signed calls still inside their signature window; try again after { $retry_after } seconds
 invalid_credentials = the API key or the password is wrong
 
 public_key_malformed = This is not a PEM public key: { $reason }. Paste the whole public key, from -----BEGIN PUBLIC KEY----- to -----END PUBLIC KEY----- (for example the output of `openssl rsa -in private.pem -pubout`).
