@@ -58,6 +58,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
 /// Language choice in; error page, error log and security headers out, on every web response.
 pub async fn web_layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
+    session::drop_ambiguous_cookies(&mut parts.headers);
     let (lang, chosen) = choose_lang(&parts);
     parts.extensions.insert(lang);
     let mut response = finish_error(lang, next.run(Request::from_parts(parts, body)).await);

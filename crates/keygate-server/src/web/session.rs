@@ -13,6 +13,7 @@
 use aws_lc_rs::hmac;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -41,6 +42,46 @@ const LANG_COOKIE_AGE: u64 = 365 * 24 * 3600;
 const MAX_TOKEN_LEN: usize = 512;
 
 const CSRF_LABEL: &[u8] = b"keygate web csrf v1";
+
+/// Removes from the request every cookie of ours whose name it carries more than once. A
+/// browser sends two cookies of one name when another origin sharing the domain (a sibling
+/// subdomain, or a plain-HTTP man in the middle) has set one beside ours ("cookie tossing");
+/// which one a reader would pick is then the attacker's choice, e.g. logging the visitor into
+/// the attacker's session. Neither is used: the visitor logs in again, and the login form gets
+/// a fresh secret (docs/web.md, "Cookies sent twice"). Other cookies pass untouched.
+pub fn drop_ambiguous_cookies(headers: &mut HeaderMap) {
+    let pairs: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(|pair| pair.trim().to_owned())
+        .filter(|pair| !pair.is_empty())
+        .collect();
+    let name = |pair: &str| pair.split('=').next().unwrap_or("").trim().to_owned();
+    let ambiguous: Vec<&str> = OWN_COOKIES
+        .into_iter()
+        .filter(|own| pairs.iter().filter(|p| name(p) == *own).count() > 1)
+        .collect();
+    if ambiguous.is_empty() {
+        return;
+    }
+    tracing::info!(
+        cookies = ?ambiguous,
+        "a request carried one of keygate's cookies twice (set by another site of the domain?); neither was used"
+    );
+    let kept: Vec<&str> = pairs
+        .iter()
+        .filter(|p| !ambiguous.contains(&name(p).as_str()))
+        .map(String::as_str)
+        .collect();
+    headers.remove(header::COOKIE);
+    if let Ok(value) = HeaderValue::from_str(&kept.join("; ")) {
+        if !kept.is_empty() {
+            headers.insert(header::COOKIE, value);
+        }
+    }
+}
 
 /// The non-empty value of a cookie of the request.
 pub fn value<'a>(jar: &'a CookieJar, name: &str) -> Option<&'a str> {
@@ -196,9 +237,36 @@ impl OptionalFromRequestParts<AppState> for WebSession {
 
 #[cfg(test)]
 mod tests {
-    use axum::http::{header, HeaderMap, HeaderValue};
-
     use super::*;
+
+    #[test]
+    fn a_cookie_of_ours_sent_twice_is_not_used() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("kg_session=mine; other=1; lang=el"),
+        );
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("kg_session=tossed; theirs=2"),
+        );
+        drop_ambiguous_cookies(&mut headers);
+        let jar = CookieJar::from_headers(&headers);
+        assert_eq!(value(&jar, "kg_session"), None);
+        assert_eq!(value(&jar, "lang"), Some("el"));
+        assert_eq!(value(&jar, "other"), Some("1"));
+        assert_eq!(value(&jar, "theirs"), Some("2"));
+
+        // Once each: nothing changes.
+        let mut once = HeaderMap::new();
+        once.insert(
+            header::COOKIE,
+            HeaderValue::from_static("kg_session=mine; lang=el"),
+        );
+        let before = once.clone();
+        drop_ambiguous_cookies(&mut once);
+        assert_eq!(once, before);
+    }
 
     #[test]
     fn csrf_tokens_are_bound_to_their_secret() {

@@ -30,6 +30,7 @@ both_backends!(
     language_is_chosen_and_remembered,
     a_key_expiring_soon_shows_a_banner,
     another_api_keys_key_is_not_found,
+    a_session_cookie_sent_twice_is_not_used,
 );
 
 mod sqlite_only {
@@ -703,5 +704,45 @@ async fn another_api_keys_key_is_not_found(backend: Backend) {
         let reply = bob.get(&path).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
         assert!(!reply.body.contains(&key.fingerprint_sha256));
+    }
+}
+
+/// Cookie tossing: a second `kg_session` beside the visitor's (here the attacker's own live
+/// session) makes the page use neither — the visitor is sent to `/login` — whether both come in
+/// one `Cookie` header or in two; with one cookie the page is served.
+async fn a_session_cookie_sent_twice_is_not_used(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (victim, attacker) = (app.new_api_key().await, app.new_api_key().await);
+    let mut browser = Browser::new(&app);
+    browser.logged_in(&victim).await;
+    let mine = browser.cookies["kg_session"].clone();
+    let mut other = Browser::new(&app);
+    other.logged_in(&attacker).await;
+    let theirs = other.cookies["kg_session"].clone();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |cookies: Vec<String>| {
+        let mut request = http.get(format!("{}/", app.base_url));
+        for cookie in cookies {
+            request = request.header(reqwest::header::COOKIE, cookie);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let alone = get(vec![format!("kg_session={mine}")]).await;
+    assert_eq!(alone.status(), StatusCode::OK);
+    for cookies in [
+        vec![format!("kg_session={mine}; lang=el; kg_session={theirs}")],
+        vec![format!("kg_session={mine}"), format!("kg_session={theirs}")],
+        vec![format!("kg_session={theirs}; kg_session={mine}")],
+    ] {
+        let reply = get(cookies.clone()).await;
+        assert_eq!(reply.status(), StatusCode::SEE_OTHER, "{cookies:?}");
+        assert_eq!(
+            reply.headers()["location"].to_str().unwrap(),
+            "/login",
+            "{cookies:?}"
+        );
     }
 }
