@@ -31,7 +31,23 @@ pub enum TargetError {
     /// backslash of it.
     #[error("the request path contains a double-encoded dot, slash or backslash (%25)")]
     DoubleEncoded,
+    /// Percent-escapes in the path that do not decode to UTF-8, e.g. the overlong `%c0%ae`,
+    /// which lenient decoders read as a dot.
+    #[error(
+        "the request path contains percent-escapes that are not UTF-8 (such as an overlong %c0%ae)"
+    )]
+    NotUtf8,
+    /// A character that servers normalizing Unicode (NFKC) read as a dot, slash or backslash,
+    /// such as the fullwidth full stop U+FF0E.
+    #[error("the request path contains a character some servers read as a dot, slash or backslash (such as U+FF0E)")]
+    LookAlike,
 }
+
+/// Characters whose NFKC form contains `.`, `/` or `\` (fullwidth and small forms, dot
+/// leaders): `%ef%bc%8e%ef%bc%8e/` is `../` to such a server.
+const LOOK_ALIKES: [char; 8] = [
+    '\u{FF0E}', '\u{FF0F}', '\u{FF3C}', '\u{FE52}', '\u{FE68}', '\u{2024}', '\u{2025}', '\u{2026}',
+];
 
 /// Checks a request's path and query (as received, still percent-encoded).
 pub fn check(path: &str, query: Option<&str>) -> Result<(), TargetError> {
@@ -47,6 +63,15 @@ pub fn check(path: &str, query: Option<&str>) -> Result<(), TargetError> {
         let name = segment.split(';').next().unwrap_or(segment);
         if is_dot_segment(name) {
             return Err(TargetError::DotSegment);
+        }
+    }
+    // Escaped non-ASCII bytes (rare in an API path): decoded, they must be UTF-8 and hold no
+    // look-alike of a separator. A plain ASCII path (the hot path) skips the decoding.
+    if !path.is_ascii() || path.contains('%') {
+        let decoded = percent_decode(path);
+        let text = std::str::from_utf8(&decoded).map_err(|_| TargetError::NotUtf8)?;
+        if text.contains(LOOK_ALIKES) {
+            return Err(TargetError::LookAlike);
         }
     }
     // `%252e` is `%2e` to an upstream that decodes once, and a dot to one that decodes twice.
@@ -87,6 +112,31 @@ fn check_bytes(text: &str, in_path: bool) -> Result<(), TargetError> {
     Ok(())
 }
 
+/// The bytes `text` stands for, each `%XX` decoded once (escapes were checked by `check_bytes`).
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 /// `.` or `..`, each dot literal or `%2e` in any case (RFC 3986 §5.2.4; WHATWG URL also reads
 /// `%2e` as a dot).
 fn is_dot_segment(segment: &str) -> bool {
@@ -121,6 +171,7 @@ mod tests {
             ("/files/a;b=..", None),
             ("/files/100%25", Some("q=%252e")),
             ("/", Some("next=/x/../y")),
+            ("/files/caf%C3%A9", Some("q=%ff")),
         ] {
             assert_eq!(check(path, query), Ok(()), "{path} {query:?}");
         }
@@ -153,6 +204,12 @@ mod tests {
             ("/files/%252e%252e/cards", None, DoubleEncoded),
             ("/files/x%252Fy", None, DoubleEncoded),
             ("/files/x%255cy", None, DoubleEncoded),
+            ("/files/%c0%ae%c0%ae/cards", None, NotUtf8),
+            ("/files/%e0%80%ae/cards", None, NotUtf8),
+            ("/files/%ff", None, NotUtf8),
+            ("/files/%ef%bc%8e%ef%bc%8e/cards", None, LookAlike),
+            ("/files/x%EF%BC%8Fcards", None, LookAlike),
+            ("/files/%e2%80%a5/cards", None, LookAlike),
             ("*", None, NotAbsolutePath),
         ] {
             assert_eq!(check(path, query), Err(why), "{path} {query:?}");

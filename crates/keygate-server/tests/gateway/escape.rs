@@ -75,6 +75,10 @@ const ESCAPES: &[&str] = &[
     "x/..;x=1/..;/cards/42",
     "%252e%252e/%252e%252e/cards/42",
     "x?a=%00",
+    "%c0%ae%c0%ae/cards/42",
+    "%e0%80%ae/cards/42",
+    "%ef%bc%8e%ef%bc%8e/cards/42",
+    "x%ef%bc%8f..%ef%bc%8fcards",
 ];
 
 async fn escaping_targets_are_refused_before_routing(backend: Backend) {
