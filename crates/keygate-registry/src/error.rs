@@ -42,6 +42,10 @@ pub enum RegistryError {
     /// The gateway needs an active key and the API key's newest key was revoked.
     #[error("the API key's public key was revoked")]
     PublicKeyRevoked,
+    /// The login's input breaks the shape rule ([`crate::check_login_input`]); nothing was
+    /// counted.
+    #[error(transparent)]
+    MalformedLogin(#[from] crate::login::MalformedLogin),
     /// The login's API key is unknown or its password is wrong (the two are not told apart).
     #[error("the API key or the password is wrong")]
     InvalidCredentials,

@@ -32,7 +32,7 @@ pub use accounts::{DemoClient, NewApiKey};
 pub use clock::{Clock, ManualTime};
 pub use error::RegistryError;
 pub use keys::{CurrentKey, KeyTable};
-pub use login::Session;
+pub use login::{check_login_input, MalformedLogin, Session, MAX_API_KEY_LEN, MAX_PASSWORD_LEN};
 
 /// The settings the registry's rules read (a subset of the server's configuration).
 #[derive(Debug, Clone)]

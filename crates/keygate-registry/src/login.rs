@@ -33,6 +33,44 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// Why a login's input was refused before anything was counted or looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MalformedLogin {
+    /// The API key or the password is empty, or longer than [`MAX_API_KEY_LEN`] /
+    /// [`MAX_PASSWORD_LEN`] bytes.
+    #[error("the API key and the password must be non-empty (at most {MAX_API_KEY_LEN} and {MAX_PASSWORD_LEN} bytes)")]
+    Missing,
+    /// The API key holds a control character: no API key does (and PostgreSQL text cannot
+    /// hold NUL, issue 8).
+    #[error("the API key must not contain control characters")]
+    ControlCharacter,
+}
+
+/// The longest API key a login may name (issued keys are 27 characters).
+pub const MAX_API_KEY_LEN: usize = 256;
+/// The longest password a login may carry (argon2 work is bounded by it).
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// The one shape rule of a login's input, for the JSON API and the web page alike: checked
+/// before the attempt is counted, so a malformed login costs nothing and counts nothing.
+///
+/// # Errors
+/// The [`MalformedLogin`] that names what is wrong.
+pub fn check_login_input(api_key: &str, password: &str) -> Result<(), MalformedLogin> {
+    if api_key.is_empty()
+        || password.is_empty()
+        || api_key.len() > MAX_API_KEY_LEN
+        || password.len() > MAX_PASSWORD_LEN
+    {
+        return Err(MalformedLogin::Missing);
+    }
+    if api_key.chars().any(char::is_control) {
+        return Err(MalformedLogin::ControlCharacter);
+    }
+    Ok(())
+}
+
 /// `Retry-After` of a login refused because the password checks are all busy: the queue
 /// drains in well under a second per core, so a second is enough to try again.
 const LOGIN_BUSY_RETRY_AFTER: u64 = 1;
@@ -61,14 +99,15 @@ impl Registry {
     /// the attempt counted as a failure. `address` is the caller's, for the per-address limit.
     ///
     /// # Errors
-    /// [`RegistryError::RateLimited`], [`RegistryError::LoginBusy`],
-    /// [`RegistryError::InvalidCredentials`], or a store failure.
+    /// [`RegistryError::MalformedLogin`] (nothing counted), [`RegistryError::RateLimited`],
+    /// [`RegistryError::LoginBusy`], [`RegistryError::InvalidCredentials`], or a store failure.
     pub async fn login(
         &self,
         api_key: &str,
         password: &str,
         address: IpAddr,
     ) -> Result<Session, RegistryError> {
+        check_login_input(api_key, password)?;
         let now = self.now();
         let settings = &self.settings;
         let window = settings.login_failure_window.as_secs();
@@ -284,5 +323,37 @@ mod tests {
         drop(held);
         // The busy attempt was taken back: it does not count as a failure.
         assert!(registry.login(&login, &password, HOME).await.is_ok());
+    }
+}
+
+#[cfg(test)]
+mod input_tests {
+    use super::*;
+
+    #[test]
+    fn the_login_input_rule() {
+        assert_eq!(check_login_input("kg_abc", "pw"), Ok(()));
+        for (key, password) in [
+            ("", "pw"),
+            ("kg_abc", ""),
+            (&*"k".repeat(MAX_API_KEY_LEN + 1), "pw"),
+            ("kg_abc", &*"p".repeat(MAX_PASSWORD_LEN + 1)),
+        ] {
+            assert_eq!(
+                check_login_input(key, password),
+                Err(MalformedLogin::Missing),
+                "{key:.10} {password:.10}"
+            );
+        }
+        assert_eq!(
+            check_login_input(&"k".repeat(MAX_API_KEY_LEN), &"p".repeat(MAX_PASSWORD_LEN)),
+            Ok(())
+        );
+        for key in ["kg\0abc", "kg\nabc", "kg\u{7f}", "kg\u{85}x"] {
+            assert_eq!(
+                check_login_input(key, "pw"),
+                Err(MalformedLogin::ControlCharacter)
+            );
+        }
     }
 }

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use keygate_api::{Envelope, ErrorBody, ErrorSlug};
 use keygate_core::public_key::{KeyRejection, WeakReason};
-use keygate_registry::RegistryError;
+use keygate_registry::{MalformedLogin, RegistryError, MAX_API_KEY_LEN, MAX_PASSWORD_LEN};
 
 use crate::messages;
 
@@ -305,6 +305,14 @@ impl From<RegistryError> for ApiError {
             RegistryError::PublicKeyRequired => ApiError::PublicKeyRequired,
             RegistryError::PublicKeyExpired => ApiError::PublicKeyExpired,
             RegistryError::PublicKeyRevoked => ApiError::PublicKeyRevoked,
+            RegistryError::MalformedLogin(e) => ApiError::InvalidRequest(match e {
+                MalformedLogin::ControlCharacter => {
+                    "api_client.api_key must not contain control characters".to_owned()
+                }
+                _ => format!(
+                    "api_client.api_key and api_client.password must be non-empty (at most {MAX_API_KEY_LEN} and {MAX_PASSWORD_LEN} bytes)"
+                ),
+            }),
             RegistryError::InvalidCredentials => ApiError::InvalidCredentials,
             RegistryError::RateLimited { retry_after } => ApiError::RateLimited { retry_after },
             RegistryError::LoginBusy { retry_after } => ApiError::LoginBusy { retry_after },

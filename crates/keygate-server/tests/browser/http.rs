@@ -31,6 +31,7 @@ both_backends!(
     a_key_expiring_soon_shows_a_banner,
     another_api_keys_key_is_not_found,
     a_session_cookie_sent_twice_is_not_used,
+    malformed_logins_are_explained_and_count_nothing,
 );
 
 mod sqlite_only {
@@ -745,4 +746,34 @@ async fn a_session_cookie_sent_twice_is_not_used(backend: Backend) {
             "{cookies:?}"
         );
     }
+}
+
+/// The login input's shape rule is the registry's (the JSON API answers 400 for the same
+/// inputs): an empty password or a key with a control character gets 400 and a message, the
+/// control character is not echoed, and none of it counts toward the failure limit.
+async fn malformed_logins_are_explained_and_count_nothing(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.login_max_failures_per_key = 1).await;
+    let creds = app.new_api_key().await;
+    let mut browser = Browser::new(&app);
+    browser.get("/login").await;
+    for _ in 0..3 {
+        let reply = browser.login(&creds_with_password(&creds, "")).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        assert!(reply
+            .body
+            .contains("Enter both the API key and the password."));
+        assert!(reply.body.contains(&format!("value=\"{}\"", creds.api_key)));
+        let mut control = creds.clone();
+        control.api_key = format!("{}\u{1}x", creds.api_key);
+        let reply = browser.login(&control).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+        assert!(reply.body.contains("The API key or the password is wrong."));
+        assert!(!reply.body.contains(&creds.api_key), "not echoed");
+    }
+    // Padded with whitespace (a paste), the right key and password still log in: nothing above
+    // counted toward the limit of one failure.
+    let mut padded = creds.clone();
+    padded.api_key = format!("  {}\n", creds.api_key);
+    let reply = browser.login(&padded).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
 }

@@ -16,6 +16,7 @@ use crate::web::error::{render, WebError};
 use crate::web::i18n::{Lang, Tr};
 use crate::web::pages::{Chrome, LoginPage};
 use crate::web::session::{self, WebSession};
+use keygate_registry::{MalformedLogin, RegistryError};
 
 /// The login form's fields.
 #[derive(Deserialize, Default)]
@@ -77,28 +78,20 @@ pub async fn login(
         .filter(|secret| session::csrf_ok(secret, &form.csrf))
         .ok_or_else(|| WebError::csrf("/login"))?;
     let t = Tr::new(lang);
+    // Trimmed here: a person pastes the key with a stray space or newline; the JSON API takes
+    // what a program sends as it is. The shape rule itself is the registry's.
     let api_key = form.api_key.trim();
-    if api_key.is_empty()
-        || form.password.is_empty()
-        || api_key.len() > 256
-        || form.password.len() > 1024
-    {
-        let message = t.msg("err-login-missing");
-        return login_page(
-            lang,
-            secret,
-            api_key,
-            Some(message),
-            StatusCode::BAD_REQUEST,
-        );
-    }
-    if api_key.chars().any(char::is_control) {
-        // No API key holds one (and PostgreSQL text cannot hold NUL): wrong, and not echoed.
-        let e = ApiError::InvalidCredentials;
-        return login_page(lang, secret, "", Some(t.error(&e)), e.parts().0);
-    }
     let address = client_address(&headers, peer, state.settings.trust_forwarded_for);
     let login = state.registry.login(api_key, &form.password, address).await;
+    if let Err(RegistryError::MalformedLogin(malformed)) = &login {
+        // Empty or too long: said so, the key kept. A control character: just wrong, and
+        // not echoed.
+        let (message, shown) = match malformed {
+            MalformedLogin::ControlCharacter => (t.error(&ApiError::InvalidCredentials), ""),
+            _ => (t.msg("err-login-missing"), api_key),
+        };
+        return login_page(lang, secret, shown, Some(message), StatusCode::BAD_REQUEST);
+    }
     match login.map_err(ApiError::from) {
         Ok(new_session) => {
             let cookie =
