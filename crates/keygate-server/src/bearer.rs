@@ -9,11 +9,17 @@ use crate::error::ApiError;
 
 /// The bearer token of a request, if it carries one that is well-formed.
 pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .ok_or(ApiError::Unauthorized(
-            "this endpoint needs Authorization: Bearer <token>; log in at POST /auth/login",
-        ))?;
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let value = values.next().ok_or(ApiError::Unauthorized(
+        "this endpoint needs Authorization: Bearer <token>; log in at POST /auth/login",
+    ))?;
+    // A singleton field (RFC 9110 §11.6.2): with two, which one counts would be a reader's
+    // guess, so neither does.
+    if values.next().is_some() {
+        return Err(ApiError::Unauthorized(
+            "send one Authorization header, not several",
+        ));
+    }
     value
         .to_str()
         .ok()
@@ -32,6 +38,31 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn two_authorization_headers_are_refused() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc"),
+        );
+        assert!(bearer_token(&headers).is_ok());
+        headers.append(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer def"),
+        );
+        assert!(matches!(
+            bearer_token(&headers),
+            Err(ApiError::Unauthorized(m)) if m.contains("one Authorization header")
+        ));
+        let mut odd = HeaderMap::new();
+        odd.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_bytes(b"Bearer \xffabc").unwrap(),
+        );
+        assert!(bearer_token(&odd).is_err(), "not UTF-8");
+        assert_eq!(read("Bearer\tabc"), None, "a tab is not the separator");
+    }
 
     fn read(value: &'static str) -> Option<String> {
         let mut headers = HeaderMap::new();

@@ -1,5 +1,5 @@
 //! A connection's deadlines (docs/decisions.md, "Connections"): [`ConnClock`], shared by the
-//! socket ([`TimedIo`]) and the front door, and [`TimedBody`], a request body that must arrive
+//! socket (`TimedIo`) and the front door, and [`TimedBody`], a request body that must arrive
 //! within `body_read_timeout`. Below both the accept loop (`serve`) and the front door
 //! (`front`), and read by `error` (a body timeout answers 408), so imports point one way.
 
@@ -32,7 +32,7 @@ pub struct Limits {
     pub shutdown_timeout: Duration,
 }
 
-/// Where a connection is between requests, shared by its socket ([`TimedIo`]) and its service
+/// Where a connection is between requests, shared by its socket (`TimedIo`) and its service
 /// (`front::Front`). Both are polled by the connection's one task, so relaxed atomics suffice.
 pub struct ConnClock {
     origin: Instant,

@@ -5,8 +5,8 @@
 //! - [`pki`]: keys and certificates made the way a user makes them, with the `openssl` tool.
 //! - [`files`]: files made unwritable for a test, even to root.
 //! - [`process`]: the `keygate` binary run as a process (its tests keep the real clock).
-//! - `app` (feature `app`): [`spawn_app`] — a real node on port 0 over a fresh database, with
-//!   a manual clock whose hand ([`TestApp::time`]) a test moves instead of sleeping; API keys,
+//! - `app` (feature `app`): `spawn_app` — a real node on port 0 over a fresh database, with
+//!   a manual clock whose hand (`TestApp::time`) a test moves instead of sleeping; API keys,
 //!   key pairs and signatures; captured logs.
 //!
 //! Without the `app` feature the kit depends on no keygate crate, so `keygate-store`'s own

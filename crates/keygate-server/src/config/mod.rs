@@ -8,7 +8,7 @@
 //! same thing wherever it comes from. Each setting is written once: a field of [`Settings`] (its
 //! doc, its type, how it is read) and its default in `Default for Settings`; the keys accepted
 //! in the file and as `KEYGATE_<NAME>` are the struct's own fields ([`keys`]). Checks that span
-//! fields, or bound a value, are in [`Settings::check`]. Every error names the key at fault.
+//! fields, or bound a value, are in `Settings::check`. Every error names the key at fault.
 
 mod de;
 

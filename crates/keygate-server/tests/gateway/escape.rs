@@ -15,7 +15,8 @@ use keygate_testkit::*;
 
 both_backends!(
     escaping_targets_are_refused_before_routing,
-    ordinary_targets_pass_byte_for_byte
+    ordinary_targets_pass_byte_for_byte,
+    credentials_in_odd_shapes_are_refused
 );
 
 /// Sends one request exactly as written (`target` byte for byte); status and body.
@@ -143,4 +144,39 @@ async fn ordinary_targets_pass_byte_for_byte(backend: Backend) {
         assert_eq!(gw.upstream.count(), before + 1);
         assert_eq!(gw.upstream.last().uri, expected, "{target}");
     }
+}
+
+/// Over a raw socket (a client library would tidy these): two `Authorization` headers — both
+/// valid — are refused rather than one picked, on the gateway and the JSON API; so is a tab
+/// where the scheme's space belongs. 401 `unauthorized`, nothing reaches the upstream.
+async fn credentials_in_odd_shapes_are_refused(backend: Backend) {
+    let gw = Gw::start(backend).await;
+    let token = format!("Bearer {}", gw.token());
+    let tab = format!("Bearer\t{}", gw.token());
+    for target in ["/open/x", "/clients/api_key/public_keys"] {
+        let (status, _) = raw_get(
+            &gw.app.base_url,
+            target.as_bytes(),
+            &[("Authorization", &token)],
+        )
+        .await;
+        assert_eq!(status, 200, "{target}: one header works");
+        for headers in [
+            vec![
+                ("Authorization", token.as_str()),
+                ("Authorization", token.as_str()),
+            ],
+            vec![("Authorization", tab.as_str())],
+        ] {
+            let (status, body) = raw_get(&gw.app.base_url, target.as_bytes(), &headers).await;
+            assert_eq!(status, 401, "{target} {headers:?}");
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["error"], "unauthorized", "{target}: {body}");
+        }
+    }
+    assert_eq!(
+        gw.upstream.count(),
+        1,
+        "only the well-formed call reached the upstream"
+    );
 }
