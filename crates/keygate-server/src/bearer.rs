@@ -35,6 +35,7 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
