@@ -72,8 +72,11 @@ impl Lang {
     /// its own parser drops q-values, so the ranges are put in quality order here first; a
     /// range with `q=0` is one the visitor refuses.
     pub fn from_accept_language(header: &str) -> Option<Lang> {
+        // At most 32 ranges are read: a browser sends a handful, and a header of thousands
+        // (up to hyper's header limit) would only cost parsing.
         let mut ranges: Vec<(u16, &str)> = header
             .split(',')
+            .take(32)
             .filter_map(|item| {
                 let mut parts = item.split(';');
                 let tag = parts.next()?.trim();

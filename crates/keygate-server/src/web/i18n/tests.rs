@@ -213,6 +213,20 @@ fn accept_language() {
     assert_eq!(Lang::from_accept_language(""), None);
     assert_eq!(Lang::parse("EL"), Some(Lang::El));
     assert_eq!(Lang::parse("de"), None);
+    // Odd qualities are ignored or clamped, never a panic.
+    assert_eq!(
+        Lang::from_accept_language("el;q=NaN, es;q=inf"),
+        Some(Lang::Es)
+    );
+    assert_eq!(
+        Lang::from_accept_language("el;q=-1, es;q=x"),
+        Some(Lang::Es)
+    );
+    // Only the first 32 ranges are read: a huge header costs no more than that.
+    let huge = format!("{}el", "xx-YY;q=0.5,".repeat(10_000));
+    assert_eq!(Lang::from_accept_language(&huge), None);
+    let early = format!("es,{}", "xx-YY;q=0.5,".repeat(10_000));
+    assert_eq!(Lang::from_accept_language(&early), Some(Lang::Es));
 }
 
 #[test]
