@@ -54,9 +54,18 @@ pub enum StartError {
     /// `tls_cert_file` / `tls_key_file` could not be loaded.
     #[error("TLS: {0}")]
     Tls(#[from] keygate_client::tls::TlsSetupError),
-    /// Anything else found at start: an invalid route, the demo client, the login setup.
+    /// A route of the configuration cannot be served (its upstream, CA or client certificate).
+    #[error("invalid configuration: {0}")]
+    Routes(#[from] gateway::routes::RouteError),
+    /// The dummy password hash for unknown API keys could not be made (docs/design.md §4).
+    #[error("login setup: {0}")]
+    Login(#[source] keygate_registry::RegistryError),
+    /// `--demo`: the demo client could not be made.
+    #[error("cannot create the demo client: {0}")]
+    DemoClient(#[source] keygate_registry::RegistryError),
+    /// The gateway could not be put together.
     #[error("{0}")]
-    Other(String),
+    Gateway(String),
 }
 
 /// How long closing the database pools may take when the node stops.
@@ -136,10 +145,7 @@ impl Application {
             clock,
             state::registry_settings(&settings),
         );
-        registry
-            .prepare_login()
-            .await
-            .map_err(|e| StartError::Other(e.to_string()))?;
+        registry.prepare_login().await.map_err(StartError::Login)?;
         let now = registry.now();
         let master = system_key::load_master_key(&settings)?;
         let grace = i64::try_from(settings.system_key_grace.as_secs()).unwrap_or(i64::MAX);
@@ -150,18 +156,19 @@ impl Application {
         if settings.demo {
             route_configs.extend(demo::routes());
             card_api = Some(Arc::new(gateway::upstream::CardApi::new()));
-            demo_client =
-                Some(registry.ensure_demo_client().await.map_err(|e| {
-                    StartError::Other(format!("cannot create the demo client: {e}"))
-                })?);
+            demo_client = Some(
+                registry
+                    .ensure_demo_client()
+                    .await
+                    .map_err(StartError::DemoClient)?,
+            );
         }
         let routes = gateway::routes::RouteTable::new(
             &route_configs,
             settings.upstream_timeout,
             settings.upstream_ca_file.as_deref(),
             card_api,
-        )
-        .map_err(|e| StartError::Other(format!("invalid configuration: {e}")))?;
+        )?;
         let gateway = Arc::new(
             gateway::Gateway::new(
                 &store,
@@ -177,7 +184,7 @@ impl Application {
                     clock: registry.clock().clone(),
                 },
             )
-            .map_err(StartError::Other)?,
+            .map_err(StartError::Gateway)?,
         );
         gateway::spawn_background(store.clone(), &gateway);
         let listener =
