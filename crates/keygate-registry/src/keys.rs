@@ -33,6 +33,10 @@ pub enum CurrentKey {
         retiring: Option<KeyRecord>,
         /// The staged successor, PENDING until `key` ends.
         successor: Option<KeyRecord>,
+        /// The newest older key that is over (REVOKED or EXPIRED), if any: a call still signed
+        /// with it is refused with its fate (`public_key_revoked` after a rotation's overlap)
+        /// rather than as a bad signature.
+        previous: Option<KeyRecord>,
     },
     /// The latest key has expired.
     Expired(KeyRecord),
@@ -44,7 +48,8 @@ impl CurrentKey {
     /// Where an API key stands at `now`, from its keys newest first (the store's
     /// `current_keys`, or a whole status table; withdrawn keys are skipped).
     pub fn of(keys: impl IntoIterator<Item = KeyRecord>, now: UnixTime) -> CurrentKey {
-        let (mut key, mut retiring, mut successor, mut latest) = (None, None, None, None);
+        let (mut key, mut retiring, mut successor) = (None, None, None);
+        let (mut latest, mut previous) = (None, None);
         for record in keys {
             match record.status(now) {
                 KeyStatus::Withdrawn => continue,
@@ -58,7 +63,11 @@ impl CurrentKey {
                     successor.get_or_insert(record);
                     continue;
                 }
-                KeyStatus::Expired | KeyStatus::Revoked => {}
+                KeyStatus::Expired | KeyStatus::Revoked => {
+                    if key.is_some() && previous.is_none() {
+                        previous = Some(record.clone());
+                    }
+                }
             }
             latest.get_or_insert(record);
         }
@@ -67,6 +76,7 @@ impl CurrentKey {
                 key,
                 retiring,
                 successor,
+                previous,
             },
             (None, None) => CurrentKey::Never,
             (None, Some(latest)) => match latest.status(now) {
@@ -89,6 +99,14 @@ impl CurrentKey {
     pub fn retiring(&self) -> Option<&KeyRecord> {
         match self {
             CurrentKey::Active { retiring, .. } => retiring.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The newest older key that is over, beside an active key (see [`CurrentKey::Active`]).
+    pub fn previous(&self) -> Option<&KeyRecord> {
+        match self {
+            CurrentKey::Active { previous, .. } => previous.as_ref(),
             _ => None,
         }
     }
@@ -119,6 +137,7 @@ impl CurrentKey {
                 key,
                 retiring,
                 successor,
+                ..
             } => [Some(key), retiring.as_ref(), successor.as_ref()]
                 .into_iter()
                 .flatten()
@@ -339,6 +358,7 @@ mod tests {
             key: key.clone(),
             retiring: None,
             successor: None,
+            previous: None,
         };
         assert_eq!(registry.current_key(id).await.unwrap(), active(&first));
         assert_eq!(registry.active_key(id).await.unwrap(), first);

@@ -18,122 +18,15 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use keygate_core::jose::ClientKey;
-use keygate_core::model::{KeyRecord, Principal, UnixTime};
-use keygate_core::public_key::{KeyPolicy, ValidPublicKey};
+use keygate_core::model::{Principal, UnixTime};
 use keygate_registry::{CurrentKey, Invalidate, Registry, RegistryError};
 use uuid::Uuid;
 
-/// What the gateway needs to know about an API key's keys.
-#[derive(Debug, Clone)]
-pub enum KeyState {
-    /// A key is active.
-    Active {
-        /// The parsed active key, for verifying signatures and encrypting answer fields.
-        key: Arc<ClientKey>,
-        /// The previous key while it is RETIRING (`rotation_overlap`): signed requests may
-        /// still use it, and their answers are encrypted to it.
-        retiring: Option<Arc<ClientKey>>,
-        /// When the active key expires; past this the state is read as `Expired`.
-        expires_at: UnixTime,
-        /// When some key's status changes by the clock alone (the active key expires and a
-        /// successor takes over, the retiring key is revoked): the entry is good until then and
-        /// is reloaded after, so no node needs a notification for a change made by time.
-        until: UnixTime,
-        /// From this instant the answers carry `X-Keygate-Key-Expires` (the registry's rule:
-        /// the last `key_expiry_warning`, no successor staged); `None`: never in this state.
-        warn_from: Option<UnixTime>,
-    },
-    /// No key was ever uploaded: 403 `public_key_required`.
-    Required,
-    /// The latest key has expired: 403 `public_key_expired`.
-    Expired,
-    /// The latest key was revoked: 403 `public_key_revoked`.
-    Revoked,
-}
-
-/// The keys a signed call may use: the active key first, then a retiring one.
-#[derive(Debug, Clone)]
-pub struct CallerKeys {
-    /// The active key (unsigned routes encrypt to it).
-    pub active: Arc<ClientKey>,
-    /// The previous key during a rotation's overlap.
-    pub retiring: Option<Arc<ClientKey>>,
-}
-
-impl KeyState {
-    /// The keys usable at `now`, or the refusal of the call (the 403s).
-    pub fn active(&self, now: UnixTime) -> Result<CallerKeys, RegistryError> {
-        match self {
-            KeyState::Active {
-                key,
-                retiring,
-                expires_at,
-                ..
-            } if now < *expires_at => Ok(CallerKeys {
-                active: key.clone(),
-                retiring: retiring.clone(),
-            }),
-            KeyState::Active { .. } | KeyState::Expired => Err(RegistryError::PublicKeyExpired),
-            KeyState::Required => Err(RegistryError::PublicKeyRequired),
-            KeyState::Revoked => Err(RegistryError::PublicKeyRevoked),
-        }
-    }
-
-    /// The active key's `expires_at` when answers at `now` announce it
-    /// (`X-Keygate-Key-Expires`).
-    pub fn expiry_warning(&self, now: UnixTime) -> Option<UnixTime> {
-        match self {
-            KeyState::Active {
-                expires_at,
-                warn_from: Some(from),
-                ..
-            } if now >= *from && now < *expires_at => Some(*expires_at),
-            _ => None,
-        }
-    }
-
-    /// Whether this state, loaded earlier, still holds at `now`.
-    fn holds_at(&self, now: UnixTime) -> bool {
-        match self {
-            KeyState::Active { until, .. } => now < *until,
-            _ => true,
-        }
-    }
-
-    /// The parsed key with this id, if this state holds it (to reuse it after a reload).
-    fn parsed(&self, id: Uuid) -> Option<Arc<ClientKey>> {
-        match self {
-            KeyState::Active { key, retiring, .. } => [Some(key), retiring.as_ref()]
-                .into_iter()
-                .flatten()
-                .find(|k| k.id() == id)
-                .cloned(),
-            _ => None,
-        }
-    }
-}
-
-/// A stored key parsed for the hot path (once per key: `previous` may already hold it).
-fn parse_key(
-    record: &KeyRecord,
-    previous: Option<&KeyState>,
-) -> Result<Arc<ClientKey>, RegistryError> {
-    if let Some(key) = previous.and_then(|state| state.parsed(record.id)) {
-        return Ok(key);
-    }
-    let policy = KeyPolicy {
-        allowed_bits: vec![record.bits],
-    };
-    let valid =
-        ValidPublicKey::parse(&record.public_key_pem, &policy).map_err(RegistryError::internal)?;
-    let key =
-        ClientKey::from_spki_der(valid.spki_der(), record.id).map_err(RegistryError::internal)?;
-    Ok(Arc::new(key))
-}
+use super::key_state::parse_key;
+pub use super::key_state::{CallerKeys, Fate, KeyState};
 
 /// A bounded map whose entries also age out after `max_age`.
 struct Bounded<K, V> {
@@ -352,18 +245,34 @@ impl Caches {
             CurrentKey::Never => KeyState::Required,
             CurrentKey::Revoked(_) => KeyState::Revoked,
             CurrentKey::Expired(_) => KeyState::Expired,
-            CurrentKey::Active { key, retiring, .. } => {
+            CurrentKey::Active {
+                key,
+                retiring,
+                previous,
+                ..
+            } => {
                 // The same keys as before, aged out and confirmed: keep the parsed ones.
-                let previous = self.keys.get_any_age(&api_key_id);
+                let previous_state = self.keys.get_any_age(&api_key_id);
                 KeyState::Active {
-                    key: parse_key(&key, previous.as_ref())?,
+                    key: parse_key(&key, previous_state.as_ref())?,
                     retiring: match &retiring {
-                        Some(record) => Some(parse_key(record, previous.as_ref())?),
+                        Some(record) => Some(parse_key(record, previous_state.as_ref())?),
                         None => None,
                     },
                     expires_at: key.expires_at,
                     until: until.unwrap_or(key.expires_at),
                     warn_from,
+                    previous: match &previous {
+                        Some(record) => {
+                            let fate = if record.revoked_by(now).is_some() {
+                                Fate::Revoked
+                            } else {
+                                Fate::Expired
+                            };
+                            Some((parse_key(record, previous_state.as_ref())?, fate))
+                        }
+                        None => None,
+                    },
                 }
             }
         };

@@ -6,19 +6,21 @@
 //! back.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use keygate_core::jose::{
-    decrypt_fields_in_json, encrypt_fields_in_json, verify_signed_request,
-    verify_signed_request_by_any, ClientKey, FieldsInJson, RequestFacts, RequestFieldsError,
-    SignatureError,
+    decrypt_fields_in_json, encrypt_fields_in_json, verify_jws_signature, verify_signed_request,
+    verify_signed_request_by_any, ClientKey, FieldsInJson, InvalidReason, RequestFacts,
+    RequestFieldsError, SignatureError, SignaturePolicy, VerifiedSignature,
 };
 use keygate_core::model::UnixTime;
 use keygate_registry::Registry;
 
+use super::cache::{CallerKeys, Fate};
 use super::headers::{copy_response_headers, forward_headers, origin_headers};
 use super::routes::{Matched, Route};
 use super::upstream::{CallUpstream, UpstreamRequest};
@@ -80,6 +82,45 @@ fn signature_error(e: SignatureError) -> ApiError {
     match e {
         SignatureError::Invalid(reason) => ApiError::SignatureInvalid(reason.to_string()),
         SignatureError::Stale(reason) => ApiError::SignatureStale(reason.to_string()),
+    }
+}
+
+/// The signature check with the caller's keys (docs/design.md §2, "Rotation"): during an
+/// overlap the retiring key may sign too (the `kid` picks the key, else the active key is tried
+/// first); the key that verified is returned, to encrypt the answer to it. A signature made
+/// with the newest key that is over is refused with that key's fate (403), not as invalid.
+fn verify_with(
+    jws: &str,
+    keys: &CallerKeys,
+    facts: &RequestFacts<'_>,
+    now: UnixTime,
+    policy: &SignaturePolicy,
+) -> Result<(VerifiedSignature, Arc<ClientKey>), ApiError> {
+    let outcome = match &keys.retiring {
+        None => verify_signed_request(jws, &keys.active, facts, now, policy)
+            .map(|verified| (verified, keys.active.clone())),
+        Some(retiring) => {
+            let both: [&ClientKey; 2] = [&keys.active, retiring];
+            verify_signed_request_by_any(jws, &both, facts, now, policy).map(|(verified, i)| {
+                let signer = if i == 0 { &keys.active } else { retiring };
+                (verified, signer.clone())
+            })
+        }
+    };
+    match outcome {
+        Ok(found) => Ok(found),
+        Err(SignatureError::Invalid(InvalidReason::KidMismatch | InvalidReason::BadSignature))
+            if keys.previous.as_ref().is_some_and(|(old, _)| {
+                verify_jws_signature(jws, old, &policy.allowed_algs).is_ok()
+            }) =>
+        {
+            let fate = keys
+                .previous
+                .as_ref()
+                .map_or(Fate::Revoked, |(_, fate)| *fate);
+            Err(fate.refusal().into())
+        }
+        Err(e) => Err(signature_error(e)),
     }
 }
 
@@ -151,22 +192,7 @@ async fn proxy(
             body: &body,
             bearer_token: token,
         };
-        // During a rotation's overlap the retiring key may sign too: the `kid` picks the key,
-        // else the active key is tried first (docs/design.md §2, "Rotation").
-        let (verified, signer) = match &keys.retiring {
-            None => verify_signed_request(jws, &keys.active, &facts, now, &gw.policy)
-                .map(|verified| (verified, keys.active.clone())),
-            Some(retiring) => {
-                let both: [&ClientKey; 2] = [&keys.active, retiring];
-                verify_signed_request_by_any(jws, &both, &facts, now, &gw.policy).map(
-                    |(verified, index)| {
-                        let signer = if index == 0 { &keys.active } else { retiring };
-                        (verified, signer.clone())
-                    },
-                )
-            }
-        }
-        .map_err(signature_error)?;
+        let (verified, signer) = verify_with(jws, keys, &facts, now, &gw.policy)?;
         answer_key = Some(signer);
         let until = verified.iat.saturating_add(gw.policy.max_skew_secs);
         gw.replay
