@@ -263,7 +263,10 @@ mod tests {
         assert_eq!(old.status(registry.now()), KeyStatus::Revoked);
         assert_eq!(old.revoked_by(registry.now()), Some(t + 60));
         assert!(old.revoke_reason.unwrap().contains(&next.id.to_string()));
-        assert!(registry.current_key(id).await.unwrap().retiring().is_none());
+        let current = registry.current_key(id).await.unwrap();
+        assert!(current.retiring().is_none());
+        // The replaced key is the newest that is over: a call signed with it is told why.
+        assert_eq!(current.previous().map(|k| k.id), Some(first.id));
     }
 
     #[tokio::test]

@@ -25,7 +25,7 @@ public_key_weak = This RSA key is weak: { $reason }. Generate a new key pair wit
 # A weak key whose modulus shows it is broken (even, or a small factor).
 public_key_weak-broken = This RSA key is weak: { $reason }. The key is broken or was not generated correctly. Generate a new key pair with `openssl genrsa -out private.pem 2048` and upload its public key.
 public_key_reused = this public key was registered before; a key can be registered only once, so generate a new key pair and upload its public key
-active_key_exists = this API key already has an active public key; stage the new key as its successor at PUT /clients/api_key/public_key/successor, or revoke the active key first
+active_key_exists = this API key already has an active public key; revoke it first, or wait until it expires, then upload the new one
 no_active_key = this API key has no active public key; upload one
 # A successor staged without an active key (409).
 no_active_key-successor = this API key has no active public key for a successor to replace; upload the key directly at POST /clients/api_key/public_key

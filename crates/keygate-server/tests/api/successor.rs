@@ -14,7 +14,8 @@ both_backends!(
     stage_get_withdraw_activate_and_every_refusal,
     the_successor_takes_over_at_expiry_and_counts_its_validity_from_then,
     revoking_the_active_key_activates_the_successor_at_once,
-    exactly_one_active_key_under_concurrent_rotation_calls
+    exactly_one_active_key_under_concurrent_rotation_calls,
+    successor_answers_match_the_documented_schemas
 );
 
 fn time(value: &Value) -> chrono::DateTime<chrono::Utc> {
@@ -313,4 +314,101 @@ async fn exactly_one_active_key_under_concurrent_rotation_calls(backend: Backend
         app.time.advance(40);
     }
     assert!(staged > 0, "no successor was ever staged");
+}
+
+/// Every successor route's real answers, successes and refusals, validate against the schemas
+/// `/openapi.json` documents for their status (the same checker as `schemas.rs`).
+async fn successor_answers_match_the_documented_schemas(backend: Backend) {
+    const SUCCESSOR: &str = "/clients/api_key/public_key/successor";
+    const ACTIVATE: &str = "/clients/api_key/public_key/successor/activate";
+    const KEYS: &str = "/clients/api_key/public_keys";
+    let app = spawn_app_with(backend, |s| s.rotation_overlap = Duration::from_secs(60)).await;
+    let mut check = crate::schemas::Checker::new(&app).await;
+    let anonymous = app.client();
+    let (client, _) = app.logged_in().await;
+    for (method, path) in [
+        (reqwest::Method::PUT, SUCCESSOR),
+        (reqwest::Method::GET, SUCCESSOR),
+        (reqwest::Method::DELETE, SUCCESSOR),
+        (reqwest::Method::POST, ACTIVATE),
+    ] {
+        let name = method.as_str().to_lowercase();
+        let reply = anonymous
+            .send(method.clone(), path, None, &[])
+            .await
+            .unwrap();
+        check.check(&name, path, &reply);
+        if method != reqwest::Method::PUT {
+            let reply = client.send(method, path, None, &[]).await.unwrap();
+            assert_eq!(reply.slug(), Some("no_successor"));
+            check.check(&name, path, &reply);
+        }
+    }
+    let reply = client.stage_successor(&new_public_key()).await.unwrap();
+    assert_eq!(slug(&reply), (409, Some("no_active_key")));
+    check.check("put", SUCCESSOR, &reply);
+    client.upload_key(&new_public_key()).await.unwrap();
+    for reply in [
+        client.stage_successor("not a key").await.unwrap(),
+        crate::schemas::raw(&client, reqwest::Method::PUT, SUCCESSOR, b"x", "text/plain").await,
+        client
+            .send_json(reqwest::Method::PUT, SUCCESSOR, &serde_json::json!({}))
+            .await
+            .unwrap(),
+    ] {
+        check.check("put", SUCCESSOR, &reply);
+    }
+    let reply = client.stage_successor(&new_public_key()).await.unwrap();
+    check.check("put", SUCCESSOR, &reply);
+    check.check(
+        "put",
+        SUCCESSOR,
+        &client.stage_successor(&new_public_key()).await.unwrap(),
+    );
+    check.check("get", SUCCESSOR, &client.successor().await.unwrap());
+    check.check(
+        "delete",
+        SUCCESSOR,
+        &client.withdraw_successor().await.unwrap(),
+    );
+    client.stage_successor(&new_public_key()).await.unwrap();
+    check.check(
+        "post",
+        ACTIVATE,
+        &client.activate_successor().await.unwrap(),
+    );
+    // The table with every new status and instant: ACTIVE, WITHDRAWN, RETIRING.
+    let table = client.list_keys().await.unwrap();
+    check.check("get", KEYS, &table);
+    let statuses: Vec<&str> = table.data()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["ACTIVE", "WITHDRAWN", "RETIRING"]);
+    for (method, path, status) in [
+        ("put", SUCCESSOR, 201),
+        ("put", SUCCESSOR, 400),
+        ("put", SUCCESSOR, 401),
+        ("put", SUCCESSOR, 409),
+        ("put", SUCCESSOR, 415),
+        ("put", SUCCESSOR, 422),
+        ("get", SUCCESSOR, 200),
+        ("get", SUCCESSOR, 401),
+        ("get", SUCCESSOR, 404),
+        ("delete", SUCCESSOR, 200),
+        ("delete", SUCCESSOR, 401),
+        ("delete", SUCCESSOR, 404),
+        ("post", ACTIVATE, 200),
+        ("post", ACTIVATE, 401),
+        ("post", ACTIVATE, 404),
+    ] {
+        assert!(
+            check
+                .seen
+                .contains(&(method.to_string(), path.to_string(), status)),
+            "{method} {path} {status} was not seen"
+        );
+    }
 }
