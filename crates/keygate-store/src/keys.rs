@@ -34,7 +34,7 @@ impl Store {
     /// Registers `new` as the API key's active key, valid from `now` for `validity_secs`.
     ///
     /// In one transaction: the API key's open key is closed if it is revoked or expired (and a
-    /// staged successor that took over is promoted, [`lock_and_settle_keys`]); a key
+    /// staged successor that took over is promoted, `lock_and_settle_keys!`); a key
     /// whose fingerprint was ever registered (by anyone) is refused with
     /// [`InsertKeyError::Reused`]; otherwise the key is inserted as the open one. If the API key
     /// still has an active key, the partial unique index refuses the insert and the answer is

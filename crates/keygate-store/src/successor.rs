@@ -7,7 +7,7 @@
 //! (`KeyRecord::status`): it is PENDING before `activates_at` and ACTIVE from it, so it takes
 //! over at the instant its predecessor expires with no job and no write. Everything that ends
 //! the active key earlier (an activation, a revocation) moves the successor's two instants to
-//! that moment in the same transaction. Every write runs under [`lock_and_settle_keys`], so one
+//! that moment in the same transaction. Every write runs under `lock_and_settle_keys!`, so one
 //! API key's writes run one at a time on every node; the partial unique indexes (one open key,
 //! one staged successor per API key) hold whatever happens.
 
