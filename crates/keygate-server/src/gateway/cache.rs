@@ -25,8 +25,8 @@ use keygate_core::model::{Principal, UnixTime};
 use keygate_registry::{CurrentKey, Invalidate, Registry, RegistryError};
 use uuid::Uuid;
 
-use super::key_state::parse_key;
-pub use super::key_state::{CallerKeys, Fate, KeyState};
+use super::key_state::{parse_key, previous_key};
+pub use super::key_state::{CallerKeys, Fate, KeyState, PreviousKey};
 
 /// A bounded map whose entries also age out after `max_age`.
 struct Bounded<K, V> {
@@ -263,14 +263,7 @@ impl Caches {
                     until: until.unwrap_or(key.expires_at),
                     warn_from,
                     previous: match &previous {
-                        Some(record) => {
-                            let fate = if record.revoked_by(now).is_some() {
-                                Fate::Revoked
-                            } else {
-                                Fate::Expired
-                            };
-                            Some((parse_key(record, previous_state.as_ref())?, fate))
-                        }
+                        Some(record) => Some(previous_key(record, now, previous_state.as_ref())?),
                         None => None,
                     },
                 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use keygate_core::jose::ClientKey;
+use keygate_core::jose::{verify_jws_signature, ClientKey, SigAlg};
 use keygate_core::model::{KeyRecord, UnixTime};
 use keygate_core::public_key::{KeyPolicy, ValidPublicKey};
 use keygate_registry::RegistryError;
@@ -31,7 +31,7 @@ pub enum KeyState {
         warn_from: Option<UnixTime>,
         /// The newest older key that is over, with the refusal a call signed by it gets
         /// (`public_key_revoked` or `public_key_expired`).
-        previous: Option<(Arc<ClientKey>, Fate)>,
+        previous: Option<Arc<PreviousKey>>,
     },
     /// No key was ever uploaded: 403 `public_key_required`.
     Required,
@@ -60,6 +60,27 @@ impl Fate {
     }
 }
 
+/// The newest older key that is over, kept as its SubjectPublicKeyInfo only: it is parsed
+/// only when a signature fails with the usable keys (to name the refusal), so a cache entry of
+/// an API key that rotated holds no parsed key more than one that did not (docs/gateway.md,
+/// "Hot path").
+#[derive(Debug)]
+pub struct PreviousKey {
+    id: Uuid,
+    spki_der: Box<[u8]>,
+    /// Why it no longer signs.
+    pub fate: Fate,
+}
+
+impl PreviousKey {
+    /// Whether `jws`'s signature verifies with this key (a `kid`, if any, naming it). Claims
+    /// are not looked at: the call is refused either way.
+    pub fn signed(&self, jws: &str, allowed_algs: &[SigAlg]) -> bool {
+        ClientKey::from_spki_der(&self.spki_der, self.id)
+            .is_ok_and(|key| verify_jws_signature(jws, &key, allowed_algs).is_ok())
+    }
+}
+
 /// The keys a signed call may use: the active key first, then a retiring one; and the newest
 /// key that is over, to name the refusal of a call still signed with it.
 #[derive(Debug, Clone)]
@@ -69,7 +90,7 @@ pub struct CallerKeys {
     /// The previous key during a rotation's overlap.
     pub retiring: Option<Arc<ClientKey>>,
     /// The newest older key that is over, and why.
-    pub previous: Option<(Arc<ClientKey>, Fate)>,
+    pub previous: Option<Arc<PreviousKey>>,
 }
 
 impl KeyState {
@@ -117,20 +138,11 @@ impl KeyState {
     /// The parsed key with this id, if this state holds it (to reuse it after a reload).
     fn parsed(&self, id: Uuid) -> Option<Arc<ClientKey>> {
         match self {
-            KeyState::Active {
-                key,
-                retiring,
-                previous,
-                ..
-            } => [
-                Some(key),
-                retiring.as_ref(),
-                previous.as_ref().map(|(k, _)| k),
-            ]
-            .into_iter()
-            .flatten()
-            .find(|k| k.id() == id)
-            .cloned(),
+            KeyState::Active { key, retiring, .. } => [Some(key), retiring.as_ref()]
+                .into_iter()
+                .flatten()
+                .find(|k| k.id() == id)
+                .cloned(),
             _ => None,
         }
     }
@@ -152,4 +164,37 @@ pub(super) fn parse_key(
     let key =
         ClientKey::from_spki_der(valid.spki_der(), record.id).map_err(RegistryError::internal)?;
     Ok(Arc::new(key))
+}
+
+/// The newest older key that is over, as a [`PreviousKey`] (reused from `state` when it holds
+/// the same one).
+pub(super) fn previous_key(
+    record: &KeyRecord,
+    now: UnixTime,
+    state: Option<&KeyState>,
+) -> Result<Arc<PreviousKey>, RegistryError> {
+    if let Some(KeyState::Active {
+        previous: Some(known),
+        ..
+    }) = state
+    {
+        if known.id == record.id {
+            return Ok(known.clone());
+        }
+    }
+    let policy = KeyPolicy {
+        allowed_bits: vec![record.bits],
+    };
+    let valid =
+        ValidPublicKey::parse(&record.public_key_pem, &policy).map_err(RegistryError::internal)?;
+    let fate = if record.revoked_by(now).is_some() {
+        Fate::Revoked
+    } else {
+        Fate::Expired
+    };
+    Ok(Arc::new(PreviousKey {
+        id: record.id,
+        spki_der: valid.spki_der().into(),
+        fate,
+    }))
 }

@@ -13,7 +13,7 @@ use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use keygate_core::jose::{
-    decrypt_fields_in_json, encrypt_fields_in_json, verify_jws_signature, verify_signed_request,
+    decrypt_fields_in_json, encrypt_fields_in_json, verify_signed_request,
     verify_signed_request_by_any, ClientKey, FieldsInJson, InvalidReason, RequestFacts,
     RequestFieldsError, SignatureError, SignaturePolicy, VerifiedSignature,
 };
@@ -110,14 +110,12 @@ fn verify_with(
     match outcome {
         Ok(found) => Ok(found),
         Err(SignatureError::Invalid(InvalidReason::KidMismatch | InvalidReason::BadSignature))
-            if keys.previous.as_ref().is_some_and(|(old, _)| {
-                verify_jws_signature(jws, old, &policy.allowed_algs).is_ok()
-            }) =>
-        {
-            let fate = keys
+            if keys
                 .previous
                 .as_ref()
-                .map_or(Fate::Revoked, |(_, fate)| *fate);
+                .is_some_and(|old| old.signed(jws, &policy.allowed_algs)) =>
+        {
+            let fate = keys.previous.as_ref().map_or(Fate::Revoked, |old| old.fate);
             Err(fate.refusal().into())
         }
         Err(e) => Err(signature_error(e)),
