@@ -112,8 +112,12 @@ slugs! {
     PublicKeyReused = "public_key_reused", 3006, CONFLICT;
     /// The API key already has an active key.
     ActiveKeyExists = "active_key_exists", 3007, CONFLICT;
-    /// The API key has no active key.
+    /// The API key has no active key (409 instead when a successor is staged without one).
     NoActiveKey = "no_active_key", 3008, NOT_FOUND;
+    /// A successor is already staged; withdraw it first.
+    SuccessorExists = "successor_exists", 3009, CONFLICT;
+    /// The API key has no staged (pending) successor.
+    NoSuccessor = "no_successor", 3010, NOT_FOUND;
     /// A protected route was called without `X-Request-Signature`.
     SignatureMissing = "signature_missing", 4001, UNAUTHORIZED;
     /// `X-Request-Signature` does not verify or does not match the request.
@@ -172,6 +176,6 @@ mod tests {
             assert!(codes.insert(slug.code()), "{slug} reuses {}", slug.code());
             assert_eq!(ErrorSlug::from_code(slug.code()), Some(*slug));
         }
-        assert_eq!(ErrorSlug::ALL.len(), 31);
+        assert_eq!(ErrorSlug::ALL.len(), 33);
     }
 }

@@ -1,4 +1,5 @@
-//! A client's public keys: upload, current, revoke, the status table and "view key".
+//! A client's public keys: upload, current, revoke, the staged successor, the status table and
+//! "view key".
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -30,15 +31,24 @@ pub struct RevokeBody {
 }
 
 /// A key's lifecycle status, computed from its row and the server's clock when answering.
+/// Exactly one key of an API key is `ACTIVE` at any instant, if any is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum KeyStatus {
-    /// Usable: neither revoked nor past `expires_at`.
+    /// A staged successor: active from `activates_at` (the active key's expiry or revocation,
+    /// or its activation, whichever comes first).
+    Pending,
+    /// Usable: activated, neither revoked nor past `expires_at`.
     Active,
+    /// The previous key after its successor was activated: signed requests may still use it
+    /// until `retires_at` (`rotation_overlap`).
+    Retiring,
     /// Past `expires_at`.
     Expired,
-    /// Revoked by its owner or an operator.
+    /// Revoked by its owner or an operator, or replaced by its successor.
     Revoked,
+    /// A staged successor taken back; still registered, never registrable again.
+    Withdrawn,
 }
 
 /// A row of the status table.
@@ -48,16 +58,28 @@ pub struct KeyRow {
     pub id: Uuid,
     /// Its status now.
     pub status: KeyStatus,
-    /// When it was uploaded (RFC 3339 UTC, seconds).
+    /// When it was uploaded or staged (RFC 3339 UTC, seconds).
     pub issued_at: DateTime<Utc>,
-    /// When it expires.
+    /// When it is active from: `issued_at` for a key uploaded directly; for a successor, when
+    /// it took (or, while `PENDING`, takes) over. Null for a `WITHDRAWN` key.
+    #[schema(required = true)]
+    pub activates_at: Option<DateTime<Utc>>,
+    /// When it expires (`activates_at + key_validity`; for a `WITHDRAWN` key, when it would
+    /// have).
     pub expires_at: DateTime<Utc>,
+    /// While `RETIRING`: when it becomes `REVOKED` (the end of `rotation_overlap`).
+    #[schema(required = true)]
+    pub retires_at: Option<DateTime<Utc>>,
     /// When it was revoked, if it was.
     #[schema(required = true)]
     pub revoked_at: Option<DateTime<Utc>>,
-    /// Why it was revoked, if a reason was given.
+    /// Why it was revoked, if a reason was given (for a key replaced by its successor, the
+    /// successor's id).
     #[schema(required = true)]
     pub revoke_reason: Option<String>,
+    /// When it was withdrawn, if it is `WITHDRAWN`.
+    #[schema(required = true)]
+    pub withdrawn_at: Option<DateTime<Utc>>,
     /// Always `RSA`.
     #[schema(example = "RSA")]
     pub algorithm: String,

@@ -116,6 +116,13 @@ pub struct KeygateClient {
     token: Option<String>,
 }
 
+/// The staged successor's route (docs/design.md §4).
+const SUCCESSOR: &str = "/clients/api_key/public_key/successor";
+
+/// `X-Keygate-Key-Expires`: on answers while the active key is in its last
+/// `key_expiry_warning` with no successor staged; the key's `expires_at`, RFC 3339.
+pub const KEY_EXPIRES_HEADER: &str = "x-keygate-key-expires";
+
 impl KeygateClient {
     /// A client trusting the platform's roots (for an https keygate).
     pub fn new(base_url: impl Into<String>) -> Self {
@@ -299,6 +306,34 @@ impl KeygateClient {
                     .await
             }
         }
+    }
+
+    /// `PUT /clients/api_key/public_key/successor`: stage the active key's successor
+    /// (`data`: `keygate_api::KeyAnswer`, status `PENDING`).
+    pub async fn stage_successor(&self, pem: &str) -> Result<Reply, ClientError> {
+        let body = keygate_api::UploadBody {
+            public_key: pem.to_owned(),
+        };
+        self.send_typed(Method::PUT, SUCCESSOR, &body).await
+    }
+
+    /// `GET /clients/api_key/public_key/successor`: the pending successor
+    /// (`data`: `keygate_api::KeyAnswer`), or 404 `no_successor`.
+    pub async fn successor(&self) -> Result<Reply, ClientError> {
+        self.send(Method::GET, SUCCESSOR, None, &[]).await
+    }
+
+    /// `DELETE /clients/api_key/public_key/successor`: withdraw it (`data`:
+    /// `keygate_api::KeyData`, status `WITHDRAWN`).
+    pub async fn withdraw_successor(&self) -> Result<Reply, ClientError> {
+        self.send(Method::DELETE, SUCCESSOR, None, &[]).await
+    }
+
+    /// `POST /clients/api_key/public_key/successor/activate`: the successor becomes the active
+    /// key now (`data`: `keygate_api::KeyAnswer`).
+    pub async fn activate_successor(&self) -> Result<Reply, ClientError> {
+        self.send(Method::POST, &format!("{SUCCESSOR}/activate"), None, &[])
+            .await
     }
 
     /// `GET /clients/api_key/public_keys`: the status table (`data`: `keygate_api::KeyTable`).

@@ -46,20 +46,37 @@ pub struct Principal {
     pub api_key: ApiKey,
 }
 
-/// The lifecycle status of a stored key: a function of the row and *now*, never stored.
+/// The lifecycle status of a stored key: a function of the row and *now*, never stored
+/// (docs/design.md §2, "Lifecycle"). Exactly one key of an API key is [`KeyStatus::Active`] at
+/// any instant, if any is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum KeyStatus {
-    /// Not revoked and `now < expires_at`: signed requests are checked against this key and
-    /// confidential fields are encrypted to it.
+    /// A staged successor: `now < activates_at`. It becomes active at `activates_at` (the
+    /// active key's expiry, moved earlier by an activation or a revocation) with no job.
+    Pending,
+    /// Not revoked, `activates_at <= now < expires_at`: signed requests are checked against this
+    /// key and confidential fields are encrypted to it.
     Active,
+    /// The previous key after its successor was activated, until `revoked_at` (the end of
+    /// `rotation_overlap`): signed requests may still use it.
+    Retiring,
     /// Not revoked, and `now >= expires_at`; no job marks it, the clock does.
     Expired,
-    /// `revoked_at` is set; wins over expiry, and is final.
+    /// `revoked_at <= now`; wins over expiry, and is final.
     Revoked,
+    /// A successor taken back before it activated; still registered (never registrable again).
+    Withdrawn,
 }
 
 /// One registered public key, as the store holds it.
+///
+/// How the lifecycle is held in one row (docs/design.md §2): a key uploaded directly is active
+/// from `issued_at`; a staged successor is stored at `issued_at` with `activates_at` = the
+/// active key's `expires_at` and `expires_at = activates_at + key_validity`. An explicit
+/// activation or a revocation of the active key moves both instants earlier, in the same
+/// transaction that ends the predecessor, so each row's status stays a function of that row and
+/// *now*. A retiring key is a key whose `revoked_at` lies in the future.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRecord {
     /// The key's id, also its JWK `kid` (the `kid` a signed request may name, docs/design.md §5).
@@ -76,27 +93,66 @@ pub struct KeyRecord {
     pub bits: u32,
     /// Public exponent: 65537, the only one the upload checks accept.
     pub exponent: u64,
-    /// When the key was stored; the key is valid from this instant.
+    /// When the key was stored (uploaded or staged).
     pub issued_at: UnixTime,
-    /// `issued_at + key_validity`: from this instant on the key is [`KeyStatus::Expired`].
+    /// When the key is (or was, or will be) active from: `issued_at` for a key uploaded
+    /// directly; for a successor, the instant it takes over. Before it the key is
+    /// [`KeyStatus::Pending`].
+    pub activates_at: UnixTime,
+    /// `activates_at + key_validity`: from this instant on the key is [`KeyStatus::Expired`].
     pub expires_at: UnixTime,
-    /// When the key was revoked; `None` unless [`KeyStatus::Revoked`].
+    /// When the key was (or, while [`KeyStatus::Retiring`], will be) revoked; `None` otherwise.
+    /// Read it through [`KeyRecord::revoked_by`] to get only a revocation that has happened.
     pub revoked_at: Option<UnixTime>,
-    /// The reason given at revocation, already checked by [`RevokeReason`]; `None` when none
-    /// was given or the key is not revoked.
+    /// The reason given at revocation, already checked by [`RevokeReason`], or the successor's
+    /// name for a key replaced by its successor; `None` when none was given.
     pub revoke_reason: Option<String>,
+    /// When a staged successor was withdrawn; `None` unless [`KeyStatus::Withdrawn`].
+    pub withdrawn_at: Option<UnixTime>,
 }
 
 impl KeyRecord {
-    /// The key's status at `now` (docs/design.md §2): revoked wins, then expired, else active.
-    /// Callers pass the one clock's time; the status is never stored.
+    /// The key's status at `now` (docs/design.md §2), in this order: withdrawn; revoked
+    /// (`revoked_at <= now`); pending (`now < activates_at`); expired (`now >= expires_at`);
+    /// retiring (`revoked_at` in the future); else active. Callers pass the one clock's time;
+    /// the status is never stored.
     pub fn status(&self, now: UnixTime) -> KeyStatus {
-        if self.revoked_at.is_some() {
+        if self.withdrawn_at.is_some() {
+            KeyStatus::Withdrawn
+        } else if self.revoked_at.is_some_and(|at| at <= now) {
             KeyStatus::Revoked
+        } else if now < self.activates_at {
+            KeyStatus::Pending
         } else if now >= self.expires_at {
             KeyStatus::Expired
+        } else if self.revoked_at.is_some() {
+            KeyStatus::Retiring
         } else {
             KeyStatus::Active
+        }
+    }
+
+    /// `revoked_at` once it has passed at `now`: what "revoked at" means to a reader. A retiring
+    /// key's future revocation is [`KeyRecord::retires_at`] instead.
+    pub fn revoked_by(&self, now: UnixTime) -> Option<UnixTime> {
+        self.revoked_at.filter(|at| *at <= now)
+    }
+
+    /// While [`KeyStatus::Retiring`] at `now`: when it becomes revoked.
+    pub fn retires_at(&self, now: UnixTime) -> Option<UnixTime> {
+        (self.status(now) == KeyStatus::Retiring)
+            .then_some(self.revoked_at)
+            .flatten()
+    }
+
+    /// The next instant after `now` at which this key's status changes by the clock alone
+    /// (pending → active, active → expired, retiring → revoked); `None` when it never will.
+    pub fn next_change(&self, now: UnixTime) -> Option<UnixTime> {
+        match self.status(now) {
+            KeyStatus::Pending => Some(self.activates_at),
+            KeyStatus::Active => Some(self.expires_at),
+            KeyStatus::Retiring => self.revoked_at.map(|at| at.min(self.expires_at)),
+            KeyStatus::Expired | KeyStatus::Revoked | KeyStatus::Withdrawn => None,
         }
     }
 }
@@ -115,9 +171,11 @@ mod tests {
             bits: 2048,
             exponent: 65537,
             issued_at: 0,
+            activates_at: 0,
             expires_at,
             revoked_at,
             revoke_reason: None,
+            withdrawn_at: None,
         }
     }
 
@@ -127,6 +185,36 @@ mod tests {
         assert_eq!(record(10, None).status(10), KeyStatus::Expired);
         assert_eq!(record(10, Some(5)).status(9), KeyStatus::Revoked);
         assert_eq!(record(10, Some(5)).status(11), KeyStatus::Revoked);
+    }
+
+    #[test]
+    fn successors_and_retiring_keys_change_status_by_the_clock() {
+        // A successor staged at 0 to take over at 10, valid for 10.
+        let successor = KeyRecord {
+            activates_at: 10,
+            ..record(20, None)
+        };
+        assert_eq!(successor.status(9), KeyStatus::Pending);
+        assert_eq!(successor.next_change(9), Some(10));
+        assert_eq!(successor.status(10), KeyStatus::Active);
+        assert_eq!(successor.next_change(10), Some(20));
+        assert_eq!(successor.status(20), KeyStatus::Expired);
+        // Its predecessor, replaced at 4 with an overlap until 6.
+        let retiring = record(10, Some(6));
+        assert_eq!(retiring.status(4), KeyStatus::Retiring);
+        assert_eq!(retiring.retires_at(4), Some(6));
+        assert_eq!(retiring.revoked_by(4), None);
+        assert_eq!(retiring.next_change(4), Some(6));
+        assert_eq!(retiring.status(6), KeyStatus::Revoked);
+        assert_eq!(retiring.revoked_by(6), Some(6));
+        assert_eq!(retiring.retires_at(6), None);
+        let withdrawn = KeyRecord {
+            withdrawn_at: Some(3),
+            ..successor
+        };
+        assert_eq!(withdrawn.status(3), KeyStatus::Withdrawn);
+        assert_eq!(withdrawn.status(15), KeyStatus::Withdrawn);
+        assert_eq!(withdrawn.next_change(3), None);
     }
 }
 

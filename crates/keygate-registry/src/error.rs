@@ -27,6 +27,16 @@ pub enum RegistryError {
     /// There is no active key to show or revoke (never uploaded, revoked or expired).
     #[error("the API key has no active public key")]
     NoActiveKey,
+    /// A successor was staged while the API key has no active key to succeed (upload directly
+    /// instead). Answered like [`RegistryError::NoActiveKey`], but as a conflict (409).
+    #[error("the API key has no active public key to succeed; upload a key instead")]
+    NoActiveKeyToSucceed,
+    /// A successor was staged while one is already staged (withdraw it first).
+    #[error("the API key already has a staged successor")]
+    SuccessorExists,
+    /// There is no pending successor to show, withdraw or activate.
+    #[error("the API key has no staged successor")]
+    NoSuccessor,
     /// No key with this id belongs to this API key (view key).
     #[error("no key with this id belongs to this API key")]
     UnknownKey,

@@ -1,5 +1,5 @@
 //! The public-key lifecycle (docs/decisions.md): upload, revoke, the one definition of "the
-//! active key", the status table and view key.
+//! active key", the status table and view key. Staged successors are in `successor`.
 //!
 //! One active key per API key: the store enforces it with a partial unique index and answers
 //! the refusals (`InsertKeyError`); this module turns them into [`RegistryError`]s and keeps
@@ -12,33 +12,80 @@ use uuid::Uuid;
 
 use crate::{secs, Registry, RegistryError};
 
-/// Where an API key stands: its newest key and that key's status at a moment.
+/// Where an API key stands at a moment: its active key (with the key retiring beside it and
+/// its staged successor), or, without one, its latest key.
 ///
 /// This is the one definition of "the active key", used by the API, the web page, the gateway
-/// cache and `keygate admin`: **the API key's newest key, when its status at *now* is ACTIVE**.
-/// No older key can be active: an upload is refused while a key is active, so every key but
-/// the newest was revoked or had expired when the next one arrived.
+/// cache and `keygate admin`: **the API key's one key whose status at *now* is ACTIVE**
+/// (`KeyRecord::status`, docs/design.md §2). The store keeps at most one key active at any
+/// instant (one open key, one staged successor whose activation is the active key's end), so
+/// the first ACTIVE row is the only one. Without an active key the refusal follows the latest
+/// key that was not withdrawn and is not pending.
+// Built once per lookup and never held in bulk (the gateway caches its own parsed form), so the
+// size of the active variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CurrentKey {
     /// No key was ever uploaded.
     Never,
-    /// The newest key is active.
-    Active(KeyRecord),
-    /// The newest key has expired.
+    /// A key is active.
+    Active {
+        /// The active key: signed requests are checked against it, answers encrypted to it.
+        key: KeyRecord,
+        /// The previous key during `rotation_overlap`: signed requests may still use it.
+        retiring: Option<KeyRecord>,
+        /// The staged successor, PENDING until `key` ends.
+        successor: Option<KeyRecord>,
+        /// The newest older key that is over (REVOKED or EXPIRED), if any: a call still signed
+        /// with it is refused with its fate (`public_key_revoked` after a rotation's overlap)
+        /// rather than as a bad signature.
+        previous: Option<KeyRecord>,
+    },
+    /// The latest key has expired.
     Expired(KeyRecord),
-    /// The newest key was revoked.
+    /// The latest key was revoked.
     Revoked(KeyRecord),
 }
 
 impl CurrentKey {
-    /// Where an API key stands, from its newest key (`None`: never uploaded) at `now`.
-    pub fn of(newest: Option<KeyRecord>, now: UnixTime) -> CurrentKey {
-        match newest {
-            None => CurrentKey::Never,
-            Some(record) => match record.status(now) {
-                KeyStatus::Active => CurrentKey::Active(record),
-                KeyStatus::Expired => CurrentKey::Expired(record),
-                KeyStatus::Revoked => CurrentKey::Revoked(record),
+    /// Where an API key stands at `now`, from its keys newest first (the store's
+    /// `current_keys`, or a whole status table; withdrawn keys are skipped).
+    pub fn of(keys: impl IntoIterator<Item = KeyRecord>, now: UnixTime) -> CurrentKey {
+        let (mut key, mut retiring, mut successor) = (None, None, None);
+        let (mut latest, mut previous) = (None, None);
+        for record in keys {
+            match record.status(now) {
+                KeyStatus::Withdrawn => continue,
+                KeyStatus::Active => {
+                    key.get_or_insert(record.clone());
+                }
+                KeyStatus::Retiring => {
+                    retiring.get_or_insert(record.clone());
+                }
+                KeyStatus::Pending => {
+                    successor.get_or_insert(record);
+                    continue;
+                }
+                KeyStatus::Expired | KeyStatus::Revoked => {
+                    if key.is_some() && previous.is_none() {
+                        previous = Some(record.clone());
+                    }
+                }
+            }
+            latest.get_or_insert(record);
+        }
+        match (key, latest) {
+            (Some(key), _) => CurrentKey::Active {
+                key,
+                retiring,
+                successor,
+                previous,
+            },
+            (None, None) => CurrentKey::Never,
+            (None, Some(latest)) => match latest.status(now) {
+                KeyStatus::Expired => CurrentKey::Expired(latest),
+                // Revoked, or (with no active key beside it) a retiring key on its way out.
+                _ => CurrentKey::Revoked(latest),
             },
         }
     }
@@ -46,16 +93,74 @@ impl CurrentKey {
     /// The active key, if there is one.
     pub fn active(&self) -> Option<&KeyRecord> {
         match self {
-            CurrentKey::Active(record) => Some(record),
+            CurrentKey::Active { key, .. } => Some(key),
             _ => None,
         }
     }
 
-    /// The newest key, whatever its status.
+    /// The key retiring beside the active one, if any.
+    pub fn retiring(&self) -> Option<&KeyRecord> {
+        match self {
+            CurrentKey::Active { retiring, .. } => retiring.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The newest older key that is over, beside an active key (see [`CurrentKey::Active`]).
+    pub fn previous(&self) -> Option<&KeyRecord> {
+        match self {
+            CurrentKey::Active { previous, .. } => previous.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The staged successor of the active key, if any.
+    pub fn successor(&self) -> Option<&KeyRecord> {
+        match self {
+            CurrentKey::Active { successor, .. } => successor.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The active key, or else the latest key whatever its status.
     pub fn newest(&self) -> Option<&KeyRecord> {
         match self {
             CurrentKey::Never => None,
-            CurrentKey::Active(r) | CurrentKey::Expired(r) | CurrentKey::Revoked(r) => Some(r),
+            CurrentKey::Active { key, .. } => Some(key),
+            CurrentKey::Expired(r) | CurrentKey::Revoked(r) => Some(r),
+        }
+    }
+
+    /// The next instant after `now` at which this standing changes by the clock alone (the
+    /// active key expires and its successor takes over, the retiring key is revoked); a cache
+    /// of it is good until then. `None`: only a write changes it.
+    pub fn next_change(&self, now: UnixTime) -> Option<UnixTime> {
+        match self {
+            CurrentKey::Active {
+                key,
+                retiring,
+                successor,
+                ..
+            } => [Some(key), retiring.as_ref(), successor.as_ref()]
+                .into_iter()
+                .flatten()
+                .filter_map(|k| k.next_change(now))
+                .min(),
+            _ => None,
+        }
+    }
+
+    /// When the active key's expiry is announced (`X-Keygate-Key-Expires`, docs/design.md §2):
+    /// from `expires_at - window_secs`, and only while no successor is staged. `None`: no
+    /// warning is due in this standing.
+    pub fn expiry_warning_from(&self, window_secs: i64) -> Option<UnixTime> {
+        match self {
+            CurrentKey::Active {
+                key,
+                successor: None,
+                ..
+            } => Some(key.expires_at.saturating_sub(window_secs)),
+            _ => None,
         }
     }
 
@@ -66,7 +171,7 @@ impl CurrentKey {
     /// [`RegistryError::PublicKeyRevoked`].
     pub fn require_active(self) -> Result<KeyRecord, RegistryError> {
         match self {
-            CurrentKey::Active(record) => Ok(record),
+            CurrentKey::Active { key, .. } => Ok(key),
             CurrentKey::Never => Err(RegistryError::PublicKeyRequired),
             CurrentKey::Expired(_) => Err(RegistryError::PublicKeyExpired),
             CurrentKey::Revoked(_) => Err(RegistryError::PublicKeyRevoked),
@@ -84,9 +189,9 @@ pub struct KeyTable {
 }
 
 impl KeyTable {
-    /// Where the API key stands (the one definition, applied to the table's newest row).
+    /// Where the API key stands (the one definition, applied to the table).
     pub fn current(&self) -> CurrentKey {
-        CurrentKey::of(self.keys.first().cloned(), self.now)
+        CurrentKey::of(self.keys.iter().cloned(), self.now)
     }
 
     /// Each key with its status at the table's moment.
@@ -96,6 +201,28 @@ impl KeyTable {
 }
 
 impl Registry {
+    /// Every check of docs/design.md §3 that needs no database (rows 1–5), for an upload and a
+    /// staged successor alike; the key to store when they pass.
+    pub(crate) fn checked_key(
+        &self,
+        api_key_id: Uuid,
+        pasted: &str,
+    ) -> Result<NewKey, RegistryError> {
+        // Only the slug is logged: the pasted text may be a private key.
+        let key = ValidPublicKey::parse(pasted, &self.key_policy).inspect_err(|rejection| {
+            tracing::info!(%api_key_id, error = rejection.slug(), "public key refused");
+        })?;
+        Ok(NewKey {
+            id: Uuid::new_v4(),
+            api_key_id,
+            public_key_pem: key.canonical_pem().to_string(),
+            fingerprint_sha256: key.fingerprint_sha256(),
+            jwk_thumbprint: key.jwk_thumbprint(),
+            bits: key.bits(),
+            exponent: key.exponent(),
+        })
+    }
+
     /// Parse, check and store an uploaded key as the API key's active key. Nothing is stored
     /// unless every check passes.
     ///
@@ -108,19 +235,7 @@ impl Registry {
         pasted: &str,
     ) -> Result<KeyRecord, RegistryError> {
         let api_key_id = principal.api_key.id;
-        // Only the slug is logged: the pasted text may be a private key.
-        let key = ValidPublicKey::parse(pasted, &self.key_policy).inspect_err(|rejection| {
-            tracing::info!(%api_key_id, error = rejection.slug(), "public key upload refused");
-        })?;
-        let new = NewKey {
-            id: Uuid::new_v4(),
-            api_key_id,
-            public_key_pem: key.canonical_pem().to_string(),
-            fingerprint_sha256: key.fingerprint_sha256(),
-            jwk_thumbprint: key.jwk_thumbprint(),
-            bits: key.bits(),
-            exponent: key.exponent(),
-        };
+        let new = self.checked_key(api_key_id, pasted)?;
         let validity = secs(self.settings.key_validity);
         match self.store.insert_key(new, self.now(), validity).await {
             Ok(record) => {
@@ -130,12 +245,17 @@ impl Registry {
             }
             Err(InsertKeyError::Reused) => Err(RegistryError::PublicKeyReused),
             Err(InsertKeyError::ActiveKeyExists) => Err(RegistryError::ActiveKeyExists),
+            // Only staging a successor refuses these; mapped for completeness.
+            Err(InsertKeyError::NoActiveKey) => Err(RegistryError::NoActiveKeyToSucceed),
+            Err(InsertKeyError::SuccessorExists) => Err(RegistryError::SuccessorExists),
             Err(InsertKeyError::Store(e)) => Err(e.into()),
         }
     }
 
     /// Revoke the API key's active key, with an optional reason checked by the one reason rule
-    /// ([`RevokeReason`]) — for the API, the web page and `keygate admin` alike.
+    /// ([`RevokeReason`]) — for the API, the web page and `keygate admin` alike. A key retiring
+    /// beside it is revoked at once too, and a staged successor becomes active now
+    /// (docs/design.md §2, "Rotation").
     ///
     /// # Errors
     /// [`RegistryError::InvalidRevokeReason`], [`RegistryError::NoActiveKey`], or a store
@@ -178,8 +298,8 @@ impl Registry {
         api_key_id: Uuid,
         now: UnixTime,
     ) -> Result<CurrentKey, RegistryError> {
-        let newest = self.store.latest_key(api_key_id).await?;
-        Ok(CurrentKey::of(newest, now))
+        let keys = self.store.current_keys(api_key_id).await?;
+        Ok(CurrentKey::of(keys, now))
     }
 
     /// The API key's active key ("current key").
@@ -188,7 +308,7 @@ impl Registry {
     /// [`RegistryError::NoActiveKey`], or a store failure.
     pub async fn active_key(&self, api_key_id: Uuid) -> Result<KeyRecord, RegistryError> {
         match self.current_key(api_key_id).await? {
-            CurrentKey::Active(record) => Ok(record),
+            CurrentKey::Active { key, .. } => Ok(key),
             _ => Err(RegistryError::NoActiveKey),
         }
     }
@@ -237,6 +357,13 @@ mod tests {
             .upload(&principal, &public_key_pem(0))
             .await
             .unwrap();
+        let active = |key: &KeyRecord| CurrentKey::Active {
+            key: key.clone(),
+            retiring: None,
+            successor: None,
+            previous: None,
+        };
+        assert_eq!(registry.current_key(id).await.unwrap(), active(&first));
         assert_eq!(registry.active_key(id).await.unwrap(), first);
         assert!(matches!(
             registry.upload(&principal, &public_key_pem(1)).await,

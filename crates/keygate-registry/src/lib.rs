@@ -6,6 +6,7 @@
 //!
 //! - `keys`: upload, revoke, the one definition of "the active key" ([`CurrentKey`]), the status
 //!   table and view key;
+//! - `successor`: stage, read, withdraw and activate a successor (docs/design.md §2, "Rotation");
 //! - `login`: login (limits, password-check slots, the dummy hash), logout, session lookup;
 //! - `accounts`: clients, API keys and the demo client;
 //! - `credentials`: argon2 hashing, secrets and token digests;
@@ -19,6 +20,7 @@ pub mod credentials;
 mod error;
 mod keys;
 mod login;
+mod successor;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,8 +39,15 @@ pub use login::{check_login_input, MalformedLogin, Session, MAX_API_KEY_LEN, MAX
 /// The settings the registry's rules read (a subset of the server's configuration).
 #[derive(Debug, Clone)]
 pub struct RegistrySettings {
-    /// How long an uploaded key stays valid (`key_validity`).
+    /// How long an uploaded key stays valid (`key_validity`); a successor's validity counts
+    /// from its activation.
     pub key_validity: Duration,
+    /// How long the previous key keeps being accepted after its successor is activated
+    /// (`rotation_overlap`; zero: it is revoked at once).
+    pub rotation_overlap: Duration,
+    /// How long before the active key expires gateway answers announce it while no successor
+    /// is staged (`key_expiry_warning`).
+    pub key_expiry_warning: Duration,
     /// The RSA sizes an upload may have (`allowed_key_bits`).
     pub allowed_key_bits: Vec<u32>,
     /// How long a session lives (`token_ttl`).
@@ -145,6 +154,13 @@ impl Registry {
     /// The key policy uploads are checked against.
     pub fn key_policy(&self) -> &KeyPolicy {
         &self.key_policy
+    }
+}
+
+impl Registry {
+    /// `key_expiry_warning` in seconds.
+    pub fn expiry_warning_secs(&self) -> i64 {
+        secs(self.settings.key_expiry_warning)
     }
 }
 

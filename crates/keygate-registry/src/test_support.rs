@@ -22,6 +22,8 @@ pub type Guard = keygate_testkit::TestDatabase;
 pub fn settings() -> RegistrySettings {
     RegistrySettings {
         key_validity: Duration::from_secs(3600),
+        rotation_overlap: Duration::ZERO,
+        key_expiry_warning: Duration::from_secs(30 * 86_400),
         allowed_key_bits: vec![2048],
         token_ttl: Duration::from_secs(900),
         login_max_failures_per_key: 10,

@@ -50,6 +50,13 @@ pub enum ApiError {
     ActiveKeyExists,
     /// 404: the active key was read or revoked when there is none.
     NoActiveKey,
+    /// 409 `no_active_key`: a successor was staged without an active key to succeed (the one
+    /// answer whose status is not its slug's own, docs/design.md §4; upload instead).
+    NoActiveKeyToSucceed,
+    /// 409: a successor is already staged.
+    SuccessorExists,
+    /// 404: no pending successor to show, withdraw or activate.
+    NoSuccessor,
     /// 401: a signed route without `X-Request-Signature`.
     SignatureMissing,
     /// 401: the signature does not verify; the detail says which check failed.
@@ -132,7 +139,17 @@ impl ApiError {
     /// HTTP status, numeric code and stable slug (the table lives in `keygate_api::ErrorSlug`).
     pub fn parts(&self) -> (StatusCode, u32, &'static str) {
         let slug = self.slug();
-        (slug.status(), slug.code(), slug.as_str())
+        (self.status(), slug.code(), slug.as_str())
+    }
+
+    /// The HTTP status: the slug's own, except 409 `no_active_key` for a successor staged
+    /// without an active key (the contract's status; `/openapi.json` documents it on that
+    /// operation, `api::openapi::STATUS_EXCEPTIONS`).
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NoActiveKeyToSucceed => StatusCode::CONFLICT,
+            _ => self.slug().status(),
+        }
     }
 
     /// The refusal this error is answered with.
@@ -157,7 +174,9 @@ impl ApiError {
             },
             PublicKeyReused => ErrorSlug::PublicKeyReused,
             ActiveKeyExists => ErrorSlug::ActiveKeyExists,
-            NoActiveKey => ErrorSlug::NoActiveKey,
+            NoActiveKey | NoActiveKeyToSucceed => ErrorSlug::NoActiveKey,
+            SuccessorExists => ErrorSlug::SuccessorExists,
+            NoSuccessor => ErrorSlug::NoSuccessor,
             SignatureMissing => ErrorSlug::SignatureMissing,
             SignatureInvalid(_) => ErrorSlug::SignatureInvalid,
             SignatureStale(_) => ErrorSlug::SignatureStale,
@@ -188,6 +207,7 @@ impl ApiError {
                 messages::message(slug, &[("detail", detail)])
             }
             NotReady(detail) => messages::message(slug, &[("detail", detail)]),
+            NoActiveKeyToSucceed => messages::message("no_active_key-successor", &[]),
             RateLimited { retry_after } | LoginBusy { retry_after } => {
                 messages::message(slug, &[("retry_after", &retry_after.to_string())])
             }
@@ -298,6 +318,9 @@ impl From<RegistryError> for ApiError {
             RegistryError::PublicKeyReused => ApiError::PublicKeyReused,
             RegistryError::ActiveKeyExists => ApiError::ActiveKeyExists,
             RegistryError::NoActiveKey => ApiError::NoActiveKey,
+            RegistryError::NoActiveKeyToSucceed => ApiError::NoActiveKeyToSucceed,
+            RegistryError::SuccessorExists => ApiError::SuccessorExists,
+            RegistryError::NoSuccessor => ApiError::NoSuccessor,
             RegistryError::UnknownKey => {
                 ApiError::NotFound("no key with this id belongs to this API key")
             }

@@ -34,6 +34,8 @@ impl AppState {
 pub fn registry_settings(settings: &Settings) -> RegistrySettings {
     RegistrySettings {
         key_validity: settings.key_validity,
+        rotation_overlap: settings.rotation_overlap,
+        key_expiry_warning: settings.key_expiry_warning,
         allowed_key_bits: settings.allowed_key_bits.clone(),
         token_ttl: settings.token_ttl,
         login_max_failures_per_key: settings.login_max_failures_per_key,

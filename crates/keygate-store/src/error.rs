@@ -147,6 +147,12 @@ pub enum InsertKeyError {
     /// The API key already has an active key (not revoked, not expired).
     #[error("the API key already has an active public key")]
     ActiveKeyExists,
+    /// Staging a successor: the API key has no active key to succeed.
+    #[error("the API key has no active public key to succeed")]
+    NoActiveKey,
+    /// Staging a successor: the API key already has a staged successor.
+    #[error("the API key already has a staged successor")]
+    SuccessorExists,
     /// Anything else.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -33,7 +33,8 @@ pub struct NewKey {
 impl Store {
     /// Registers `new` as the API key's active key, valid from `now` for `validity_secs`.
     ///
-    /// In one transaction: the API key's open key is closed if it is revoked or expired; a key
+    /// In one transaction: the API key's open key is closed if it is revoked or expired (and a
+    /// staged successor that took over is promoted, `lock_and_settle_keys!`); a key
     /// whose fingerprint was ever registered (by anyone) is refused with
     /// [`InsertKeyError::Reused`]; otherwise the key is inserted as the open one. If the API key
     /// still has an active key, the partial unique index refuses the insert and the answer is
@@ -54,9 +55,11 @@ impl Store {
             bits: new.bits,
             exponent: new.exponent,
             issued_at: now,
+            activates_at: now,
             expires_at: now.saturating_add(validity_secs),
             revoked_at: None,
             revoke_reason: None,
+            withdrawn_at: None,
         };
         let exponent = i64::try_from(record.exponent)
             .map_err(|_| StoreError::OutOfRange("public key exponent"))?;
@@ -66,17 +69,9 @@ impl Store {
 
         // `Ok(false)`: the fingerprint was registered before (nothing written).
         let outcome: Result<bool, sqlx::Error> = in_write_tx!(self, |tx| {
-            // Write first: close this API key's open key if it is revoked or expired.
-            sqlx::query(
-                "UPDATE public_keys SET open = 0 \
-                 WHERE api_key_id = $1 AND open = 1 \
-                   AND (revoked_at IS NOT NULL OR expires_at <= $2)",
-            )
-            .bind(&api_key_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            // Write first: close this API key's open key if it is revoked or expired, and
+            // promote a successor that has taken over since the last write.
+            lock_and_settle_keys!(self, tx, &api_key_id, now);
 
             let seen = sqlx::query("SELECT 1 FROM public_keys WHERE fingerprint_sha256 = $1")
                 .bind(&record.fingerprint_sha256)
@@ -154,7 +149,8 @@ impl Store {
         }
     }
 
-    /// The API key's active key: open, not revoked, not expired at `now`. The database's view;
+    /// The API key's active key: not withdrawn, not revoked (a retiring key's `revoked_at` is in
+    /// the future but set), activated and not expired at `now`. The database's view;
     /// it agrees with the one definition every caller uses, the registry's `CurrentKey`
     /// (docs/architecture.md), which a registry test checks against this query.
     pub async fn active_key(
@@ -167,8 +163,9 @@ impl Store {
             sqlx::query_as(concat!(
                 "SELECT ",
                 key_columns!(),
-                " FROM public_keys WHERE api_key_id = $1 AND open = 1",
-                " AND revoked_at IS NULL AND expires_at > $2"
+                " FROM public_keys WHERE api_key_id = $1 AND withdrawn_at IS NULL",
+                " AND revoked_at IS NULL AND COALESCE(activates_at, issued_at) <= $2",
+                " AND expires_at > $2"
             ))
             .bind(&api_key_id)
             .bind(now)
@@ -195,8 +192,11 @@ impl Store {
         row.map(key_from_row).transpose()
     }
 
-    /// Revokes the API key's currently ACTIVE key (one atomic statement). `None` when there is
-    /// no active key (never uploaded, already revoked, or expired).
+    /// Revokes the API key's currently ACTIVE key, in one transaction (docs/design.md §2,
+    /// "Rotation"): the active key is revoked at `now` and closed; a retiring key is revoked at
+    /// `now` too (its overlap ends; `reason`, when given, replaces its reason); a staged
+    /// successor becomes the active key at `now`, valid for as long as it was staged for. `None`
+    /// when there is no active key (never uploaded, already revoked, or expired).
     pub async fn revoke_active(
         &self,
         api_key_id: Uuid,
@@ -204,8 +204,9 @@ impl Store {
         now: UnixTime,
     ) -> Result<Option<KeyRecord>, StoreError> {
         let api_key_id = api_key_id.to_string();
-        let row: Option<KeyRow> = on_pool!(self, |pool| {
-            sqlx::query_as(concat!(
+        let row: Option<KeyRow> = in_write_tx!(self, |tx| {
+            lock_and_settle_keys!(self, tx, &api_key_id, now);
+            let row: Option<KeyRow> = sqlx::query_as(concat!(
                 "UPDATE public_keys SET revoked_at = $3, revoke_reason = $2, open = 0",
                 " WHERE api_key_id = $1 AND open = 1 AND revoked_at IS NULL AND expires_at > $3",
                 " RETURNING ",
@@ -214,8 +215,31 @@ impl Store {
             .bind(&api_key_id)
             .bind(reason)
             .bind(now)
-            .fetch_optional(pool)
-            .await?
+            .fetch_optional(&mut *tx)
+            .await?;
+            if row.is_some() {
+                sqlx::query(
+                    "UPDATE public_keys SET revoked_at = $3, \
+                       revoke_reason = COALESCE($2, revoke_reason) \
+                     WHERE api_key_id = $1 AND revoked_at > $3",
+                )
+                .bind(&api_key_id)
+                .bind(reason)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE public_keys SET staged = 0, open = 1, activates_at = $2, \
+                       expires_at = $2 + (expires_at - activates_at) \
+                     WHERE api_key_id = $1 AND staged = 1",
+                )
+                .bind(&api_key_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+            }
+            row
         });
         row.map(key_from_row).transpose()
     }

@@ -10,8 +10,9 @@
 //!
 //! Where things live: `connect` opens a database (backend choice, pools, migrations); `health`
 //! bounds and counts every operation and answers readiness; `macros` dispatches a query to the
-//! backend's pool; `rows` maps rows to model types; `accounts`, `keys`, `sessions` and
-//! `gateway` hold the queries, one module per kind of record.
+//! backend's pool; `rows` maps rows to model types; `accounts`, `keys` (with `successor`, the
+//! staged successor of docs/design.md §2), `sessions` and `gateway` hold the queries, one
+//! module per kind of record.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -28,6 +29,7 @@ mod keys;
 mod migrations;
 mod rows;
 mod sessions;
+mod successor;
 
 use std::fmt;
 use std::time::Duration;

@@ -80,6 +80,48 @@ macro_rules! api_key_columns {
 macro_rules! key_columns {
     () => {
         "id, api_key_id, public_key_pem, fingerprint_sha256, jwk_thumbprint, bits, exponent, \
-         issued_at, expires_at, revoked_at, revoke_reason"
+         issued_at, COALESCE(activates_at, issued_at), expires_at, revoked_at, revoke_reason, \
+         withdrawn_at"
     };
+}
+
+/// The first steps of every write to an API key's keys, inside its write transaction `$tx`
+/// (docs/design.md §2, "Rotation"):
+///
+/// 1. on PostgreSQL, the API key's transaction-scoped advisory lock (lock space 4; `sessions.rs`
+///    uses 1 and 2, `gateway.rs` 3), so writes to one API key's keys run one after the other on
+///    every node and each statement sees what the one before committed (SQLite's one writer
+///    already queues them);
+/// 2. the open key is closed once it is revoked or expired;
+/// 3. a staged successor whose activation instant has come (it took over without a write) is
+///    promoted: no longer staged, and open unless it has already expired too.
+///
+/// Statuses never depend on these flags (they are computed from the instants); the flags let
+/// the partial unique indexes hold "one open key" and "one staged successor" per API key.
+macro_rules! lock_and_settle_keys {
+    ($store:expr, $tx:ident, $api_key_id:expr, $now:expr) => {{
+        if let Backend::Postgres(_) = $store.backend {
+            sqlx::query("SELECT pg_advisory_xact_lock(4, hashtext($1))")
+                .bind($api_key_id)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        sqlx::query(
+            "UPDATE public_keys SET open = 0 WHERE api_key_id = $1 AND open = 1 \
+             AND ((revoked_at IS NOT NULL AND revoked_at <= $2) OR expires_at <= $2)",
+        )
+        .bind($api_key_id)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?;
+        sqlx::query(
+            "UPDATE public_keys SET staged = 0, \
+               open = CASE WHEN expires_at > $2 THEN 1 ELSE 0 END \
+             WHERE api_key_id = $1 AND staged = 1 AND activates_at <= $2",
+        )
+        .bind($api_key_id)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?;
+    }};
 }

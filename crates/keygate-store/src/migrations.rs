@@ -21,6 +21,11 @@ pub(crate) const SQLITE: Embedded = &[
         "gateway",
         include_str!("../migrations/sqlite/0002_gateway.sql"),
     ),
+    (
+        3,
+        "successor",
+        include_str!("../migrations/sqlite/0003_successor.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -33,6 +38,11 @@ pub(crate) const POSTGRES: Embedded = &[
         2,
         "gateway",
         include_str!("../migrations/postgres/0002_gateway.sql"),
+    ),
+    (
+        3,
+        "successor",
+        include_str!("../migrations/postgres/0003_successor.sql"),
     ),
 ];
 

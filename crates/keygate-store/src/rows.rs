@@ -32,8 +32,10 @@ pub(crate) type KeyRow = (
     i64,
     i64,
     i64,
+    i64,
     Option<i64>,
     Option<String>,
+    Option<i64>,
 );
 
 pub(crate) fn parse_uuid(text: &str, what: &str) -> Result<Uuid, StoreError> {
@@ -84,9 +86,11 @@ pub(crate) fn key_from_row(row: KeyRow) -> Result<KeyRecord, StoreError> {
         bits,
         exponent,
         issued_at,
+        activates_at,
         expires_at,
         revoked_at,
         revoke_reason,
+        withdrawn_at,
     ) = row;
     Ok(KeyRecord {
         id: parse_uuid(&id, "public_keys.id")?,
@@ -99,9 +103,11 @@ pub(crate) fn key_from_row(row: KeyRow) -> Result<KeyRecord, StoreError> {
         exponent: u64::try_from(exponent)
             .map_err(|_| StoreError::Corrupt("public_keys.exponent out of range".into()))?,
         issued_at,
+        activates_at,
         expires_at,
         revoked_at,
         revoke_reason,
+        withdrawn_at,
     })
 }
 

@@ -46,8 +46,14 @@ enum ClientCommand {
     },
     /// Upload a public key (PEM file).
     UploadKey { file: PathBuf },
-    /// The status table of this API key's keys.
+    /// The status table of this API key's keys, with a warning when the active key expires
+    /// soon and no successor is staged.
     Status,
+    /// Stage the successor of the active key (PEM file): it takes over when the active key
+    /// expires or is revoked, or at `activate-successor`.
+    StageSuccessor { file: PathBuf },
+    /// Make the staged successor the active key now.
+    ActivateSuccessor,
     /// Revoke the active key.
     Revoke {
         #[arg(long)]
@@ -87,6 +93,9 @@ struct SessionState {
     token: Option<String>,
     api_key_id: Option<String>,
     key_id: Option<String>,
+    /// The staged successor's id, which becomes `key_id` once it is activated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    successor_key_id: Option<String>,
 }
 
 fn state_path(args: &ClientArgs) -> PathBuf {
@@ -266,7 +275,48 @@ pub async fn run(args: &ClientArgs) -> anyhow::Result<()> {
             print_reply(&reply)?;
         }
         ClientCommand::Status => {
-            let reply = authed(&state)?.list_keys().await?;
+            let client = authed(&state)?;
+            let reply = client.list_keys().await?;
+            print_reply(&reply)?;
+            // The active key, as the server sees it now: a successor may have taken over.
+            let current = client.current_key().await?;
+            if let Ok(answer) = current.answer::<KeyAnswer>() {
+                let id = answer.key.id.to_string();
+                if state.key_id.as_deref() != Some(id.as_str()) {
+                    if state.successor_key_id.as_deref() == Some(id.as_str()) {
+                        state.successor_key_id = None;
+                    }
+                    state.key_id = Some(id);
+                    save_state(&path, &state)?;
+                }
+            }
+            if let Some(at) = current
+                .headers
+                .get(keygate_client::http::KEY_EXPIRES_HEADER)
+                .and_then(|v| v.to_str().ok())
+            {
+                eprintln!(
+                    "warning: the active key expires at {at} and no successor is staged; \
+                     stage one with `keygate client stage-successor FILE`"
+                );
+            }
+        }
+        ClientCommand::StageSuccessor { file } => {
+            let pem = std::fs::read_to_string(file)?;
+            let reply = authed(&state)?.stage_successor(&pem).await?;
+            if let Ok(answer) = reply.answer::<KeyAnswer>() {
+                state.successor_key_id = Some(answer.key.id.to_string());
+                save_state(&path, &state)?;
+            }
+            print_reply(&reply)?;
+        }
+        ClientCommand::ActivateSuccessor => {
+            let reply = authed(&state)?.activate_successor().await?;
+            if let Ok(answer) = reply.answer::<KeyAnswer>() {
+                state.key_id = Some(answer.key.id.to_string());
+                state.successor_key_id = None;
+                save_state(&path, &state)?;
+            }
             print_reply(&reply)?;
         }
         ClientCommand::Revoke { reason } => {

@@ -178,3 +178,92 @@ fn demo_walkthrough_with_the_client_commands() {
     assert!(printed.iter().any(|l| l.contains("exists")), "{printed:?}");
     assert!(!printed.iter().any(|l| l.contains("password")));
 }
+
+/// A rotation with the client commands (docs/design.md §2, "Rotation"): `status` warns while
+/// the key is inside `key_expiry_warning` with no successor staged; `stage-successor` silences
+/// it; `activate-successor` makes the new key the one `call` signs with; the old key is refused.
+#[test]
+fn rotation_with_the_client_commands() {
+    let dir: PathBuf = temp_dir("demo-rotation");
+    // Every key is inside the warning window from its upload.
+    let (_server, url, mut out) =
+        KEYGATE.serve(&dir, &["--demo"], &[("KEYGATE_KEY_EXPIRY_WARNING", "400d")]);
+    let mut printed = Vec::new();
+    for line in out.by_ref() {
+        let line = line.unwrap();
+        let last = line.starts_with("try:") || line.contains("exists");
+        printed.push(line);
+        if last {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in out {});
+    let api_key = value_of(&printed, "api_key:").to_string();
+    let password = value_of(&printed, "password:").to_string();
+    for args in [
+        &["keygen", "--out", "keys"][..],
+        &["keygen", "--out", "keys2"],
+        &["login", "--api-key", &api_key, "--password", &password],
+    ] {
+        let out = client(&dir, &url, args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    ok_json(&client(&dir, &url, &["upload-key", "keys/public.pem"]));
+    let warned = |out: &Output| {
+        String::from_utf8_lossy(&out.stderr).contains("warning: the active key expires at")
+    };
+    let status = client(&dir, &url, &["status"]);
+    ok_json(&status);
+    assert!(
+        warned(&status),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+
+    let staged = ok_json(&client(
+        &dir,
+        &url,
+        &["stage-successor", "keys2/public.pem"],
+    ));
+    assert_eq!(staged["data"]["key"]["status"], "PENDING");
+    let status = client(&dir, &url, &["status"]);
+    let table = ok_json(&status);
+    assert_eq!(table["data"]["keys"][0]["status"], "PENDING");
+    assert!(
+        !warned(&status),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+
+    let activated = ok_json(&client(&dir, &url, &["activate-successor"]));
+    assert_eq!(activated["data"]["key"]["status"], "ACTIVE");
+    assert_eq!(activated["data"]["key"]["id"], staged["data"]["key"]["id"]);
+    let card = ok_json(&client(
+        &dir,
+        &url,
+        &[
+            "call",
+            "GET",
+            "/demo/cards/42",
+            "--key",
+            "keys2/private.pem",
+        ],
+    ));
+    assert_eq!(card["data"]["card"]["number"], "4242424242424242");
+    // rotation_overlap is 0s by default: the old key is revoked at the activation. (`call`
+    // names the new key's id as `kid`, so the old key's signature does not verify for it.)
+    let out = client(
+        &dir,
+        &url,
+        &["call", "GET", "/demo/cards/42", "--key", "keys/private.pem"],
+    );
+    assert!(!out.status.success());
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["error"], "signature_invalid");
+    let table = ok_json(&client(&dir, &url, &["status"]));
+    assert_eq!(table["data"]["keys"][1]["status"], "REVOKED");
+}

@@ -47,7 +47,10 @@ pub use jwe::{
 };
 pub use jws::{verify_jws_signature, JwsHeader, VerifiedJws};
 pub use signature_error::{InvalidReason, SignatureError, StaleReason};
-pub use signed_request::{verify_signed_request, RequestFacts, SignaturePolicy, VerifiedSignature};
+pub use signed_request::{
+    verify_signed_request, verify_signed_request_by_any, RequestFacts, SignaturePolicy,
+    VerifiedSignature,
+};
 pub use splice::{encrypt_fields_in_json, FieldsInJson};
 pub use system_key::{
     decrypt_fields, decrypt_fields_in_json, jwk_thumbprint, open_private_key, rsa_components,

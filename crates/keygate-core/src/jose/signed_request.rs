@@ -196,6 +196,43 @@ pub fn verify_signed_request(
     })
 }
 
+/// Verifies a signed request against the first of `keys` it was made with (docs/design.md §2,
+/// "Rotation"): `keys[0]` is the active key, the others (the retiring key during a rotation's
+/// overlap) are tried only when the one before refused the JWS as made with another key (its
+/// `kid` names another key, or its signature does not verify). So a `kid` picks the key, and
+/// without a `kid` the active key is tried first, then the retiring one. Returns the check's
+/// result and the index of the key that verified, to encrypt the answer to that key.
+///
+/// # Errors
+/// The first key's refusal, unless a later key verified the signature and then refused a
+/// claim: that refusal is the one that describes the request.
+pub fn verify_signed_request_by_any(
+    jws: &str,
+    keys: &[&ClientKey],
+    req: &RequestFacts<'_>,
+    now: i64,
+    policy: &SignaturePolicy,
+) -> Result<(VerifiedSignature, usize), SignatureError> {
+    let wrong_key = |e: &SignatureError| {
+        matches!(
+            e,
+            SignatureError::Invalid(InvalidReason::KidMismatch | InvalidReason::BadSignature)
+        )
+    };
+    let mut first_error = None;
+    for (index, key) in keys.iter().enumerate() {
+        match verify_signed_request(jws, key, req, now, policy) {
+            Ok(verified) => return Ok((verified, index)),
+            Err(e) if wrong_key(&e) => {
+                first_error.get_or_insert(e);
+            }
+            // Made with this key, refused for a claim: that is the answer.
+            Err(e) => return Err(e),
+        }
+    }
+    Err(first_error.unwrap_or(SignatureError::Invalid(InvalidReason::BadSignature)))
+}
+
 #[cfg(test)]
 mod htu_tests {
     use super::htu_path_and_query;

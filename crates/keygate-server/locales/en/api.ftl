@@ -27,6 +27,10 @@ public_key_weak-broken = This RSA key is weak: { $reason }. The key is broken or
 public_key_reused = this public key was registered before; a key can be registered only once, so generate a new key pair and upload its public key
 active_key_exists = this API key already has an active public key; revoke it first, or wait until it expires, then upload the new one
 no_active_key = this API key has no active public key; upload one
+# A successor staged without an active key (409).
+no_active_key-successor = this API key has no active public key for a successor to replace; upload the key directly at POST /clients/api_key/public_key
+successor_exists = this API key already has a staged successor; withdraw it (DELETE /clients/api_key/public_key/successor) before staging another
+no_successor = this API key has no staged successor; stage one at PUT /clients/api_key/public_key/successor
 
 signature_missing = this route needs a signed request: send X-Request-Signature with a JWS made with the private key of your active key (see GET /system/public_key and the docs)
 signature_invalid = the request signature is invalid: { $detail }

@@ -33,21 +33,38 @@ pub async fn upload(
     ))
 }
 
-/// The active key.
+/// The active key. Inside the last `key_expiry_warning` of its life with no successor staged,
+/// the answer carries `X-Keygate-Key-Expires` like the gateway's.
 #[utoipa::path(
     get, path = "/clients/api_key/public_key", operation_id = "currentPublicKey",
     tag = "public keys", security(("bearer" = [])),
-    responses((status = 200, body = Envelope<KeyAnswer>, description = "The active key"))
+    responses((status = 200, body = Envelope<KeyAnswer>, description = "The active key",
+        headers(("X-Keygate-Key-Expires" = String,
+            description = "The active key's expires_at (RFC 3339), inside key_expiry_warning \
+                with no successor staged"))))
 )]
 pub async fn current(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> Result<Response, ApiError> {
-    let record = state.registry.active_key(auth.principal.api_key.id).await?;
-    Ok(ok(
+    let now = state.now();
+    let current = state
+        .registry
+        .current_key_at(auth.principal.api_key.id, now)
+        .await?;
+    let record = current.active().ok_or(ApiError::NoActiveKey)?;
+    let mut response = ok(
         StatusCode::OK,
-        view::key_answer(&auth.principal, &record, state.now()),
-    ))
+        view::key_answer(&auth.principal, record, now),
+    );
+    // The gateway's expiry warning, here too, so `keygate client status` can print it.
+    let warning = state.registry.expiry_warning(&current, now);
+    if let Some(value) = warning.and_then(crate::gateway::expiry_header) {
+        response
+            .headers_mut()
+            .insert(crate::gateway::KEY_EXPIRES, value);
+    }
+    Ok(response)
 }
 
 /// Revoke the active key, at once, on every node. The body is optional; when there is one,

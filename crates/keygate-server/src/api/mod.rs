@@ -6,10 +6,11 @@ mod health;
 pub mod json;
 mod keys;
 mod openapi;
+mod successor;
 mod system;
 mod view;
 
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 use crate::own_routes::OwnRoutes;
 
@@ -22,6 +23,16 @@ pub fn router() -> OwnRoutes {
         .route(
             "/clients/api_key/public_key",
             post(keys::upload).get(keys::current).delete(keys::revoke),
+        )
+        .route(
+            "/clients/api_key/public_key/successor",
+            put(successor::stage)
+                .get(successor::current)
+                .delete(successor::withdraw),
+        )
+        .route(
+            "/clients/api_key/public_key/successor/activate",
+            post(successor::activate),
         )
         .route("/clients/api_key/public_keys", get(keys::list))
         .route("/clients/api_key/public_keys/{id}", get(keys::view))

@@ -40,6 +40,10 @@ use ErrorSlug::*;
         super::keys::upload,
         super::keys::current,
         super::keys::revoke,
+        super::successor::stage,
+        super::successor::current,
+        super::successor::withdraw,
+        super::successor::activate,
         super::keys::list,
         super::keys::view,
         super::system::public_key,
@@ -115,6 +119,38 @@ const REFUSALS: &[(&str, &[ErrorSlug])] = &[
         ],
     ),
     (
+        "stageSuccessor",
+        &[
+            InvalidRequest,
+            Unauthorized,
+            RequestTimeout,
+            PublicKeyReused,
+            NoActiveKey,
+            SuccessorExists,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            PrivateKeySubmitted,
+            PublicKeyMalformed,
+            PublicKeyNotRsa,
+            PublicKeyWrongSize,
+            PublicKeyWeak,
+            InternalError,
+            ServiceUnavailable,
+        ],
+    ),
+    (
+        "currentSuccessor",
+        &[Unauthorized, NoSuccessor, InternalError, ServiceUnavailable],
+    ),
+    (
+        "withdrawSuccessor",
+        &[Unauthorized, NoSuccessor, InternalError, ServiceUnavailable],
+    ),
+    (
+        "activateSuccessor",
+        &[Unauthorized, NoSuccessor, InternalError, ServiceUnavailable],
+    ),
+    (
         "listPublicKeys",
         &[Unauthorized, InternalError, ServiceUnavailable],
     ),
@@ -126,6 +162,19 @@ const REFUSALS: &[(&str, &[ErrorSlug])] = &[
     ("jwks", &[InternalError]),
     ("readyz", &[NotReady]),
 ];
+
+/// Refusals an operation answers with another status than their slug's own, by
+/// `operation_id` (`ApiError::status`): a successor staged without an active key is 409
+/// `no_active_key` (404 elsewhere).
+const STATUS_EXCEPTIONS: &[(&str, ErrorSlug, u16)] = &[("stageSuccessor", NoActiveKey, 409)];
+
+/// The status `slug` is answered with by operation `id`.
+fn status_of(id: &str, slug: ErrorSlug) -> u16 {
+    STATUS_EXCEPTIONS
+        .iter()
+        .find(|(op, s, _)| *op == id && *s == slug)
+        .map_or(slug.status().as_u16(), |(_, _, status)| *status)
+}
 
 /// The answers that carry `Retry-After`.
 fn retries(slug: ErrorSlug) -> bool {
@@ -147,7 +196,7 @@ impl Modify for Refusals {
                 let mut by_status: BTreeMap<u16, Vec<ErrorSlug>> = BTreeMap::new();
                 for slug in slugs {
                     by_status
-                        .entry(slug.status().as_u16())
+                        .entry(status_of(id, *slug))
                         .or_default()
                         .push(*slug);
                 }

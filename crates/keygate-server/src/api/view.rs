@@ -19,21 +19,30 @@ pub fn time(t: UnixTime) -> DateTime<Utc> {
 /// The wire status of a domain status (the wire enum is the API's own: docs/architecture.md).
 pub fn status(status: model::KeyStatus) -> KeyStatus {
     match status {
+        model::KeyStatus::Pending => KeyStatus::Pending,
         model::KeyStatus::Active => KeyStatus::Active,
+        model::KeyStatus::Retiring => KeyStatus::Retiring,
         model::KeyStatus::Expired => KeyStatus::Expired,
         model::KeyStatus::Revoked => KeyStatus::Revoked,
+        model::KeyStatus::Withdrawn => KeyStatus::Withdrawn,
     }
 }
 
-/// A row of the status table.
+/// A row of the status table, as it reads at `now`: a retiring key's revocation is shown as
+/// `retires_at` until it happens (docs/design.md §2), and a withdrawn key has no activation.
 pub fn key_row(record: &KeyRecord, now: UnixTime) -> KeyRow {
+    let status = record.status(now);
+    let revoked_at = record.revoked_by(now);
     KeyRow {
         id: record.id,
-        status: status(record.status(now)),
+        status: self::status(status),
         issued_at: time(record.issued_at),
+        activates_at: (status != model::KeyStatus::Withdrawn).then(|| time(record.activates_at)),
         expires_at: time(record.expires_at),
-        revoked_at: record.revoked_at.map(time),
-        revoke_reason: record.revoke_reason.clone(),
+        retires_at: record.retires_at(now).map(time),
+        revoked_at: revoked_at.map(time),
+        revoke_reason: revoked_at.and(record.revoke_reason.clone()),
+        withdrawn_at: record.withdrawn_at.map(time),
         algorithm: "RSA".into(),
         bits: record.bits,
         exponent: record.exponent,

@@ -119,6 +119,15 @@ pub struct Settings {
     /// `365d`, more than zero).
     #[serde(deserialize_with = "de::duration")]
     pub key_validity: Duration,
+    /// How long the previous key is still accepted (RETIRING) after a successor is activated;
+    /// then it is revoked (default `0s`: at once, the seeds' behaviour; less than
+    /// `key_validity`; docs/design.md §2, "Rotation").
+    #[serde(deserialize_with = "de::duration")]
+    pub rotation_overlap: Duration,
+    /// In this last part of the active key's life, with no successor staged, every gateway
+    /// answer carries `X-Keygate-Key-Expires` (default `30d`).
+    #[serde(deserialize_with = "de::duration")]
+    pub key_expiry_warning: Duration,
     /// How long a bearer token or web session lasts after login (default `15m`, more than zero).
     #[serde(deserialize_with = "de::duration")]
     pub token_ttl: Duration,
@@ -216,6 +225,8 @@ impl Default for Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: "sqlite://keygate.db".into(),
             key_validity: Duration::from_secs(365 * 86_400),
+            rotation_overlap: Duration::ZERO,
+            key_expiry_warning: Duration::from_secs(30 * 86_400),
             token_ttl: Duration::from_secs(15 * 60),
             allowed_key_bits: vec![2048],
             signature_max_skew: Duration::from_secs(300),
@@ -367,6 +378,9 @@ impl Settings {
         }
         if self.key_validity.is_zero() || self.token_ttl.is_zero() {
             return invalid("key_validity and token_ttl must be longer than zero");
+        }
+        if self.rotation_overlap >= self.key_validity {
+            return invalid("rotation_overlap must be shorter than key_validity");
         }
         if self.max_upstream_body_bytes < 1024 {
             return invalid("max_upstream_body_bytes must be at least 1024");

@@ -87,7 +87,7 @@ fn bad_values_are_refused_clearly() {
 #[test]
 fn keys_are_the_fields_of_settings() {
     let keys = keys();
-    assert_eq!(keys.len(), 31, "{keys:?}");
+    assert_eq!(keys.len(), 33, "{keys:?}");
     for key in [
         "listen",
         "allowed_key_bits",
@@ -190,4 +190,38 @@ fn route_fields_are_read_into_their_types() {
     );
     let err = with_route("colour = \"red\"").unwrap_err().to_string();
     assert!(err.contains("colour"), "{err}");
+}
+
+#[test]
+fn rotation_settings_have_the_seeds_defaults_and_a_bound() {
+    let env = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+    };
+    let s = Settings::load(None, env(&[]), &Overrides::default()).unwrap();
+    assert_eq!(s.rotation_overlap, Duration::ZERO);
+    assert_eq!(s.key_expiry_warning, Duration::from_secs(30 * 86_400));
+    let s = Settings::load(
+        None,
+        env(&[
+            ("KEYGATE_ROTATION_OVERLAP", "1h"),
+            ("KEYGATE_KEY_EXPIRY_WARNING", "7d"),
+        ]),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert_eq!(s.rotation_overlap, Duration::from_secs(3600));
+    assert_eq!(s.key_expiry_warning, Duration::from_secs(7 * 86_400));
+    let err = Settings::load(
+        None,
+        env(&[
+            ("KEYGATE_KEY_VALIDITY", "1d"),
+            ("KEYGATE_ROTATION_OVERLAP", "1d"),
+        ]),
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("rotation_overlap"), "{err}");
 }

@@ -1,6 +1,9 @@
 //! The hot path's memory (docs/design.md §10): active keys cached parsed, bearer tokens cached with
 //! their principal, both bounded, both invalidated on revoke, upload and logout — locally at
-//! once, on other nodes through PostgreSQL `LISTEN/NOTIFY` (see `listen`).
+//! once, on other nodes through PostgreSQL `LISTEN/NOTIFY` (see `listen`). A change made by the
+//! clock alone (a successor taking over at its predecessor's expiry, the end of a rotation's
+//! overlap) needs no notification: a key entry is good only until the next such instant
+//! (`KeyState::Active::until`) and is reloaded after it, on every node.
 //!
 //! Races: every invalidation bumps a generation counter; an entry loaded from the database is
 //! kept only if no invalidation happened while it was being loaded (checked under the map's
@@ -15,44 +18,15 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use keygate_core::jose::ClientKey;
 use keygate_core::model::{Principal, UnixTime};
-use keygate_core::public_key::{KeyPolicy, ValidPublicKey};
 use keygate_registry::{CurrentKey, Invalidate, Registry, RegistryError};
 use uuid::Uuid;
 
-/// What the gateway needs to know about an API key's key.
-#[derive(Debug, Clone)]
-pub enum KeyState {
-    /// The active key, parsed, and when it expires (checked against `now` on every use).
-    Active {
-        /// The parsed public key, for verifying signatures and encrypting answer fields.
-        key: Arc<ClientKey>,
-        /// When it expires; past this the state is read as `Expired`.
-        expires_at: UnixTime,
-    },
-    /// No key was ever uploaded: 403 `public_key_required`.
-    Required,
-    /// The latest key has expired: 403 `public_key_expired`.
-    Expired,
-    /// The latest key was revoked: 403 `public_key_revoked`.
-    Revoked,
-}
-
-impl KeyState {
-    /// The active key at `now`, or the refusal of the call (the 403s).
-    pub fn active(&self, now: UnixTime) -> Result<Arc<ClientKey>, RegistryError> {
-        match self {
-            KeyState::Active { key, expires_at } if now < *expires_at => Ok(key.clone()),
-            KeyState::Active { .. } | KeyState::Expired => Err(RegistryError::PublicKeyExpired),
-            KeyState::Required => Err(RegistryError::PublicKeyRequired),
-            KeyState::Revoked => Err(RegistryError::PublicKeyRevoked),
-        }
-    }
-}
+use super::key_state::{parse_key, previous_key};
+pub use super::key_state::{CallerKeys, Fate, KeyState, PreviousKey};
 
 /// A bounded map whose entries also age out after `max_age`.
 struct Bounded<K, V> {
@@ -258,34 +232,42 @@ impl Caches {
     ) -> Result<KeyState, RegistryError> {
         if self.is_trusted() {
             if let Some(state) = self.keys.get(&api_key_id) {
-                return Ok(state);
+                if state.holds_at(now) {
+                    return Ok(state);
+                }
             }
         }
         let generation = self.generation.load(Ordering::SeqCst);
-        let state = match registry.current_key_at(api_key_id, now).await? {
+        let current = registry.current_key_at(api_key_id, now).await?;
+        let until = current.next_change(now);
+        let warn_from = current.expiry_warning_from(registry.expiry_warning_secs());
+        let state = match current {
             CurrentKey::Never => KeyState::Required,
             CurrentKey::Revoked(_) => KeyState::Revoked,
             CurrentKey::Expired(_) => KeyState::Expired,
-            CurrentKey::Active(record) => match self.keys.get_any_age(&api_key_id) {
-                // The same key as before, aged out and confirmed: keep the parsed one.
-                Some(KeyState::Active { key, .. }) if key.id() == record.id => KeyState::Active {
-                    key,
-                    expires_at: record.expires_at,
-                },
-                _ => {
-                    let policy = KeyPolicy {
-                        allowed_bits: vec![record.bits],
-                    };
-                    let valid = ValidPublicKey::parse(&record.public_key_pem, &policy)
-                        .map_err(RegistryError::internal)?;
-                    let key = ClientKey::from_spki_der(valid.spki_der(), record.id)
-                        .map_err(RegistryError::internal)?;
-                    KeyState::Active {
-                        key: Arc::new(key),
-                        expires_at: record.expires_at,
-                    }
+            CurrentKey::Active {
+                key,
+                retiring,
+                previous,
+                ..
+            } => {
+                // The same keys as before, aged out and confirmed: keep the parsed ones.
+                let previous_state = self.keys.get_any_age(&api_key_id);
+                KeyState::Active {
+                    key: parse_key(&key, previous_state.as_ref())?,
+                    retiring: match &retiring {
+                        Some(record) => Some(parse_key(record, previous_state.as_ref())?),
+                        None => None,
+                    },
+                    expires_at: key.expires_at,
+                    until: until.unwrap_or(key.expires_at),
+                    warn_from,
+                    previous: match &previous {
+                        Some(record) => Some(previous_key(record, now, previous_state.as_ref())?),
+                        None => None,
+                    },
                 }
-            },
+            }
         };
         self.keys
             .insert_if(api_key_id, state.clone(), || self.still_valid(generation));

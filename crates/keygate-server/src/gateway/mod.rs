@@ -20,6 +20,7 @@ mod background;
 pub mod cache;
 mod headers;
 pub mod health;
+mod key_state;
 pub mod listener;
 mod node;
 mod pipeline;
@@ -30,3 +31,4 @@ pub mod upstream;
 
 pub use background::spawn_background;
 pub use node::{Gateway, GatewayParts};
+pub use pipeline::{expiry_header, KEY_EXPIRES};

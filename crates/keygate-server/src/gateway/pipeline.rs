@@ -6,18 +6,21 @@
 //! back.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
-use axum::http::header;
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use keygate_core::jose::{
-    decrypt_fields_in_json, encrypt_fields_in_json, verify_signed_request, FieldsInJson,
-    RequestFacts, RequestFieldsError, SignatureError,
+    decrypt_fields_in_json, encrypt_fields_in_json, verify_signed_request,
+    verify_signed_request_by_any, ClientKey, FieldsInJson, InvalidReason, RequestFacts,
+    RequestFieldsError, SignatureError, SignaturePolicy, VerifiedSignature,
 };
 use keygate_core::model::UnixTime;
 use keygate_registry::Registry;
 
+use super::cache::{CallerKeys, Fate};
 use super::headers::{copy_response_headers, forward_headers, origin_headers};
 use super::routes::{Matched, Route};
 use super::upstream::{CallUpstream, UpstreamRequest};
@@ -49,16 +52,30 @@ impl Gateway {
                 return response;
             }
         };
-        let mut response = match proxy(self, registry, now, route, request).await {
+        let mut expires = None;
+        let mut response = match proxy(self, registry, now, route, request, &mut expires).await {
             Ok(response) => response,
             Err(error) => error.into_response(),
         };
+        if let Some(value) = expires.and_then(expiry_header) {
+            response.headers_mut().insert(KEY_EXPIRES, value);
+        }
         response
             .extensions_mut()
             .insert(RouteLabel(route.pattern.clone()));
         origin_headers(&mut response);
         response
     }
+}
+
+/// `X-Keygate-Key-Expires`: on every answer to an API key whose active key is in the last
+/// `key_expiry_warning` of its life with no successor staged (docs/design.md §2).
+pub const KEY_EXPIRES: HeaderName = HeaderName::from_static("x-keygate-key-expires");
+
+/// The header's value: the active key's `expires_at`, RFC 3339 UTC to the second.
+pub fn expiry_header(expires_at: UnixTime) -> Option<HeaderValue> {
+    let at = chrono::DateTime::from_timestamp(expires_at, 0)?;
+    HeaderValue::from_str(&at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).ok()
 }
 
 fn signature_error(e: SignatureError) -> ApiError {
@@ -68,13 +85,52 @@ fn signature_error(e: SignatureError) -> ApiError {
     }
 }
 
-/// Steps 1–6 for a matched route; the first refusal is the answer.
+/// The signature check with the caller's keys (docs/design.md §2, "Rotation"): during an
+/// overlap the retiring key may sign too (the `kid` picks the key, else the active key is tried
+/// first); the key that verified is returned, to encrypt the answer to it. A signature made
+/// with the newest key that is over is refused with that key's fate (403), not as invalid.
+fn verify_with(
+    jws: &str,
+    keys: &CallerKeys,
+    facts: &RequestFacts<'_>,
+    now: UnixTime,
+    policy: &SignaturePolicy,
+) -> Result<(VerifiedSignature, Arc<ClientKey>), ApiError> {
+    let outcome = match &keys.retiring {
+        None => verify_signed_request(jws, &keys.active, facts, now, policy)
+            .map(|verified| (verified, keys.active.clone())),
+        Some(retiring) => {
+            let both: [&ClientKey; 2] = [&keys.active, retiring];
+            verify_signed_request_by_any(jws, &both, facts, now, policy).map(|(verified, i)| {
+                let signer = if i == 0 { &keys.active } else { retiring };
+                (verified, signer.clone())
+            })
+        }
+    };
+    match outcome {
+        Ok(found) => Ok(found),
+        Err(SignatureError::Invalid(InvalidReason::KidMismatch | InvalidReason::BadSignature))
+            if keys
+                .previous
+                .as_ref()
+                .is_some_and(|old| old.signed(jws, &policy.allowed_algs)) =>
+        {
+            let fate = keys.previous.as_ref().map_or(Fate::Revoked, |old| old.fate);
+            Err(fate.refusal().into())
+        }
+        Err(e) => Err(signature_error(e)),
+    }
+}
+
+/// Steps 1–6 for a matched route; the first refusal is the answer. Once the caller is known,
+/// `expires` is set when its answer (refusals included) announces the key's expiry.
 async fn proxy(
     gw: &Gateway,
     registry: &Registry,
     now: UnixTime,
     route: &Route,
     request: Request,
+    expires: &mut Option<UnixTime>,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
 
@@ -85,17 +141,19 @@ async fn proxy(
     crate::request_log::set_caller(principal.client.id, api_key_id);
 
     // 2. The key state (403): a route with a signature or confidential fields needs an active
-    //    key, and never falls back to plaintext without one.
-    let client_key = if route.needs_client_key() {
-        Some(
-            gw.caches
-                .key_state(registry, api_key_id, now)
-                .await?
-                .active(now)?,
-        )
+    //    key, and never falls back to plaintext without one. Other routes read it only for the
+    //    expiry warning, and are not refused when it cannot be read.
+    let client_keys = if route.needs_client_key() {
+        let state = gw.caches.key_state(registry, api_key_id, now).await?;
+        *expires = state.expiry_warning(now);
+        Some(state.active(now)?)
     } else {
+        let state = gw.caches.key_state(registry, api_key_id, now).await.ok();
+        *expires = state.and_then(|state| state.expiry_warning(now));
         None
     };
+    // The key answers are encrypted to: the one that signed the request, else the active one.
+    let mut answer_key = client_keys.as_ref().map(|keys| keys.active.clone());
 
     let too_large = parts
         .headers
@@ -125,15 +183,15 @@ async fn proxy(
                 ApiError::SignatureInvalid("the X-Request-Signature header is not ASCII".into())
             })?
             .trim();
-        let key = client_key.as_ref().ok_or(ApiError::PublicKeyRequired)?;
+        let keys = client_keys.as_ref().ok_or(ApiError::PublicKeyRequired)?;
         let facts = RequestFacts {
             method: parts.method.as_str(),
             path_and_query,
             body: &body,
             bearer_token: token,
         };
-        let verified =
-            verify_signed_request(jws, key, &facts, now, &gw.policy).map_err(signature_error)?;
+        let (verified, signer) = verify_with(jws, keys, &facts, now, &gw.policy)?;
+        answer_key = Some(signer);
         let until = verified.iat.saturating_add(gw.policy.max_skew_secs);
         gw.replay
             .record(api_key_id, &verified.jti, now, until)
@@ -172,12 +230,13 @@ async fn proxy(
     };
     let reply = route.upstream.call(request, headers).await?;
 
-    // 6. Confidential response fields, encrypted to the caller's active key.
+    // 6. Confidential response fields, encrypted to the key that signed the request (the
+    //    active key on a route without a signature).
     let mut body = reply.body;
     //    The rest of the answer is passed on byte for byte. A body that is not JSON cannot
     //    have its fields found, so it is refused rather than passed on: it may hold them in
     //    plaintext (e.g. JSON with trailing bytes). Only an empty body passes.
-    if let (false, Some(key)) = (route.encrypt_response.is_empty(), client_key.as_ref()) {
+    if let (false, Some(key)) = (route.encrypt_response.is_empty(), answer_key.as_ref()) {
         match encrypt_fields_in_json(&body, &route.encrypt_response, route.scheme, key)
             .map_err(ApiError::internal)?
         {

@@ -118,9 +118,13 @@ pub struct RowView {
     pub issued: String,
     pub expires: String,
     pub status: String,
-    /// `active`, `expired`, `revoked`: a CSS class and a test hook.
+    /// `pending`, `active`, `retiring`, `expired`, `revoked`, `withdrawn`: a CSS class and a
+    /// test hook.
     pub status_code: &'static str,
     pub revoked: Option<String>,
+    /// When the status changes next, or changed last for a withdrawn key (pending: activates;
+    /// retiring: revoked at; withdrawn: when), in the page's language.
+    pub change: Option<String>,
 }
 
 pub struct KeyDetail {
@@ -143,16 +147,20 @@ pub fn short_fingerprint(fingerprint: &str) -> String {
 
 pub fn status_code(status: KeyStatus) -> &'static str {
     match status {
+        KeyStatus::Pending => "pending",
         KeyStatus::Active => "active",
+        KeyStatus::Retiring => "retiring",
         KeyStatus::Expired => "expired",
         KeyStatus::Revoked => "revoked",
+        KeyStatus::Withdrawn => "withdrawn",
     }
 }
 
 pub fn row_view(t: Tr, record: &KeyRecord, now: UnixTime) -> RowView {
     let status = record.status(now);
     let code = status_code(status);
-    let revoked = record.revoked_at.map(|at| {
+    // A retiring key's revocation is in the future: shown as its change, not as revoked.
+    let revoked = record.revoked_by(now).map(|at| {
         let when = t.date_time(at);
         match record.revoke_reason.as_deref() {
             Some(reason) if !reason.is_empty() => {
@@ -170,6 +178,19 @@ pub fn row_view(t: Tr, record: &KeyRecord, now: UnixTime) -> RowView {
         status: t.msg(&format!("status-{code}")),
         status_code: code,
         revoked,
+        change: match status {
+            KeyStatus::Pending => Some(t.fmt(
+                "pending-activates",
+                &[("when", &t.date_time(record.activates_at))],
+            )),
+            KeyStatus::Retiring => record
+                .retires_at(now)
+                .map(|at| t.fmt("retiring-until", &[("when", &t.date_time(at))])),
+            KeyStatus::Withdrawn => record
+                .withdrawn_at
+                .map(|at| t.fmt("withdrawn-on", &[("when", &t.date_time(at))])),
+            _ => None,
+        },
     }
 }
 
@@ -187,7 +208,14 @@ mod tests {
     #[test]
     fn every_status_has_a_label() {
         for lang in Lang::ALL {
-            for status in [KeyStatus::Active, KeyStatus::Expired, KeyStatus::Revoked] {
+            for status in [
+                KeyStatus::Pending,
+                KeyStatus::Active,
+                KeyStatus::Retiring,
+                KeyStatus::Expired,
+                KeyStatus::Revoked,
+                KeyStatus::Withdrawn,
+            ] {
                 let id = format!("status-{}", status_code(status));
                 assert!(
                     Tr::new(lang).try_format(&id, &[]).is_some(),

@@ -10,3 +10,4 @@ mod login_floods;
 mod operations;
 mod refusals;
 mod schemas;
+mod successor;

@@ -14,13 +14,13 @@ both_backends!(real_answers_match_the_documented_schemas);
 
 /// Checks each answer against the document, and remembers which (operation, status) pairs
 /// were seen.
-struct Checker {
-    spec: Value,
-    seen: BTreeSet<(String, String, u16)>,
+pub(crate) struct Checker {
+    pub(crate) spec: Value,
+    pub(crate) seen: BTreeSet<(String, String, u16)>,
 }
 
 impl Checker {
-    async fn new(app: &TestApp) -> Checker {
+    pub(crate) async fn new(app: &TestApp) -> Checker {
         let reply = app
             .client()
             .send(Method::GET, "/openapi.json", None, &[])
@@ -40,7 +40,12 @@ impl Checker {
         }
     }
 
-    fn validator(&self, method: &str, path: &str, status: &str) -> jsonschema::Validator {
+    pub(crate) fn validator(
+        &self,
+        method: &str,
+        path: &str,
+        status: &str,
+    ) -> jsonschema::Validator {
         let response = &self.spec["paths"][path][method]["responses"][status];
         let mut root = response["content"]["application/json"]["schema"].clone();
         root["components"] = self.spec["components"].clone();
@@ -51,7 +56,7 @@ impl Checker {
     }
 
     /// `reply` is an answer of `method path` (the documented path, e.g. with `{id}`).
-    fn check(&mut self, method: &str, path: &str, reply: &Reply) {
+    pub(crate) fn check(&mut self, method: &str, path: &str, reply: &Reply) {
         let status = reply.status.to_string();
         let op = &self.spec["paths"][path][method];
         assert!(op.is_object(), "{method} {path} is not documented");
@@ -79,7 +84,21 @@ impl Checker {
             // A refusal's code is the one its slug has.
             let body: ErrorBody = serde_json::from_value(reply.body.clone()).unwrap();
             assert_eq!(body.code, body.error.code(), "{}", reply.body);
-            assert_eq!(body.error.status().as_u16(), reply.status, "{}", reply.body);
+            // The one documented exception (docs/design.md §4): a successor staged without an
+            // active key is 409 `no_active_key`; its response entry names the slug.
+            let exception = (method, path, reply.status, body.error)
+                == (
+                    "put",
+                    "/clients/api_key/public_key/successor",
+                    409,
+                    ErrorSlug::NoActiveKey,
+                );
+            if exception {
+                let description = response["description"].as_str().unwrap();
+                assert!(description.contains("`no_active_key`"), "{description}");
+            } else {
+                assert_eq!(body.error.status().as_u16(), reply.status, "{}", reply.body);
+            }
         }
         self.seen.insert((method.into(), path.into(), reply.status));
     }
@@ -135,7 +154,13 @@ fn strict(spec: &mut Value) {
     }
 }
 
-async fn raw(client: &KeygateClient, method: Method, path: &str, body: &[u8], ct: &str) -> Reply {
+pub(crate) async fn raw(
+    client: &KeygateClient,
+    method: Method,
+    path: &str,
+    body: &[u8],
+    ct: &str,
+) -> Reply {
     // `send` marks every body as JSON; this one says what `ct` says.
     let mut request = reqwest::Client::new()
         .request(method, format!("{}{path}", client.base_url()))

@@ -4,4 +4,5 @@
 
 mod chromium;
 mod http;
+mod statuses;
 mod web;

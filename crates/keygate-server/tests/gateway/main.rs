@@ -7,6 +7,7 @@ mod fields;
 mod hardening;
 mod nodes;
 mod outage;
+mod rotation;
 mod signatures;
 mod slow_bodies;
 mod tls;

@@ -114,7 +114,11 @@ async fn migrations_are_idempotent(kind: Backend) {
     };
     assert_eq!(
         applied,
-        vec![(1, "init".to_owned()), (2, "gateway".to_owned())]
+        vec![
+            (1, "init".to_owned()),
+            (2, "gateway".to_owned()),
+            (3, "successor".to_owned())
+        ]
     );
 }
 

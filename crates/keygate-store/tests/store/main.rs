@@ -8,4 +8,5 @@ mod connect;
 mod gateway;
 mod keys;
 mod sessions;
+mod successor;
 mod support;

@@ -254,3 +254,79 @@ fn fuzz_regression_claims_and_header_that_are_not_utf8_are_malformed() {
         invalid(InvalidReason::MalformedHeader)
     );
 }
+
+// ---------------------------------------------------------------- rotation: two keys
+
+#[test]
+fn during_an_overlap_the_kid_picks_the_key_and_without_one_active_comes_first() {
+    let active = test_key();
+    let retiring = super::make_test_key();
+    let keys = [&active.key, &retiring.key];
+    let check = |jws: &str| {
+        verify_signed_request_by_any(jws, &keys, &facts(), NOW, &SignaturePolicy::default())
+            .map(|(_, index)| index)
+    };
+    let header = |kid: Option<&str>| match kid {
+        Some(kid) => json!({"alg": "PS256", "kid": kid}),
+        None => json!({"alg": "PS256"}),
+    };
+    // Without a kid: either key's signature passes, and the key that signed is named.
+    let by_active = sign(&active.pair, SigAlg::PS256, &header(None), &good_claims());
+    let by_retiring = sign(&retiring.pair, SigAlg::PS256, &header(None), &good_claims());
+    assert_eq!(check(&by_active), Ok(0));
+    assert_eq!(check(&by_retiring), Ok(1));
+    // With a kid: the kid picks the key.
+    let named = sign(
+        &retiring.pair,
+        SigAlg::PS256,
+        &header(Some(retiring.key.kid())),
+        &good_claims(),
+    );
+    assert_eq!(check(&named), Ok(1));
+    // A kid naming one key with the other's signature, or a third key: the active key's
+    // refusal answers.
+    let crossed = sign(
+        &retiring.pair,
+        SigAlg::PS256,
+        &header(Some(active.key.kid())),
+        &good_claims(),
+    );
+    assert_eq!(
+        check(&crossed),
+        Err(SignatureError::Invalid(InvalidReason::BadSignature))
+    );
+    let stranger = super::make_test_key();
+    let other = sign(&stranger.pair, SigAlg::PS256, &header(None), &good_claims());
+    assert_eq!(
+        check(&other),
+        Err(SignatureError::Invalid(InvalidReason::BadSignature))
+    );
+    let unknown_kid = sign(
+        &retiring.pair,
+        SigAlg::PS256,
+        &header(Some(&Uuid::new_v4().to_string())),
+        &good_claims(),
+    );
+    assert_eq!(
+        check(&unknown_kid),
+        Err(SignatureError::Invalid(InvalidReason::KidMismatch))
+    );
+    // Made with the retiring key, refused for a claim: that refusal answers.
+    let mut stale = good_claims();
+    stale["iat"] = json!(NOW - 10_000);
+    let stale = sign(&retiring.pair, SigAlg::PS256, &header(None), &stale);
+    assert!(matches!(check(&stale), Err(SignatureError::Stale(_))));
+    // One key only: the old behaviour.
+    let only = [&active.key];
+    assert_eq!(
+        verify_signed_request_by_any(
+            &by_retiring,
+            &only,
+            &facts(),
+            NOW,
+            &SignaturePolicy::default()
+        )
+        .map(|(_, i)| i),
+        Err(SignatureError::Invalid(InvalidReason::BadSignature))
+    );
+}

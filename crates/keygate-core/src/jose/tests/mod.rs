@@ -27,7 +27,7 @@ pub(super) struct TestKey {
     pub(super) key: ClientKey,
 }
 
-fn make_test_key() -> TestKey {
+pub(super) fn make_test_key() -> TestKey {
     let pair = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
     let pkcs8 = pair.as_der().unwrap();
     let private = PrivateDecryptingKey::from_pkcs8(pkcs8.as_ref()).unwrap();

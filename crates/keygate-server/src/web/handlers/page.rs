@@ -75,10 +75,10 @@ pub(super) async fn main_page(
     let banner = active_record
         .filter(|k| k.expires_at - now <= EXPIRY_WARNING)
         .map(|k| expiry_banner(t, k.expires_at, now));
-    let no_active_detail = match (active_record, keys.first()) {
+    let no_active_detail = match (active_record, current.newest()) {
         (Some(_), _) => None,
         (None, None) => Some(t.msg("no-key-yet")),
-        (None, Some(last)) => Some(match last.revoked_at {
+        (None, Some(last)) => Some(match last.revoked_by(now) {
             Some(at) => t.fmt("last-key-revoked", &[("when", &t.date_time(at))]),
             None => t.fmt("last-key-expired", &[("date", &t.date(last.expires_at))]),
         }),
