@@ -14,6 +14,7 @@ both_backends!(
     successor_posts_without_their_csrf_token_change_nothing,
     successor_refusals_are_translated_and_keep_the_paste,
     the_expiry_banner_links_to_the_successor_form_until_one_is_staged,
+    the_activation_confirmation_says_until_when_the_current_key_is_accepted,
 );
 
 /// The status each row of the table shows, newest first.
@@ -313,4 +314,33 @@ async fn the_expiry_banner_links_to_the_successor_form_until_one_is_staged(backe
         !page.body.contains("id=\"expiry-banner\""),
         "a staged successor: no banner"
     );
+}
+
+async fn the_activation_confirmation_says_until_when_the_current_key_is_accepted(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.rotation_overlap = Duration::from_secs(3600)).await;
+    let (client, creds) = app.logged_in().await;
+    client.upload_key(&new_public_key()).await.unwrap();
+    client.stage_successor(&new_public_key()).await.unwrap();
+    let mut browser = Browser::new(&app);
+    browser.logged_in(&creds).await;
+    let until = chrono::DateTime::from_timestamp(app.now() + 3600, 0)
+        .unwrap()
+        .format("%H:%M UTC")
+        .to_string();
+    let confirm = browser.get("/successor/activate?lang=en").await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(
+        confirm
+            .body
+            .contains("The current key is still accepted until")
+            && confirm.body.contains(&until),
+        "{until}: {}",
+        confirm.body
+    );
+    let reply = browser
+        .post_form("/successor/activate", &[("csrf", &confirm.csrf())])
+        .await;
+    assert_eq!(reply.location(), Some("/?done=activated"));
+    let page = browser.get("/").await;
+    assert_eq!(statuses(&page.body), ["active", "retiring"]);
 }
