@@ -73,17 +73,16 @@ pub async fn activate_form(
             ),
         ],
     );
-    let overlap =
-        i64::try_from(state.registry.settings().rotation_overlap.as_secs()).unwrap_or(i64::MAX);
-    // What `Registry::activate_successor` does to the active key, said before it is done.
-    let consequence = if overlap == 0 {
-        t.msg("activate-consequence")
-    } else {
-        let until = table.now.saturating_add(overlap).min(active.expires_at);
-        t.fmt(
+    // What `Registry::activate_successor` will do to the active key, said before it is done.
+    let consequence = match state
+        .registry
+        .retiring_until_if_activated(active, table.now)
+    {
+        None => t.msg("activate-consequence"),
+        Some(until) => t.fmt(
             "activate-consequence-overlap",
             &[("when", &t.date_time(until))],
-        )
+        ),
     };
     render(
         StatusCode::OK,
