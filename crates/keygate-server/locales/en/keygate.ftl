@@ -128,6 +128,7 @@ err-service_unavailable = The service cannot reach its database right now. Nothi
 err-public_key_reused = This public key was registered before. A key can be registered only once: generate a new key pair and upload its public key.
 err-active_key_exists = This API key already has an active public key. Revoke it first, or wait until it expires, then upload the new one.
 err-no_active_key = This API key has no active public key.
+err-no_active_key-successor = This API key has no active public key, so there is nothing for a successor to replace: upload your new public key directly with the upload form.
 err-successor_exists = This API key already has a staged successor. Withdraw it before staging another.
 err-no_successor = This API key has no staged successor.
 err-private_key_submitted = You submitted a PRIVATE key. It was not stored, but it must now be treated as compromised: generate a new key pair, keep the private key secret, and upload only the public key (openssl rsa -in private.pem -pubout).

@@ -128,6 +128,7 @@ err-service_unavailable = El servicio no puede acceder a su base de datos en est
 err-public_key_reused = Esta clave pública ya se registró antes. Una clave solo se puede registrar una vez: genere un nuevo par de claves y suba su clave pública.
 err-active_key_exists = Esta clave de API ya tiene una clave pública activa. Revóquela primero, o espere a que caduque, y después suba la nueva.
 err-no_active_key = Esta clave de API no tiene ninguna clave pública activa.
+err-no_active_key-successor = Esta clave de API no tiene ninguna clave pública activa, así que no hay ninguna clave que una sucesora pueda sustituir: suba su nueva clave pública directamente con el formulario de subida.
 err-successor_exists = Esta clave de API ya tiene una sucesora preparada. Retírela antes de preparar otra.
 err-no_successor = Esta clave de API no tiene ninguna sucesora preparada.
 err-private_key_submitted = Ha enviado una clave PRIVADA. No se ha guardado, pero a partir de ahora debe considerarse comprometida: genere un nuevo par de claves, mantenga en secreto la clave privada y suba solo la clave pública (openssl rsa -in private.pem -pubout).

@@ -174,7 +174,7 @@ async fn successor_refusals_are_translated_and_keep_the_paste(backend: Backend) 
         .contains("id=\"successor-error\" data-slug=\"no_active_key\""));
     assert!(reply
         .body
-        .contains("Esta clave de API no tiene ninguna clave pública activa."));
+        .contains("Esta clave de API no tiene ninguna clave pública activa, así que"));
     assert!(reply.body.contains(key.lines().nth(1).unwrap()), "kept");
 
     browser.upload(&csrf, &key).await;
