@@ -55,6 +55,19 @@ impl Registry {
         (now >= from && now < expires_at).then_some(expires_at)
     }
 
+    /// Until when `active` stays accepted (RETIRING) if its successor is activated at `now`:
+    /// `now + rotation_overlap`, cut at its own expiry, as [`Registry::activate_successor`]
+    /// does; `None` when it is revoked at once (no overlap). For a confirmation page to say
+    /// what an activation will do before it is done.
+    pub fn retiring_until_if_activated(
+        &self,
+        active: &KeyRecord,
+        now: UnixTime,
+    ) -> Option<UnixTime> {
+        let overlap = secs(self.settings.rotation_overlap);
+        (overlap > 0).then(|| now.saturating_add(overlap).min(active.expires_at))
+    }
+
     /// The API key's successor while it is PENDING.
     ///
     /// # Errors
@@ -134,6 +147,11 @@ mod tests {
             .await
             .unwrap();
         hand.advance(600);
+        assert_eq!(
+            registry.retiring_until_if_activated(&first, registry.now()),
+            None,
+            "no overlap: revoked at once"
+        );
         let next = registry
             .stage_successor(&principal, &public_key_pem(1))
             .await
@@ -247,8 +265,17 @@ mod tests {
             .await
             .unwrap();
         hand.advance(10);
-        let activated = registry.activate_successor(id).await.unwrap();
         let t = registry.now();
+        assert_eq!(
+            registry.retiring_until_if_activated(&first, t),
+            Some(t + 60)
+        );
+        assert_eq!(
+            registry.retiring_until_if_activated(&first, first.expires_at - 30),
+            Some(first.expires_at),
+            "never past its own expiry"
+        );
+        let activated = registry.activate_successor(id).await.unwrap();
         assert_eq!((activated.id, activated.activates_at), (next.id, t));
         assert_eq!(activated.expires_at, t + 3600);
         let current = registry.current_key(id).await.unwrap();

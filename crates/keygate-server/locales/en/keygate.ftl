@@ -35,9 +35,13 @@ page-title = API Certificate
 page-intro = Register the RSA public key of this API key. Your API calls are signed with the matching private key, which never leaves your systems.
 notice-uploaded = Your public key was uploaded and is now active.
 notice-revoked = Your public key was revoked. Your API calls are refused until you upload a new key.
+notice-staged = Your successor key was staged. It becomes active when the current key expires or is revoked, or when you activate it.
+notice-withdrawn = The staged successor was withdrawn. It can never be registered again: stage the public key of a new key pair when you are ready.
+notice-activated = Your successor key is now active.
 current-heading = Current key
 active-summary = Active key { $fingerprint }, issued on { $issued }, valid until { $expires }.
-expiry-banner = Your public key expires on { $date } (in { $days } days). Generate a new key pair now; when you are ready, revoke this key and upload the new public key.
+expiry-banner = Your public key expires on { $date } (in { $days } days). Generate a new key pair now and stage its public key as the successor: it takes over when this key expires, with no interruption.
+expiry-banner-link = Stage the successor
 no-active-key = No active key: your API calls are refused until you upload one.
 no-key-yet = No public key has been uploaded for this API key yet.
 last-key-revoked = Your last key was revoked on { $when }.
@@ -45,7 +49,7 @@ last-key-expired = Your last key expired on { $date }.
 revoke = Revoke key
 
 upload-heading = Upload a public key
-upload-while-active = This API key already has an active key. To replace it, revoke it first.
+upload-while-active = This API key already has an active key. To replace it without interruption, stage its successor above; to upload here, revoke the active key first.
 upload-paste-label = Public key (PEM)
 upload-paste-hint = Paste the whole public key, from -----BEGIN PUBLIC KEY----- to -----END PUBLIC KEY-----. Never paste a private key.
 upload-file-label = Or choose a .pem file
@@ -93,6 +97,20 @@ revoke-reason = Reason (optional)
 revoke-confirm = Yes, revoke the key
 revoke-cancel = Cancel
 
+## Successor
+successor-heading = Successor key
+successor-hint = Stage the public key of your next key pair while the current one is still active. It becomes active the moment the current key expires or is revoked, or when you activate it, and its validity counts from then.
+successor-submit = Stage successor
+successor-summary = Staged successor { $fingerprint }: it becomes active on { $when }, unless you activate it earlier.
+successor-activate = Activate now
+successor-withdraw = Withdraw
+activate-title = Activate the successor key
+activate-question = Activate the staged key { $fingerprint } now, in place of the active key { $active }?
+activate-consequence = The current key is revoked at once: calls signed with it are refused from now on. Make sure every server that signs calls holds the new private key.
+activate-consequence-overlap = The current key is still accepted until { $when }, then revoked. Make sure every server that signs calls holds the new private key by then.
+activate-confirm = Yes, activate it now
+activate-cancel = Cancel
+
 ## Errors
 error-title = Something went wrong
 err-csrf = This form has expired or did not come from this page. Go back, reload the page and try again.
@@ -110,6 +128,7 @@ err-service_unavailable = The service cannot reach its database right now. Nothi
 err-public_key_reused = This public key was registered before. A key can be registered only once: generate a new key pair and upload its public key.
 err-active_key_exists = This API key already has an active public key. Revoke it first, or wait until it expires, then upload the new one.
 err-no_active_key = This API key has no active public key.
+err-no_active_key-successor = This API key has no active public key, so there is nothing for a successor to replace: upload your new public key directly with the upload form.
 err-successor_exists = This API key already has a staged successor. Withdraw it before staging another.
 err-no_successor = This API key has no staged successor.
 err-private_key_submitted = You submitted a PRIVATE key. It was not stored, but it must now be treated as compromised: generate a new key pair, keep the private key secret, and upload only the public key (openssl rsa -in private.pem -pubout).

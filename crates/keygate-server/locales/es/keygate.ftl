@@ -35,9 +35,13 @@ page-title = Certificado de API
 page-intro = Registre la clave pública RSA de esta clave de API. Sus llamadas a la API se firman con la clave privada correspondiente, que nunca sale de sus sistemas.
 notice-uploaded = Su clave pública se ha subido y ya está activa.
 notice-revoked = Su clave pública se ha revocado. Sus llamadas a la API se rechazan hasta que suba una clave nueva.
+notice-staged = Su clave sucesora se ha preparado. Se activa cuando la clave actual caduque o se revoque, o cuando usted la active.
+notice-withdrawn = La sucesora preparada se ha retirado. No se puede volver a registrar nunca: prepare la clave pública de un nuevo par de claves cuando esté listo.
+notice-activated = Su clave sucesora ya está activa.
 current-heading = Clave actual
 active-summary = Clave activa { $fingerprint }, emitida el { $issued }, válida hasta el { $expires }.
-expiry-banner = Su clave pública caduca el { $date } (dentro de { $days } días). Genere ahora un nuevo par de claves; cuando esté listo, revoque esta clave y suba la nueva clave pública.
+expiry-banner = Su clave pública caduca el { $date } (dentro de { $days } días). Genere ahora un nuevo par de claves y prepare su clave pública como sucesora: toma el relevo cuando esta clave caduque, sin interrupción.
+expiry-banner-link = Preparar la sucesora
 no-active-key = Sin clave activa: sus llamadas a la API se rechazan hasta que suba una.
 no-key-yet = Todavía no se ha subido ninguna clave pública para esta clave de API.
 last-key-revoked = Su última clave se revocó el { $when }.
@@ -45,7 +49,7 @@ last-key-expired = Su última clave caducó el { $date }.
 revoke = Revocar clave
 
 upload-heading = Subir una clave pública
-upload-while-active = Esta clave de API ya tiene una clave activa. Para sustituirla, revóquela primero.
+upload-while-active = Esta clave de API ya tiene una clave activa. Para sustituirla sin interrupción, prepare su sucesora más arriba; para subir una aquí, revoque primero la clave activa.
 upload-paste-label = Clave pública (PEM)
 upload-paste-hint = Pegue la clave pública completa, desde -----BEGIN PUBLIC KEY----- hasta -----END PUBLIC KEY-----. No pegue nunca una clave privada.
 upload-file-label = O elija un archivo .pem
@@ -93,6 +97,20 @@ revoke-reason = Motivo (opcional)
 revoke-confirm = Sí, revocar la clave
 revoke-cancel = Cancelar
 
+## Sucesora
+successor-heading = Clave sucesora
+successor-hint = Prepare la clave pública de su próximo par de claves mientras la actual sigue activa. Se activa en el momento en que la clave actual caduque o se revoque, o cuando usted la active, y su validez cuenta desde entonces.
+successor-submit = Preparar sucesora
+successor-summary = Sucesora preparada { $fingerprint }: se activa el { $when }, salvo que la active antes.
+successor-activate = Activar ahora
+successor-withdraw = Retirar
+activate-title = Activar la clave sucesora
+activate-question = ¿Activar ahora la clave preparada { $fingerprint } en lugar de la clave activa { $active }?
+activate-consequence = La clave actual se revoca de inmediato: las llamadas firmadas con ella se rechazan desde ahora. Asegúrese de que todos los servidores que firman llamadas tengan la nueva clave privada.
+activate-consequence-overlap = La clave actual se sigue aceptando hasta el { $when } y después se revoca. Asegúrese de que para entonces todos los servidores que firman llamadas tengan la nueva clave privada.
+activate-confirm = Sí, activarla ahora
+activate-cancel = Cancelar
+
 ## Errores
 error-title = Algo ha ido mal
 err-csrf = Este formulario ha caducado o no procede de esta página. Vuelva atrás, recargue la página e inténtelo de nuevo.
@@ -110,6 +128,7 @@ err-service_unavailable = El servicio no puede acceder a su base de datos en est
 err-public_key_reused = Esta clave pública ya se registró antes. Una clave solo se puede registrar una vez: genere un nuevo par de claves y suba su clave pública.
 err-active_key_exists = Esta clave de API ya tiene una clave pública activa. Revóquela primero, o espere a que caduque, y después suba la nueva.
 err-no_active_key = Esta clave de API no tiene ninguna clave pública activa.
+err-no_active_key-successor = Esta clave de API no tiene ninguna clave pública activa, así que no hay ninguna clave que una sucesora pueda sustituir: suba su nueva clave pública directamente con el formulario de subida.
 err-successor_exists = Esta clave de API ya tiene una sucesora preparada. Retírela antes de preparar otra.
 err-no_successor = Esta clave de API no tiene ninguna sucesora preparada.
 err-private_key_submitted = Ha enviado una clave PRIVADA. No se ha guardado, pero a partir de ahora debe considerarse comprometida: genere un nuevo par de claves, mantenga en secreto la clave privada y suba solo la clave pública (openssl rsa -in private.pem -pubout).

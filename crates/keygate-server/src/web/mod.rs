@@ -2,7 +2,7 @@
 //! usable without JavaScript, in English, Greek and Spanish.
 //!
 //! - `handlers`: the routes, one file per job (login and logout, the page, upload, revoke,
-//!   key view); each takes [`session::WebSession`] and [`i18n::Lang`] as extractors and
+//!   the staged successor, key view); each takes [`session::WebSession`] and [`i18n::Lang`] as extractors and
 //!   returns `Result<Response, WebError>`;
 //! - `error`: [`WebError`], every way a page request fails;
 //! - `layer`: the middleware around every route: language in; error page, error log and
@@ -35,6 +35,12 @@ pub fn router() -> OwnRoutes {
         .route("/logout", post(handlers::logout))
         .route("/upload", post(handlers::upload))
         .route("/revoke", get(handlers::revoke_form).post(handlers::revoke))
+        .route("/successor", post(handlers::stage_successor))
+        .route("/successor/withdraw", post(handlers::withdraw_successor))
+        .route(
+            "/successor/activate",
+            get(handlers::activate_form).post(handlers::activate_successor),
+        )
         .route("/keys/{id}", get(handlers::view_key))
         .route("/static/keygate.css", get(css))
         .route("/static/copy.js", get(copy_js))

@@ -74,10 +74,34 @@ pub struct MainPage {
     pub banner: Option<String>,
     pub active: Option<ActiveView>,
     pub no_active_detail: Option<String>,
+    /// The staged successor while it is PENDING.
+    pub successor: Option<String>,
+    /// The upload form: `POST /upload`.
+    pub upload: KeyForm,
+    /// The stage-successor form (`POST /successor`), also where a refused withdrawal or
+    /// activation is shown.
+    pub stage: KeyForm,
+    pub rows: Vec<RowView>,
+}
+
+/// A form that takes a public key (paste area or file): its refusal, if any, and the paste
+/// it keeps. The upload form and the stage-successor form are the same form (the `key_form`
+/// macro of `page.html`) posted to different routes.
+#[derive(Default)]
+pub struct KeyForm {
     pub error: Option<String>,
+    /// The refusal's slug (`data-slug`, a test hook), or empty.
     pub error_slug: &'static str,
     pub pasted: String,
-    pub rows: Vec<RowView>,
+}
+
+#[derive(Template)]
+#[template(path = "activate.html")]
+pub struct ActivatePage {
+    pub c: Chrome,
+    pub csrf: String,
+    pub question: String,
+    pub consequence: String,
 }
 
 #[derive(Template)]

@@ -6,7 +6,7 @@
 //! `docs/screenshots/page-{en,el,es}.png`.
 //!
 //! One file past 400 lines on purpose: one scenario in one real browser, step after step; its
-//! driver helpers serve only it.
+//! driver helpers serve only it (and its rotation part, `chromium/rotation.rs`).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -21,6 +21,8 @@ use serde_json::json;
 
 use keygate_testkit::both_backends;
 use keygate_testkit::{genrsa, new_public_key, spawn_app, Backend, Credentials, TestApp};
+
+mod rotation;
 
 both_backends!(the_page_in_a_real_browser);
 
@@ -428,6 +430,9 @@ async fn scenario(b: &Client, app: &TestApp, creds: &Credentials, backend: Backe
         // Phone width: the table turns into one labelled card per key.
         screenshot(b, "page-en-phone.png", 390).await;
     }
+
+    // Rotate: stage, withdraw, stage again, activate after the confirmation.
+    rotation::stage_withdraw_and_activate(b, app, creds).await;
 
     // Log out: back on the login page, and the page is closed to this browser.
     click_and_load(b, "#logout-button").await;

@@ -4,5 +4,6 @@
 
 mod chromium;
 mod http;
+mod rotation;
 mod statuses;
 mod web;

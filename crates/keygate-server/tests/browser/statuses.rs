@@ -1,6 +1,6 @@
 //! The status table and the key view show a rotation's statuses (`PENDING`, `RETIRING`,
 //! `WITHDRAWN`) and when each changes, in every language (docs/design.md §2, "Rotation"; the
-//! page's own successor forms come with issue 12's web part).
+//! page's successor forms are tested in `rotation.rs`).
 
 use std::time::Duration;
 

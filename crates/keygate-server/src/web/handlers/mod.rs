@@ -9,6 +9,7 @@ mod key;
 mod login;
 mod page;
 mod revoke;
+mod successor;
 mod upload;
 
 use axum::response::{IntoResponse, Redirect, Response};
@@ -18,6 +19,7 @@ pub use key::view_key;
 pub use login::{login, login_form, logout};
 pub use page::page;
 pub use revoke::{revoke, revoke_form};
+pub use successor::{activate_form, activate_successor, stage_successor, withdraw_successor};
 pub use upload::upload;
 
 /// See other `location` (303: the browser follows with a GET).

@@ -1,4 +1,5 @@
-//! The page: the active key, the expiry banner, the status table and the upload form.
+//! The page: the active key, the expiry banner, the staged successor, the status table, the
+//! stage-successor form and the upload form.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -11,12 +12,27 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::web::error::{render, WebError};
 use crate::web::i18n::{Lang, Tr};
-use crate::web::pages::{self, ActiveView, Chrome, MainPage};
+use crate::web::pages::{self, ActiveView, Chrome, KeyForm, MainPage};
 use crate::web::session::WebSession;
 
 const DAY: i64 = 24 * 3600;
-/// The active key's expiry is announced this long before it happens.
-const EXPIRY_WARNING: i64 = 30 * DAY;
+
+/// Which form a refusal is shown beside.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum FormAt {
+    /// The upload form (`POST /upload`).
+    Upload,
+    /// The stage-successor form (`POST /successor`), also where a refused withdrawal or
+    /// activation is shown.
+    Successor,
+}
+
+/// A refusal shown on the page beside its form, with the paste that form keeps.
+pub(super) struct Refusal {
+    pub at: FormAt,
+    pub error: ApiError,
+    pub pasted: String,
+}
 
 /// `?done=`: the notice after an upload or a revocation.
 #[derive(Deserialize, Default)]
@@ -36,19 +52,21 @@ pub async fn page(
     let notice = match query.ok().and_then(|Query(q)| q.done).as_deref() {
         Some("uploaded") => Some(t.msg("notice-uploaded")),
         Some("revoked") => Some(t.msg("notice-revoked")),
+        Some("staged") => Some(t.msg("notice-staged")),
+        Some("withdrawn") => Some(t.msg("notice-withdrawn")),
+        Some("activated") => Some(t.msg("notice-activated")),
         _ => None,
     };
-    main_page(&state, lang, &session, notice, None, String::new()).await
+    main_page(&state, lang, &session, notice, None).await
 }
 
-/// The page, with an optional notice, or an upload refusal shown beside the form.
+/// The page, with an optional notice, or a refusal shown beside its form.
 pub(super) async fn main_page(
     state: &AppState,
     lang: Lang,
     session: &WebSession,
     notice: Option<String>,
-    refusal: Option<ApiError>,
-    pasted: String,
+    refusal: Option<Refusal>,
 ) -> Result<Response, WebError> {
     let table = state
         .registry
@@ -72,9 +90,24 @@ pub(super) async fn main_page(
             ],
         ),
     });
-    let banner = active_record
-        .filter(|k| k.expires_at - now <= EXPIRY_WARNING)
-        .map(|k| expiry_banner(t, k.expires_at, now));
+    // The registry's `key_expiry_warning` rule, the same as the gateway's header: none while a
+    // successor is staged (docs/design.md §2, "Rotation").
+    let banner = state
+        .registry
+        .expiry_warning(&current, now)
+        .map(|expires_at| expiry_banner(t, expires_at, now));
+    let successor = current.successor().map(|k| {
+        t.fmt(
+            "successor-summary",
+            &[
+                (
+                    "fingerprint",
+                    &pages::short_fingerprint(&k.fingerprint_sha256),
+                ),
+                ("when", &t.date_time(k.activates_at)),
+            ],
+        )
+    });
     let no_active_detail = match (active_record, current.newest()) {
         (Some(_), _) => None,
         (None, None) => Some(t.msg("no-key-yet")),
@@ -83,12 +116,22 @@ pub(super) async fn main_page(
             None => t.fmt("last-key-expired", &[("date", &t.date(last.expires_at))]),
         }),
     };
-    let (status, error, error_slug) = match &refusal {
-        Some(e) => {
-            let (status, _, slug) = e.parts();
-            (status, Some(t.error(e)), slug)
+    let (mut upload, mut stage) = (KeyForm::default(), KeyForm::default());
+    let status = match refusal {
+        Some(Refusal { at, error, pasted }) => {
+            let (status, _, slug) = error.parts();
+            let form = match at {
+                FormAt::Upload => &mut upload,
+                FormAt::Successor => &mut stage,
+            };
+            *form = KeyForm {
+                error: Some(t.error(&error)),
+                error_slug: slug,
+                pasted,
+            };
+            status
         }
-        None => (StatusCode::OK, None, ""),
+        None => StatusCode::OK,
     };
     let page = MainPage {
         c: Chrome::new(lang, "page-title").logged_in(&session.principal, &session.csrf),
@@ -97,9 +140,9 @@ pub(super) async fn main_page(
         banner,
         active,
         no_active_detail,
-        error,
-        error_slug,
-        pasted,
+        successor,
+        upload,
+        stage,
         rows: keys.iter().map(|k| pages::row_view(t, k, now)).collect(),
     };
     render(status, &page)

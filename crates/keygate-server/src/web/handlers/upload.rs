@@ -1,4 +1,5 @@
-//! Upload: a pasted key or a chosen file, refused beside the form or stored.
+//! Upload: a pasted key or a chosen file, refused beside the form or stored — for the upload
+//! form and the stage-successor form alike.
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
@@ -6,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use keygate_core::public_key::KeyRejection;
 
-use super::page::main_page;
+use super::page::{main_page, FormAt, Refusal};
 use super::redirect;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -59,6 +60,19 @@ pub async fn upload(
     session: WebSession,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, WebError> {
+    receive_key(&state, lang, &session, multipart, FormAt::Upload).await
+}
+
+/// A key form's POST, for the upload form and the stage-successor form alike: read the form,
+/// check its CSRF token, hand the key to the registry (`upload` or `stage_successor`), then
+/// see other `/?done=…`, or the page with the refusal beside the form that was sent.
+pub(super) async fn receive_key(
+    state: &AppState,
+    lang: Lang,
+    session: &WebSession,
+    multipart: Result<Multipart, MultipartRejection>,
+    at: FormAt,
+) -> Result<Response, WebError> {
     let mut multipart = multipart.map_err(|_| WebError::bad_request("/"))?;
     let form = read_form(&mut multipart).await?;
     session.check_csrf(&form.csrf)?;
@@ -68,18 +82,37 @@ pub async fn upload(
     } else {
         form.pasted.clone()
     };
-    let uploaded = state.registry.upload(&session.principal, &submitted).await;
-    match uploaded.map_err(ApiError::from) {
-        Ok(_) => Ok(redirect("/?done=uploaded")),
-        Err(e @ (ApiError::Key(_) | ApiError::PublicKeyReused | ApiError::ActiveKeyExists)) => {
+    let (received, done) = match at {
+        FormAt::Upload => (
+            state.registry.upload(&session.principal, &submitted).await,
+            "/?done=uploaded",
+        ),
+        FormAt::Successor => (
+            state
+                .registry
+                .stage_successor(&session.principal, &submitted)
+                .await,
+            "/?done=staged",
+        ),
+    };
+    match received.map_err(ApiError::from) {
+        Ok(_) => Ok(redirect(done)),
+        Err(
+            error @ (ApiError::Key(_)
+            | ApiError::PublicKeyReused
+            | ApiError::ActiveKeyExists
+            | ApiError::NoActiveKeyToSucceed
+            | ApiError::SuccessorExists),
+        ) => {
             // A private key is never echoed back: the box is emptied.
-            let private = matches!(e, ApiError::Key(KeyRejection::PrivateKeySubmitted));
-            let keep = if private || form.pasted.contains("PRIVATE KEY") {
+            let private = matches!(error, ApiError::Key(KeyRejection::PrivateKeySubmitted));
+            let pasted = if private || form.pasted.contains("PRIVATE KEY") {
                 String::new()
             } else {
                 form.pasted
             };
-            main_page(&state, lang, &session, None, Some(e), keep).await
+            let refusal = Refusal { at, error, pasted };
+            main_page(state, lang, session, None, Some(refusal)).await
         }
         Err(e) => Err(e.into()),
     }

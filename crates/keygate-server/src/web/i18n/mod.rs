@@ -280,6 +280,8 @@ impl Tr {
     pub fn error(&self, error: &ApiError) -> String {
         match error {
             ApiError::Key(rejection) => self.key_rejection(rejection),
+            // Staging with no active key: the slug is `no_active_key`, the advice is to upload.
+            ApiError::NoActiveKeyToSucceed => self.msg("err-no_active_key-successor"),
             ApiError::RateLimited { retry_after } => {
                 let minutes = retry_after.div_ceil(60).max(1).to_string();
                 self.fmt("err-rate_limited", &[("minutes", &minutes)])
