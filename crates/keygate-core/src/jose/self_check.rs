@@ -39,16 +39,6 @@ pub struct SignedRequestReport {
 }
 
 impl SignedRequestReport {
-    /// A report where nothing could run because `because` (a check of the caller's, such as
-    /// the key state or the presence of the header) failed.
-    #[must_use]
-    pub fn not_run(because: Check) -> SignedRequestReport {
-        SignedRequestReport {
-            outcomes: std::array::from_fn(|_| Outcome::NotRun(because)),
-            jti: None,
-        }
-    }
-
     /// Each check and its outcome, in report order.
     pub fn outcomes(&self) -> impl Iterator<Item = (Check, &Outcome)> {
         Check::ALL.into_iter().zip(self.outcomes.iter())
