@@ -56,7 +56,7 @@ internal_error = an internal error occurred; it has been logged
 # Claims are repeated as sent (cut at 200 characters); key material never is. Times are
 # "<unix seconds> (<RFC 3339>)".
 check-not-run = could not be run because the { $because } check failed
-check-key_state-ok = your active key { $kid } (expires at { $expires_at }) is the key these checks use
+check-key_state-ok = your active key { $kid }, which expires at { $expires_at }, is the key these checks use
 check-key_state-public_key_required = this API key has no public key yet: upload one (POST /clients/api_key/public_key), then sign with its private key
 check-key_state-public_key_expired = this API key's public key has expired: upload a new public key, then sign with its private key
 check-key_state-public_key_revoked = this API key's public key was revoked: upload a new public key, then sign with its private key

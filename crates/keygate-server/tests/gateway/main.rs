@@ -8,6 +8,7 @@ mod hardening;
 mod nodes;
 mod outage;
 mod rotation;
+mod self_check;
 mod signatures;
 mod slow_bodies;
 mod tls;
