@@ -2,6 +2,7 @@
 //! recording upstream, third-party tools (PyJWT, jwcrypto, openssl) on the client side.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod challenge;
 mod escape;
 mod fields;
 mod hardening;
