@@ -28,7 +28,7 @@ use crate::state::AppState;
 #[utoipa::path(
     post, path = "/clients/api_key/public_key/check", operation_id = "checkSignature",
     tag = "self-check", security(("bearer" = [], "request_signature" = [])),
-    request_body(content = Vec<u8>, content_type = "*/*", description = "Any body, signed in body_sha256"),
+    request_body(content = Option<String>, content_type = "*/*", description = "Any body (or none), the bytes signed in body_sha256"),
     responses((status = 200, body = Envelope<SignatureCheck>, description = "Every check, in order"))
 )]
 pub async fn check_signature(
