@@ -10,6 +10,7 @@ mod nodes;
 mod outage;
 mod rotation;
 mod self_check;
+mod self_check_gateway;
 mod signatures;
 mod slow_bodies;
 mod tls;
