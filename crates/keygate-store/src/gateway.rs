@@ -225,7 +225,7 @@ impl Store {
             .collect())
     }
 
-    /// Whether `jti` is recorded for an API key, as [`Store::record_jti`] would find it (an
+    /// Whether `jti` is recorded for an API key, as [`Store::record_jtis`] would find it (an
     /// expired row not yet purged counts). Records nothing: the self-check asks this.
     pub async fn jti_seen(&self, api_key_id: Uuid, jti: &str) -> Result<bool, StoreError> {
         let api_key_id = api_key_id.to_string();
