@@ -266,6 +266,7 @@ fn rotation_with_the_client_commands() {
     assert_eq!(body["error"], "signature_invalid");
     let table = ok_json(&client(&dir, &url, &["status"]));
     assert_eq!(table["data"]["keys"][1]["status"], "REVOKED");
+}
 
 /// `keygate client check`: both self-checks pass with the right private key, and name what fails
 /// with another one (docs/design.md §5, "Self-check").

@@ -12,7 +12,7 @@ use keygate_api::{
     ChallengeAnswerBody, ChallengeCiphertexts, ChallengeResult, CheckName, EncryptionChallenge,
     Envelope, SignatureCheck,
 };
-use keygate_core::jose::{check_signed_request, Check, RequestFacts};
+use keygate_core::jose::{check_signed_request, Check, RequestFacts, SignedRequestReport};
 
 use super::check_report::{self, Context};
 use super::json::{read_body, ApiJson};
@@ -54,8 +54,8 @@ pub async fn check_signature(
         .await?
         .active(now);
     let mut checks = Vec::with_capacity(Check::ALL.len() + 1);
-    let key = match key {
-        Ok(key) => key,
+    let keys = match key {
+        Ok(keys) => keys,
         Err(refusal) => {
             checks.push(check_report::key_state_failed(&refusal));
             checks.extend(check_report::not_run_from(Check::Jws, CheckName::KeyState));
@@ -67,7 +67,7 @@ pub async fn check_signature(
         .active_key(api_key_id)
         .await
         .map_or(now, |record| record.expires_at);
-    checks.push(check_report::key_state_ok(key.kid(), expires_at));
+    checks.push(check_report::key_state_ok(keys.active.kid(), expires_at));
 
     // jws: the header as the gateway reads it.
     let jws = match headers.get("x-request-signature").map(|v| v.to_str()) {
@@ -87,7 +87,19 @@ pub async fn check_signature(
         body: &body,
         bearer_token: token,
     };
-    let report = check_signed_request(jws, &key, &facts, now, &gateway.policy);
+    // The active key; during a rotation's overlap the retiring key when it is the one that
+    // signed (docs/design.md §2, "Rotation"), as the gateway would accept it.
+    let mut key = &keys.active;
+    let mut report = check_signed_request(jws, key, &facts, now, &gateway.policy);
+    if let Some(retiring) = &keys.retiring {
+        let signed = |r: &SignedRequestReport| {
+            r.outcome(Check::Kid).passed() && r.outcome(Check::Signature).passed()
+        };
+        let by_retiring = check_signed_request(jws, retiring, &facts, now, &gateway.policy);
+        if !signed(&report) && signed(&by_retiring) {
+            (key, report) = (retiring, by_retiring);
+        }
+    }
     // The jti's freshness, as the replay record would judge it, without recording it.
     let jti_used = match report.jti() {
         Some(jti) => gateway.replay.seen(api_key_id, jti, now).await?,
