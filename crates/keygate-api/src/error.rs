@@ -134,6 +134,12 @@ slugs! {
     PublicKeyRevoked = "public_key_revoked", 4012, FORBIDDEN;
     /// An encrypted request field could not be decrypted.
     EncryptedFieldInvalid = "encrypted_field_invalid", 4020, BAD_REQUEST;
+    /// No self-check challenge with this id belongs to the caller (or it was purged).
+    ChallengeUnknown = "challenge_unknown", 4030, NOT_FOUND;
+    /// The self-check challenge was answered before; each is answered once.
+    ChallengeUsed = "challenge_used", 4031, CONFLICT;
+    /// The self-check challenge expired before it was answered.
+    ChallengeExpired = "challenge_expired", 4032, GONE;
     /// Unexpected; the cause is logged once, never sent.
     InternalError = "internal_error", 5000, INTERNAL_SERVER_ERROR;
     /// The database cannot be reached within `database_timeout`; `Retry-After` is set.
@@ -176,6 +182,6 @@ mod tests {
             assert!(codes.insert(slug.code()), "{slug} reuses {}", slug.code());
             assert_eq!(ErrorSlug::from_code(slug.code()), Some(*slug));
         }
-        assert_eq!(ErrorSlug::ALL.len(), 33);
+        assert_eq!(ErrorSlug::ALL.len(), 36);
     }
 }

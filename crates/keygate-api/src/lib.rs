@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod check;
 mod envelope;
 mod error;
 mod health;
@@ -19,6 +20,10 @@ mod keys;
 mod system;
 
 pub use auth::{ApiKeyRef, ClientRef, Credentials, LoginAnswer, LoginBody, LogoutAnswer};
+pub use check::{
+    ChallengeAnswerBody, ChallengeCiphertexts, ChallengeResult, CheckName, CheckResult,
+    EncryptionChallenge, SignatureCheck,
+};
 pub use envelope::Envelope;
 pub use error::{ErrorBody, ErrorSlug};
 pub use health::{Liveness, Readiness};

@@ -12,6 +12,12 @@ use serde_json::Value;
 
 use crate::tls::TlsClientOptions;
 
+/// The self-check of a signed request (docs/design.md §5, "Self-check"); sign for this path.
+pub const SIGNATURE_CHECK_PATH: &str = "/clients/api_key/public_key/check";
+
+/// The self-check's encryption challenge: `GET` one, `POST` the answer.
+pub const ENCRYPTION_CHECK_PATH: &str = "/clients/api_key/public_key/check/encryption";
+
 /// What can go wrong talking to keygate.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -351,5 +357,44 @@ impl KeygateClient {
             &[],
         )
         .await
+    }
+
+    /// `POST /clients/api_key/public_key/check` ([`SIGNATURE_CHECK_PATH`]): the self-check of a
+    /// signed request. `signature` must be made for `POST`, that path and `body`, as for a
+    /// protected call (`data`: `keygate_api::SignatureCheck`).
+    pub async fn check_signature(
+        &self,
+        body: Option<Vec<u8>>,
+        signature: &str,
+    ) -> Result<Reply, ClientError> {
+        self.send(
+            Method::POST,
+            SIGNATURE_CHECK_PATH,
+            body,
+            &[("X-Request-Signature", signature)],
+        )
+        .await
+    }
+
+    /// `GET /clients/api_key/public_key/check/encryption`: a new encryption challenge
+    /// (`data`: `keygate_api::EncryptionChallenge`).
+    pub async fn encryption_challenge(&self) -> Result<Reply, ClientError> {
+        self.send(Method::GET, ENCRYPTION_CHECK_PATH, None, &[])
+            .await
+    }
+
+    /// `POST /clients/api_key/public_key/check/encryption`: answer a challenge with its
+    /// decrypted text (`data`: `keygate_api::ChallengeResult`).
+    pub async fn answer_challenge(
+        &self,
+        challenge_id: &str,
+        plaintext: &str,
+    ) -> Result<Reply, ClientError> {
+        let body = keygate_api::ChallengeAnswerBody {
+            challenge_id: challenge_id.to_owned(),
+            plaintext: plaintext.to_owned(),
+        };
+        self.send_typed(Method::POST, ENCRYPTION_CHECK_PATH, &body)
+            .await
     }
 }

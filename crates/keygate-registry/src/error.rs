@@ -56,6 +56,16 @@ pub enum RegistryError {
     /// counted.
     #[error(transparent)]
     MalformedLogin(#[from] crate::login::MalformedLogin),
+    /// No self-check challenge with this id belongs to this API key (never made, malformed id,
+    /// or purged after it expired).
+    #[error("no challenge with this id belongs to this API key")]
+    ChallengeUnknown,
+    /// The self-check challenge was answered before; each is answered once.
+    #[error("this challenge was already answered")]
+    ChallengeUsed,
+    /// The self-check challenge expired before it was answered.
+    #[error("this challenge has expired")]
+    ChallengeExpired,
     /// The login's API key is unknown or its password is wrong (the two are not told apart).
     #[error("the API key or the password is wrong")]
     InvalidCredentials,

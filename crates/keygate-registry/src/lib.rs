@@ -9,12 +9,14 @@
 //! - `successor`: stage, read, withdraw and activate a successor (docs/design.md §2, "Rotation");
 //! - `login`: login (limits, password-check slots, the dummy hash), logout, session lookup;
 //! - `accounts`: clients, API keys and the demo client;
+//! - `checks`: the self-check's encryption challenges (single use, short-lived);
 //! - `credentials`: argon2 hashing, secrets and token digests;
 //! - `clock`: the one clock.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod accounts;
+mod checks;
 pub mod clock;
 pub mod credentials;
 mod error;
@@ -31,6 +33,7 @@ use keygate_store::Store;
 use uuid::Uuid;
 
 pub use accounts::{DemoClient, NewApiKey};
+pub use checks::{Challenge, CHALLENGES_PER_API_KEY, CHALLENGE_TTL_SECS};
 pub use clock::{Clock, ManualTime};
 pub use error::RegistryError;
 pub use keys::{CurrentKey, KeyTable};

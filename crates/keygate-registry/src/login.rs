@@ -230,8 +230,8 @@ impl Registry {
             .ok_or(RegistryError::SessionUnknown)
     }
 
-    /// Drop expired sessions and login failures older than the window, so neither table grows
-    /// without bound (run once a minute while the node serves).
+    /// Drop expired sessions, login failures older than the window and expired self-check
+    /// challenges, so no table grows without bound (run once a minute while the node serves).
     pub async fn purge_expired(&self) {
         let now = self.now();
         if let Err(e) = self.store.purge_expired_sessions(now).await {
@@ -240,6 +240,9 @@ impl Registry {
         let since = now.saturating_sub(secs(self.settings.login_failure_window));
         if let Err(e) = self.store.purge_login_failures(since).await {
             tracing::warn!(error = %e, "purging old login failures failed");
+        }
+        if let Err(e) = self.store.purge_check_challenges(now).await {
+            tracing::warn!(error = %e, "purging expired self-check challenges failed");
         }
     }
 }

@@ -60,6 +60,28 @@ pub async fn registry() -> (Registry, ManualTime, Principal, Guard) {
     (registry, hand, principal, guard)
 }
 
+/// A fresh RSA-2048 key pair: the public key as SPKI PEM, and the private key for decrypting.
+pub fn key_pair() -> (String, aws_lc_rs::rsa::PrivateDecryptingKey) {
+    let pair = KeyPair::generate(KeySize::Rsa2048).unwrap();
+    let pkcs8 = pair.as_der().unwrap();
+    let private = aws_lc_rs::rsa::PrivateDecryptingKey::from_pkcs8(pkcs8.as_ref()).unwrap();
+    let der = pair.public_key().as_der().unwrap();
+    (pem_of(der.as_ref()), private)
+}
+
+fn pem_of(der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        lines.join("\n")
+    )
+}
+
 /// A fresh RSA-2048 public key as SPKI PEM (`_n` only tells the calls apart to the reader).
 pub fn public_key_pem(_n: u32) -> String {
     let pair = KeyPair::generate(KeySize::Rsa2048).unwrap();

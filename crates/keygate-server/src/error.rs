@@ -74,6 +74,12 @@ pub enum ApiError {
     PublicKeyRevoked,
     /// 400: a `decrypt_request` field could not be decrypted with the system key ring.
     EncryptedFieldInvalid,
+    /// 404: no self-check challenge with this id belongs to the caller.
+    ChallengeUnknown,
+    /// 409: the self-check challenge was answered before.
+    ChallengeUsed,
+    /// 410: the self-check challenge expired before it was answered.
+    ChallengeExpired,
     /// 502: the upstream refused, broke the connection, failed TLS or sent an unusable answer.
     UpstreamUnavailable,
     /// 504: the upstream exchange took longer than `upstream_timeout`.
@@ -185,6 +191,9 @@ impl ApiError {
             PublicKeyExpired => ErrorSlug::PublicKeyExpired,
             PublicKeyRevoked => ErrorSlug::PublicKeyRevoked,
             EncryptedFieldInvalid => ErrorSlug::EncryptedFieldInvalid,
+            ChallengeUnknown => ErrorSlug::ChallengeUnknown,
+            ChallengeUsed => ErrorSlug::ChallengeUsed,
+            ChallengeExpired => ErrorSlug::ChallengeExpired,
             UpstreamUnavailable => ErrorSlug::UpstreamUnavailable,
             UpstreamTimeout => ErrorSlug::UpstreamTimeout,
             NotReady(_) => ErrorSlug::NotReady,
@@ -215,6 +224,10 @@ impl ApiError {
                 "rate_limited-signed",
                 &[("retry_after", &retry_after.to_string())],
             ),
+            ChallengeExpired => {
+                let minutes = keygate_registry::CHALLENGE_TTL_SECS / 60;
+                messages::message(slug, &[("minutes", &minutes.to_string())])
+            }
             _ => messages::message(slug, &[]),
         }
     }
@@ -336,6 +349,9 @@ impl From<RegistryError> for ApiError {
                     "api_client.api_key and api_client.password must be non-empty (at most {MAX_API_KEY_LEN} and {MAX_PASSWORD_LEN} bytes)"
                 ),
             }),
+            RegistryError::ChallengeUnknown => ApiError::ChallengeUnknown,
+            RegistryError::ChallengeUsed => ApiError::ChallengeUsed,
+            RegistryError::ChallengeExpired => ApiError::ChallengeExpired,
             RegistryError::InvalidCredentials => ApiError::InvalidCredentials,
             RegistryError::RateLimited { retry_after } => ApiError::RateLimited { retry_after },
             RegistryError::LoginBusy { retry_after } => ApiError::LoginBusy { retry_after },

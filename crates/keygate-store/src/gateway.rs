@@ -225,6 +225,20 @@ impl Store {
             .collect())
     }
 
+    /// Whether `jti` is recorded for an API key, as [`Store::record_jtis`] would find it (an
+    /// expired row not yet purged counts). Records nothing: the self-check asks this.
+    pub async fn jti_seen(&self, api_key_id: Uuid, jti: &str) -> Result<bool, StoreError> {
+        let api_key_id = api_key_id.to_string();
+        let found: Option<(i64,)> = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT expires_at FROM seen_jtis WHERE api_key_id = $1 AND jti = $2")
+                .bind(&api_key_id)
+                .bind(jti)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(found.is_some())
+    }
+
     /// Deletes `jti` records that expired before `now`; returns how many.
     pub async fn purge_jtis(&self, now: UnixTime) -> Result<u64, StoreError> {
         let done = on_pool!(self, |pool| {

@@ -26,6 +26,11 @@ pub(crate) const SQLITE: Embedded = &[
         "successor",
         include_str!("../migrations/sqlite/0003_successor.sql"),
     ),
+    (
+        4,
+        "check_challenges",
+        include_str!("../migrations/sqlite/0004_check_challenges.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -43,6 +48,11 @@ pub(crate) const POSTGRES: Embedded = &[
         3,
         "successor",
         include_str!("../migrations/postgres/0003_successor.sql"),
+    ),
+    (
+        4,
+        "check_challenges",
+        include_str!("../migrations/postgres/0004_check_challenges.sql"),
     ),
 ];
 

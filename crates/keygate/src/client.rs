@@ -79,6 +79,16 @@ enum ClientCommand {
         #[arg(long)]
         raw: bool,
     },
+    /// Run both self-checks (a signed request, an encryption challenge) and print a report;
+    /// fails when any check fails.
+    Check {
+        /// The private key that signs and decrypts.
+        #[arg(long, env = "KEYGATE_KEY", default_value = "private.pem")]
+        key: PathBuf,
+        /// RS256 or PS256.
+        #[arg(long, default_value = "PS256")]
+        alg: String,
+    },
     /// Decrypt one confidential value (jwe, rsa-oaep-256 or rsa-pkcs1, told apart by shape).
     Decrypt {
         value: String,
@@ -385,6 +395,14 @@ pub async fn run(args: &ClientArgs) -> anyhow::Result<()> {
                 decrypt_tree(&private, &mut reply.body);
             }
             print_reply(&reply)?;
+        }
+        ClientCommand::Check { key, alg } => {
+            let client = authed(&state)?;
+            let private = read_key(key)?;
+            let alg = SigAlg::from_name(alg)
+                .ok_or_else(|| anyhow::anyhow!("--alg must be RS256 or PS256"))?;
+            crate::client_check::run(&client, &private, alg, state.key_id.as_deref(), now())
+                .await?;
         }
         ClientCommand::Decrypt { value, key } => {
             let private = read_key(key)?;

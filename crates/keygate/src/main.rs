@@ -3,6 +3,7 @@
 
 mod admin;
 mod client;
+mod client_check;
 
 use std::path::PathBuf;
 

@@ -267,3 +267,71 @@ fn rotation_with_the_client_commands() {
     let table = ok_json(&client(&dir, &url, &["status"]));
     assert_eq!(table["data"]["keys"][1]["status"], "REVOKED");
 }
+
+/// `keygate client check`: both self-checks pass with the right private key, and name what fails
+/// with another one (docs/design.md §5, "Self-check").
+#[test]
+fn client_check_reports_both_self_checks() {
+    let dir: PathBuf = temp_dir("check");
+    let (_server, url, printed) = serve_demo(&dir);
+    let api_key = value_of(&printed, "api_key:").to_string();
+    let password = value_of(&printed, "password:").to_string();
+    for out in ["keys", "other"] {
+        assert!(client(&dir, &url, &["keygen", "--out", out])
+            .status
+            .success());
+    }
+    let login = ["login", "--api-key", &api_key, "--password", &password];
+    assert!(client(&dir, &url, &login).status.success());
+
+    // No key yet: key_state fails, and no challenge can be made.
+    let out = client(&dir, &url, &["check", "--key", "keys/private.pem"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("FAIL  key_state"), "{text}");
+    assert!(text.contains("no_active_key"), "{text}");
+
+    ok_json(&client(&dir, &url, &["upload-key", "keys/public.pem"]));
+    let out = client(
+        &dir,
+        &url,
+        &["check", "--key", "keys/private.pem", "--alg", "RS256"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in [
+        "key_state",
+        "jws",
+        "alg",
+        "kid",
+        "signature",
+        "iat",
+        "exp",
+        "jti",
+        "htm",
+        "htu",
+        "body_sha256",
+        "ath",
+        "jwe",
+        "rsa-oaep-256",
+        "rsa-pkcs1",
+        "answer",
+    ] {
+        assert!(text.contains(&format!("ok    {name} ")), "{name}: {text}");
+    }
+    assert!(text.contains("All checks passed"), "{text}");
+    assert!(!text.contains("FAIL"), "{text}");
+
+    // Another key: the signature and every decryption fail, by name; the exit status says so.
+    let out = client(&dir, &url, &["check", "--key", "other/private.pem"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!out.status.success(), "{text}");
+    for name in ["signature", "jwe", "rsa-oaep-256", "rsa-pkcs1"] {
+        assert!(text.contains(&format!("FAIL  {name} ")), "{name}: {text}");
+    }
+    assert!(text.contains("ok    htu "), "{text}");
+}

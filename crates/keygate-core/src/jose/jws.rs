@@ -11,6 +11,10 @@
 //! signature is. Header members that point at keys (`jwk`, `jku`, `x5u`, `x5c`) are ignored: the
 //! key is always the caller's registered [`ClientKey`]. Duplicate header members make the header
 //! malformed rather than letting one of them win.
+//!
+//! Each step is its own function so that [`super::signed_request`] can run the same steps one
+//! by one, either stopping at the first failure (the gateway) or reporting every step (the
+//! self-check, docs/design.md §5 "Self-check").
 
 use serde::Deserialize;
 
@@ -48,16 +52,17 @@ fn invalid(reason: InvalidReason) -> SignatureError {
     SignatureError::Invalid(reason)
 }
 
-/// Verifies a compact JWS's signature with `key`, checking header, `alg`, `kid` and `crit` first
-/// (see the module docs for the order). Claims are not looked at.
-///
-/// # Errors
-/// [`SignatureError::Invalid`] naming the failed check.
-pub fn verify_jws_signature(
-    jws: &str,
-    key: &ClientKey,
-    allowed_algs: &[SigAlg],
-) -> Result<VerifiedJws, SignatureError> {
+/// A compact JWS split into its parts, its header read (step 1).
+pub(crate) struct CompactJws<'a> {
+    jws: &'a str,
+    header_b64: &'a str,
+    payload_b64: &'a str,
+    sig_b64: &'a str,
+    pub(crate) header: JwsHeader,
+}
+
+/// Step 1: three base64url parts, the header a JSON object without duplicate members.
+pub(crate) fn parse_compact(jws: &str) -> Result<CompactJws<'_>, SignatureError> {
     let mut parts = jws.split('.');
     let (Some(header_b64), Some(payload_b64), Some(sig_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -70,41 +75,92 @@ pub fn verify_jws_signature(
         .ok()
         .and_then(|text| serde_json::from_str(text).ok())
         .ok_or(invalid(InvalidReason::MalformedHeader))?;
+    Ok(CompactJws {
+        jws,
+        header_b64,
+        payload_b64,
+        sig_b64,
+        header,
+    })
+}
 
+/// Step 2: `alg` present and allowed.
+pub(crate) fn check_alg(
+    header: &JwsHeader,
+    allowed_algs: &[SigAlg],
+) -> Result<SigAlg, SignatureError> {
     let alg_name = header
         .alg
         .as_deref()
         .ok_or(invalid(InvalidReason::AlgMissing))?;
-    let alg = SigAlg::from_name(alg_name)
+    SigAlg::from_name(alg_name)
         .filter(|alg| allowed_algs.contains(alg))
-        .ok_or(invalid(InvalidReason::AlgNotAllowed))?;
+        .ok_or(invalid(InvalidReason::AlgNotAllowed))
+}
 
-    if let Some(kid) = header.kid.as_deref() {
+/// Step 3: `kid`, when present, names `key`.
+pub(crate) fn check_kid(header: &JwsHeader, key: &ClientKey) -> Result<(), SignatureError> {
+    match header.kid.as_deref() {
         // A UUID's hex digits may be sent in either case.
-        if !kid.eq_ignore_ascii_case(key.kid()) {
-            return Err(invalid(InvalidReason::KidMismatch));
+        Some(kid) if !kid.eq_ignore_ascii_case(key.kid()) => {
+            Err(invalid(InvalidReason::KidMismatch))
         }
+        _ => Ok(()),
     }
-    if header.crit.is_some() {
-        return Err(invalid(InvalidReason::CritUnsupported));
-    }
+}
 
-    let signature = b64url_decode(sig_b64).ok_or(invalid(InvalidReason::BadSignature))?;
+/// Step 4: no `crit`.
+pub(crate) fn check_crit(header: &JwsHeader) -> Result<(), SignatureError> {
+    match header.crit {
+        Some(_) => Err(invalid(InvalidReason::CritUnsupported)),
+        None => Ok(()),
+    }
+}
+
+/// Step 5: the signature verifies with `key` for `alg`.
+pub(crate) fn check_signature(
+    compact: &CompactJws<'_>,
+    key: &ClientKey,
+    alg: SigAlg,
+) -> Result<(), SignatureError> {
+    let signature = b64url_decode(compact.sig_b64).ok_or(invalid(InvalidReason::BadSignature))?;
     // The signing input is the ASCII of the first two parts, exactly as received.
-    let signing_input_len = header_b64.len() + 1 + payload_b64.len();
-    let signing_input = jws
+    let signing_input_len = compact.header_b64.len() + 1 + compact.payload_b64.len();
+    let signing_input = compact
+        .jws
         .as_bytes()
         .get(..signing_input_len)
         .ok_or(invalid(InvalidReason::NotCompactJws))?;
     key.verifier(alg)
         .ok_or(invalid(InvalidReason::BadSignature))?
         .verify_sig(signing_input, &signature)
-        .map_err(|_| invalid(InvalidReason::BadSignature))?;
+        .map_err(|_| invalid(InvalidReason::BadSignature))
+}
 
-    let payload = b64url_decode(payload_b64).ok_or(invalid(InvalidReason::MalformedClaims))?;
+/// The payload's bytes (read only once the signature verified, or by the self-check).
+pub(crate) fn decode_payload(compact: &CompactJws<'_>) -> Result<Vec<u8>, SignatureError> {
+    b64url_decode(compact.payload_b64).ok_or(invalid(InvalidReason::MalformedClaims))
+}
+
+/// Verifies a compact JWS's signature with `key`, checking header, `alg`, `kid` and `crit` first
+/// (see the module docs for the order). Claims are not looked at.
+///
+/// # Errors
+/// [`SignatureError::Invalid`] naming the failed check.
+pub fn verify_jws_signature(
+    jws: &str,
+    key: &ClientKey,
+    allowed_algs: &[SigAlg],
+) -> Result<VerifiedJws, SignatureError> {
+    let compact = parse_compact(jws)?;
+    let alg = check_alg(&compact.header, allowed_algs)?;
+    check_kid(&compact.header, key)?;
+    check_crit(&compact.header)?;
+    check_signature(&compact, key, alg)?;
+    let payload = decode_payload(&compact)?;
     Ok(VerifiedJws {
         alg,
-        header,
+        header: compact.header,
         payload,
     })
 }

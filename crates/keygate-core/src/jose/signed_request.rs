@@ -14,14 +14,21 @@
 //! 9. `ath`, if present, equals base64url(SHA-256(bearer token)).
 //!
 //! Replay detection is not here: the caller records the returned `jti`.
+//!
+//! The steps are written once ([`run_checks`]): the gateway runs them fail-fast
+//! ([`verify_signed_request`]), the self-check records every one
+//! ([`super::self_check::check_signed_request`], docs/design.md §5 "Self-check").
 
 use serde::Deserialize;
 
 use super::alg::SigAlg;
 use super::b64::sha256_b64url;
 use super::client_key::ClientKey;
-use super::jws::verify_jws_signature;
+use super::jws::{
+    check_alg, check_crit, check_kid, check_signature, decode_payload, parse_compact,
+};
 use super::signature_error::{InvalidReason, SignatureError, StaleReason};
+use super::steps::{Check, Found, Steps};
 
 /// What the server knows about the request being checked.
 #[derive(Debug, Clone, Copy)]
@@ -135,64 +142,182 @@ pub fn verify_signed_request(
     now: i64,
     policy: &SignaturePolicy,
 ) -> Result<VerifiedSignature, SignatureError> {
+    // `FailFast` stops at the first failed step, so a finished run has every value.
+    run_checks(jws, key, req, now, policy, &mut FailFast)?
+        .ok_or(SignatureError::Invalid(InvalidReason::MalformedClaims))
+}
+
+/// The gateway's observer: the first failure is the answer; nothing is recorded.
+struct FailFast;
+
+impl Steps for FailFast {
+    #[inline(always)]
+    fn step<T>(
+        &mut self,
+        _: Check,
+        result: Result<T, SignatureError>,
+        _: Found<&str>,
+    ) -> Result<Option<T>, SignatureError> {
+        result.map(Some)
+    }
+
+    #[inline(always)]
+    fn not_run(&mut self, _: Check, _: Check) {}
+}
+
+/// The steps of §5, run once in the order documented on this module, each reported to `steps`
+/// ([`super::steps`]). With a fail-fast observer the first failure returns; with a recording
+/// one the run goes on wherever a step's inputs exist (the claims are then read even when the
+/// signature failed: a report grants nothing). `Some` when every value-bearing step passed.
+#[inline(always)]
+pub(crate) fn run_checks<S: Steps>(
+    jws: &str,
+    key: &ClientKey,
+    req: &RequestFacts<'_>,
+    now: i64,
+    policy: &SignaturePolicy,
+    steps: &mut S,
+) -> Result<Option<VerifiedSignature>, SignatureError> {
+    use Check as C;
     use InvalidReason as R;
     let invalid = SignatureError::Invalid;
     let stale = SignatureError::Stale;
 
-    let verified = verify_jws_signature(jws, key, &policy.allowed_algs)?;
-    // JSON text is UTF-8 (RFC 8259 §8.1): checked first, since serde_json skips an ignored
-    // member's string without looking at its bytes.
-    let claims: Claims = std::str::from_utf8(&verified.payload)
-        .ok()
-        .and_then(|text| serde_json::from_str(text).ok())
-        .ok_or(invalid(R::MalformedClaims))?;
-
-    let iat = claims.iat.ok_or(invalid(R::IatMissing))?.0;
-    let skew = policy.max_skew_secs;
-    if iat < now.saturating_sub(skew) || iat > now.saturating_add(skew) {
-        return Err(stale(StaleReason::IatOutsideWindow));
-    }
-    let exp = claims.exp.map(|d| d.0);
-    if exp.is_some_and(|exp| exp <= now) {
-        return Err(stale(StaleReason::Expired));
-    }
-    if claims
-        .nbf
-        .is_some_and(|nbf| nbf.0 > now.saturating_add(skew))
-    {
-        return Err(stale(StaleReason::NotYetValid));
-    }
-
-    let jti = claims.jti.ok_or(invalid(R::JtiMissing))?;
-    if !(16..=128).contains(&jti.chars().count()) {
-        return Err(invalid(R::JtiLength));
-    }
-    if jti.chars().any(char::is_control) {
-        return Err(invalid(R::JtiCharacters));
-    }
-    let htm = claims.htm.ok_or(invalid(R::HtmMissing))?;
-    if htm != req.method {
-        return Err(invalid(R::HtmMismatch));
-    }
-    let htu = claims.htu.ok_or(invalid(R::HtuMissing))?;
-    if htu_path_and_query(&htu) != req.path_and_query {
-        return Err(invalid(R::HtuMismatch));
-    }
-    let body_sha256 = claims.body_sha256.ok_or(invalid(R::BodyHashMissing))?;
-    if body_sha256 != sha256_b64url(req.body) {
-        return Err(invalid(R::BodyHashMismatch));
-    }
-    if let Some(ath) = claims.ath {
-        if ath != sha256_b64url(req.bearer_token.as_bytes()) {
-            return Err(invalid(R::AthMismatch));
+    // 1. The JWS and its header, alg, kid, crit and signature.
+    let Some(compact) = steps.step(C::Jws, parse_compact(jws), Found::Nothing)? else {
+        steps.not_run_from(C::Alg, C::Jws);
+        return Ok(None);
+    };
+    let header = &compact.header;
+    let alg = steps.step(
+        C::Alg,
+        check_alg(header, &policy.allowed_algs),
+        Found::Alg(header.alg.as_deref()),
+    )?;
+    let kid = Found::Kid {
+        sent: header.kid.as_deref(),
+        expected: key.kid(),
+    };
+    steps.step(C::Kid, check_kid(header, key), kid)?;
+    steps.step(C::Jws, check_crit(header), Found::Nothing)?;
+    match alg {
+        Some(alg) => {
+            let found = Found::Signature { alg: alg.name() };
+            steps.step(C::Signature, check_signature(&compact, key, alg), found)?;
         }
+        None => steps.not_run(C::Signature, C::Alg),
     }
 
-    Ok(VerifiedSignature {
-        jti,
-        iat,
+    // 2. The payload is a JSON object of claims. JSON text is UTF-8 (RFC 8259 §8.1): checked
+    //    first, since serde_json skips an ignored member's string without looking at its bytes.
+    let claims = decode_payload(&compact).and_then(|payload| {
+        std::str::from_utf8(&payload)
+            .ok()
+            .and_then(|text| serde_json::from_str::<Claims>(text).ok())
+            .ok_or(invalid(R::MalformedClaims))
+    });
+    let Some(claims) = steps.step(C::Jws, claims, Found::Nothing)? else {
+        steps.not_run_from(C::Iat, C::Jws);
+        return Ok(None);
+    };
+
+    // 3. iat within the skew.
+    let skew = policy.max_skew_secs;
+    let sent_iat = claims.iat.map(|d| d.0);
+    let iat = match sent_iat {
+        None => Err(invalid(R::IatMissing)),
+        Some(iat) if iat < now.saturating_sub(skew) || iat > now.saturating_add(skew) => {
+            Err(stale(StaleReason::IatOutsideWindow))
+        }
+        Some(iat) => Ok(iat),
+    };
+    let found = Found::Iat {
+        iat: sent_iat,
+        now,
+        skew,
+    };
+    let iat = steps.step(C::Iat, iat, found)?;
+
+    // 4. exp not passed, nbf not in the future.
+    let exp = claims.exp.map(|d| d.0);
+    let nbf = claims.nbf.map(|d| d.0);
+    let window = if exp.is_some_and(|exp| exp <= now) {
+        Err(stale(StaleReason::Expired))
+    } else if nbf.is_some_and(|nbf| nbf > now.saturating_add(skew)) {
+        Err(stale(StaleReason::NotYetValid))
+    } else {
+        Ok(())
+    };
+    let found = Found::Exp {
         exp,
-        alg: verified.alg,
+        nbf,
+        now,
+        skew,
+    };
+    steps.step(C::Exp, window, found)?;
+
+    // 5. jti's form (its freshness is the caller's replay record).
+    let jti_chars = claims.jti.as_deref().map(|jti| jti.chars().count());
+    let jti_form = match (claims.jti.as_deref(), jti_chars) {
+        (Some(_), Some(n)) if !(16..=128).contains(&n) => Err(invalid(R::JtiLength)),
+        (Some(jti), Some(_)) if jti.chars().any(char::is_control) => Err(invalid(R::JtiCharacters)),
+        (Some(jti), Some(_)) => Ok(jti),
+        _ => Err(invalid(R::JtiMissing)),
+    };
+    let found = Found::Jti { chars: jti_chars };
+    if let Some(jti) = steps.step(C::Jti, jti_form, found)? {
+        steps.jti(jti);
+    }
+
+    // 6.–9. htm, htu, body_sha256, ath.
+    let htm = match claims.htm.as_deref() {
+        None => Err(invalid(R::HtmMissing)),
+        Some(htm) if htm != req.method => Err(invalid(R::HtmMismatch)),
+        Some(_) => Ok(()),
+    };
+    let found = Found::Text {
+        sent: claims.htm.as_deref(),
+        expected: req.method,
+    };
+    steps.step(C::Htm, htm, found)?;
+
+    let htu = match claims.htu.as_deref() {
+        None => Err(invalid(R::HtuMissing)),
+        Some(htu) if htu_path_and_query(htu) != req.path_and_query => Err(invalid(R::HtuMismatch)),
+        Some(_) => Ok(()),
+    };
+    let found = Found::Text {
+        sent: claims.htu.as_deref(),
+        expected: req.path_and_query,
+    };
+    steps.step(C::Htu, htu, found)?;
+
+    let body_sha256 = sha256_b64url(req.body);
+    let body = match claims.body_sha256.as_deref() {
+        None => Err(invalid(R::BodyHashMissing)),
+        Some(sent) if sent != body_sha256 => Err(invalid(R::BodyHashMismatch)),
+        Some(_) => Ok(()),
+    };
+    let found = Found::Text {
+        sent: claims.body_sha256.as_deref(),
+        expected: body_sha256.as_str(),
+    };
+    steps.step(C::BodySha256, body, found)?;
+
+    let ath = match claims.ath.as_deref() {
+        Some(ath) if ath != sha256_b64url(req.bearer_token.as_bytes()) => {
+            Err(invalid(R::AthMismatch))
+        }
+        _ => Ok(()),
+    };
+    let found = Found::Ath {
+        sent: claims.ath.is_some(),
+    };
+    steps.step(C::Ath, ath, found)?;
+
+    Ok(match (alg, iat, claims.jti) {
+        (Some(alg), Some(iat), Some(jti)) => Some(VerifiedSignature { jti, iat, exp, alg }),
+        _ => None,
     })
 }
 

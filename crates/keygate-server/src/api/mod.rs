@@ -2,6 +2,8 @@
 //! with the wire types of `keygate-api` (built in `view`); `/openapi.json` is derived from both.
 
 mod auth;
+mod check;
+mod check_report;
 mod health;
 pub mod json;
 mod keys;
@@ -33,6 +35,14 @@ pub fn router() -> OwnRoutes {
         .route(
             "/clients/api_key/public_key/successor/activate",
             post(successor::activate),
+        )
+        .route(
+            "/clients/api_key/public_key/check",
+            post(check::check_signature),
+        )
+        .route(
+            "/clients/api_key/public_key/check/encryption",
+            get(check::new_challenge).post(check::answer_challenge),
         )
         .route("/clients/api_key/public_keys", get(keys::list))
         .route("/clients/api_key/public_keys/{id}", get(keys::view))

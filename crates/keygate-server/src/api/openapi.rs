@@ -46,6 +46,9 @@ use ErrorSlug::*;
         super::successor::activate,
         super::keys::list,
         super::keys::view,
+        super::check::check_signature,
+        super::check::new_challenge,
+        super::check::answer_challenge,
         super::system::public_key,
         super::system::jwks,
         super::health::healthz,
@@ -58,6 +61,7 @@ use ErrorSlug::*;
     tags(
         (name = "auth", description = "Log in and out with an API key"),
         (name = "public keys", description = "The API key's public keys and their lifecycle"),
+        (name = "self-check", description = "Prove an integration before going live: a signed request's every check, and an encryption challenge"),
         (name = "system", description = "keygate's own keys"),
         (name = "operations", description = "Health, metrics and this document"),
     )
@@ -157,6 +161,35 @@ const REFUSALS: &[(&str, &[ErrorSlug])] = &[
     (
         "viewPublicKey",
         &[Unauthorized, NotFound, InternalError, ServiceUnavailable],
+    ),
+    (
+        "checkSignature",
+        &[
+            Unauthorized,
+            RequestTimeout,
+            PayloadTooLarge,
+            InternalError,
+            ServiceUnavailable,
+        ],
+    ),
+    (
+        "newEncryptionChallenge",
+        &[Unauthorized, NoActiveKey, InternalError, ServiceUnavailable],
+    ),
+    (
+        "answerEncryptionChallenge",
+        &[
+            InvalidRequest,
+            Unauthorized,
+            RequestTimeout,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            ChallengeUnknown,
+            ChallengeUsed,
+            ChallengeExpired,
+            InternalError,
+            ServiceUnavailable,
+        ],
     ),
     ("systemPublicKey", &[InternalError]),
     ("jwks", &[InternalError]),

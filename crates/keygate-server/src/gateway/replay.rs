@@ -113,6 +113,13 @@ impl MemoryTable {
         Ok(true)
     }
 
+    /// Whether `record` would find `jti` seen now; records nothing (the self-check).
+    pub fn seen(&self, api_key_id: Uuid, jti: &str, now: UnixTime) -> bool {
+        self.seen
+            .get(&(api_key_id, jti_hash(jti)))
+            .is_some_and(|until| *until >= now)
+    }
+
     /// Drops what expired before `now`.
     pub fn purge(&mut self, now: UnixTime) {
         let per_key = &mut self.per_key;
@@ -299,6 +306,27 @@ impl ReplayGuard {
         }
     }
 
+    /// Whether `jti` was recorded for `api_key_id`, as [`ReplayGuard::record`] would find it,
+    /// without recording it (the self-check, docs/design.md §5).
+    pub async fn seen(
+        &self,
+        api_key_id: Uuid,
+        jti: &str,
+        now: UnixTime,
+    ) -> Result<bool, ReplayError> {
+        match self {
+            ReplayGuard::Shared(batcher) => batcher
+                .store
+                .jti_seen(api_key_id, jti)
+                .await
+                .map_err(|e| ReplayError::Store(Arc::new(e))),
+            ReplayGuard::Memory(table) => Ok(table
+                .lock()
+                .map_err(|_| ReplayError::Poisoned)?
+                .seen(api_key_id, jti, now)),
+        }
+    }
+
     /// Drops what expired before `now`.
     pub async fn purge(&self, store: &Store, now: UnixTime) {
         match self {
@@ -326,6 +354,8 @@ mod tests {
         let mut t = MemoryTable::default();
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
         assert_eq!(t.record(a, "jti-0000000000001", 100, 200), Ok(true));
+        assert!(t.seen(a, "jti-0000000000001", 150));
+        assert!(!t.seen(b, "jti-0000000000001", 150) && !t.seen(a, "jti-0000000000001", 201));
         assert_eq!(t.record(a, "jti-0000000000001", 150, 200), Ok(false));
         assert_eq!(
             t.record(b, "jti-0000000000001", 150, 200),

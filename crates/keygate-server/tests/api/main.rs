@@ -10,4 +10,5 @@ mod login_floods;
 mod operations;
 mod refusals;
 mod schemas;
+mod self_check_schemas;
 mod successor;

@@ -13,7 +13,7 @@ both_backends!(
     request_fields_from_jwcrypto_and_openssl_are_decrypted
 );
 
-fn openssl_decrypt(key_file: &str, b64: &str, padding: &[&str]) -> String {
+pub(crate) fn openssl_decrypt(key_file: &str, b64: &str, padding: &[&str]) -> String {
     let ct = STANDARD.decode(b64).unwrap();
     let mut args = vec!["pkeyutl", "-decrypt", "-inkey", key_file];
     for p in padding {

@@ -2,12 +2,15 @@
 //! recording upstream, third-party tools (PyJWT, jwcrypto, openssl) on the client side.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod challenge;
 mod escape;
 mod fields;
 mod hardening;
 mod nodes;
 mod outage;
 mod rotation;
+mod self_check;
+mod self_check_gateway;
 mod signatures;
 mod slow_bodies;
 mod tls;

@@ -117,7 +117,8 @@ async fn migrations_are_idempotent(kind: Backend) {
         vec![
             (1, "init".to_owned()),
             (2, "gateway".to_owned()),
-            (3, "successor".to_owned())
+            (3, "successor".to_owned()),
+            (4, "check_challenges".to_owned())
         ]
     );
 }

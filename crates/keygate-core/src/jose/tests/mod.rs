@@ -140,4 +140,5 @@ pub(super) fn jwe_header(jwe: &str) -> Value {
 
 mod fields;
 mod jws;
+mod self_check;
 mod system_key;
