@@ -99,6 +99,22 @@ impl ClientPrivateKey {
         Self::from_pkcs1_der(&der)
     }
 
+    /// SHA-256 of this key's public half as a SubjectPublicKeyInfo, in the status table's
+    /// `fingerprint_sha256` form: which registered key this private key belongs to.
+    ///
+    /// # Errors
+    /// [`ClientCryptoError::KeyRejected`] if the public half cannot be encoded.
+    pub fn public_fingerprint_sha256(&self) -> Result<String, ClientCryptoError> {
+        use aws_lc_rs::encoding::AsDer;
+        use aws_lc_rs::signature::KeyPair;
+        let spki = self
+            .signing
+            .public_key()
+            .as_der()
+            .map_err(|_| ClientCryptoError::KeyRejected)?;
+        Ok(keygate_core::public_key::fingerprint(spki.as_ref()))
+    }
+
     /// From either PEM form, chosen by its label.
     ///
     /// # Errors

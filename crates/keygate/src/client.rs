@@ -164,6 +164,34 @@ fn print_reply(reply: &Reply) -> anyhow::Result<()> {
     }
 }
 
+/// The `kid` to sign with: the id of the registered key this private key belongs to (found by
+/// its fingerprint in the status table), so during a rotation's overlap `--key` may be the old
+/// key or the new one, and a key that is over gets its own answer (`public_key_revoked`, …)
+/// rather than "does not verify" (docs/design.md §2); else the key id remembered at the last
+/// upload, status or activation.
+async fn signing_kid(
+    client: &KeygateClient,
+    private: &ClientPrivateKey,
+    remembered: Option<&str>,
+) -> Option<String> {
+    let fallback = || remembered.map(str::to_owned);
+    let Ok(fingerprint) = private.public_fingerprint_sha256() else {
+        return fallback();
+    };
+    let Ok(reply) = client.list_keys().await else {
+        return fallback();
+    };
+    let Ok(table) = reply.answer::<keygate_client::api::KeyTable>() else {
+        return fallback();
+    };
+    table
+        .keys
+        .iter()
+        .find(|row| row.fingerprint_sha256 == fingerprint)
+        .map(|row| row.id.to_string())
+        .or_else(fallback)
+}
+
 fn read_key(path: &Path) -> anyhow::Result<ClientPrivateKey> {
     let pem = std::fs::read_to_string(path).map_err(|e| {
         anyhow::anyhow!(
@@ -371,11 +399,12 @@ pub async fn run(args: &ClientArgs) -> anyhow::Result<()> {
                     Some(serde_json::to_vec(&doc)?)
                 }
             };
+            let kid = signing_kid(&client, &private, state.key_id.as_deref()).await;
             let jti = uuid::Uuid::new_v4().simple().to_string();
             let signature = sign_request(
                 &private,
                 alg,
-                state.key_id.as_deref(),
+                kid.as_deref(),
                 method.as_str(),
                 target,
                 body.as_deref().unwrap_or_default(),
@@ -401,8 +430,8 @@ pub async fn run(args: &ClientArgs) -> anyhow::Result<()> {
             let private = read_key(key)?;
             let alg = SigAlg::from_name(alg)
                 .ok_or_else(|| anyhow::anyhow!("--alg must be RS256 or PS256"))?;
-            crate::client_check::run(&client, &private, alg, state.key_id.as_deref(), now())
-                .await?;
+            let kid = signing_kid(&client, &private, state.key_id.as_deref()).await;
+            crate::client_check::run(&client, &private, alg, kid.as_deref(), now()).await?;
         }
         ClientCommand::Decrypt { value, key } => {
             let private = read_key(key)?;

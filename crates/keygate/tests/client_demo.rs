@@ -255,7 +255,7 @@ fn rotation_with_the_client_commands() {
     ));
     assert_eq!(card["data"]["card"]["number"], "4242424242424242");
     // rotation_overlap is 0s by default: the old key is revoked at the activation. (`call`
-    // names the new key's id as `kid`, so the old key's signature does not verify for it.)
+    // finds the old key's id by its fingerprint and names it as `kid`, so the answer says why.)
     let out = client(
         &dir,
         &url,
@@ -263,7 +263,7 @@ fn rotation_with_the_client_commands() {
     );
     assert!(!out.status.success());
     let body: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(body["error"], "signature_invalid");
+    assert_eq!(body["error"], "public_key_revoked");
     let table = ok_json(&client(&dir, &url, &["status"]));
     assert_eq!(table["data"]["keys"][1]["status"], "REVOKED");
 }
