@@ -19,7 +19,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
 use aws_lc_rs::digest::{digest, SHA256};
 use keygate_core::model::UnixTime;
@@ -179,7 +178,6 @@ struct Pending {
 /// and end when the gateway, and so the queue's sender, is dropped.
 pub struct Batcher {
     store: Store,
-    timeout: Duration,
     queue: OnceLock<tokio::sync::mpsc::Sender<Pending>>,
 }
 
@@ -187,7 +185,6 @@ impl Batcher {
     fn new(store: &Store) -> Batcher {
         Batcher {
             store: store.clone(),
-            timeout: store.timeout(),
             queue: OnceLock::new(),
         }
     }
@@ -218,23 +215,25 @@ impl Batcher {
             expires_at,
             answer,
         };
-        let timed_out =
-            || ReplayError::Store(Arc::new(keygate_store::StoreError::Timeout(self.timeout)));
-        let waited = tokio::time::timeout(self.timeout, async {
-            self.queue().send(pending).await.map_err(|_| closed())?;
+        let timeout = self.store.timeout();
+        // A closed queue or a dropped answer means the workers stopped (the node shuts down).
+        let waited = tokio::time::timeout(timeout, async {
+            self.queue()
+                .send(pending)
+                .await
+                .map_err(|_| ReplayError::Stopped)?;
             fresh
                 .await
-                .map_err(|_| closed())?
+                .map_err(|_| ReplayError::Stopped)?
                 .map_err(ReplayError::Store)
         })
         .await;
-        waited.unwrap_or_else(|_| Err(timed_out()))
+        waited.unwrap_or_else(|_| {
+            Err(ReplayError::Store(Arc::new(
+                keygate_store::StoreError::Timeout(timeout),
+            )))
+        })
     }
-}
-
-/// The batch workers are gone (only while the node shuts down).
-fn closed() -> ReplayError {
-    ReplayError::Stopped
 }
 
 /// Takes what is queued, records it in one statement, answers each call; until the queue closes.

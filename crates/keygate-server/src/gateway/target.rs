@@ -91,11 +91,7 @@ fn check_bytes(text: &str, in_path: bool) -> Result<(), TargetError> {
     let mut i = 0;
     while i < bytes.len() {
         let (byte, encoded) = if bytes[i] == b'%' {
-            let decoded = bytes
-                .get(i + 1..i + 3)
-                .and_then(|hex| std::str::from_utf8(hex).ok())
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                .ok_or(TargetError::MalformedEscape)?;
+            let decoded = escape_at(bytes, i).ok_or(TargetError::MalformedEscape)?;
             i += 3;
             (decoded, true)
         } else {
@@ -112,17 +108,21 @@ fn check_bytes(text: &str, in_path: bool) -> Result<(), TargetError> {
     Ok(())
 }
 
+/// The byte of the `%XX` escape starting at `i`, if its two hex digits are there.
+fn escape_at(bytes: &[u8], i: usize) -> Option<u8> {
+    bytes
+        .get(i + 1..i + 3)
+        .and_then(|hex| std::str::from_utf8(hex).ok())
+        .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+}
+
 /// The bytes `text` stands for, each `%XX` decoded once (escapes were checked by `check_bytes`).
 fn percent_decode(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        let escaped = (bytes[i] == b'%').then(|| escape_at(bytes, i)).flatten();
         match escaped {
             Some(byte) => {
                 out.push(byte);
