@@ -8,6 +8,20 @@
 use keygate_core::model::{KeyRecord, KeyStatus, Principal, RevokeReason, UnixTime};
 use keygate_core::public_key::ValidPublicKey;
 use keygate_store::{InsertKeyError, NewKey};
+
+/// The store's refusals of a new key (upload or staged successor), as the registry's: one
+/// mapping for both ways in.
+impl From<InsertKeyError> for RegistryError {
+    fn from(refused: InsertKeyError) -> Self {
+        match refused {
+            InsertKeyError::Reused => RegistryError::PublicKeyReused,
+            InsertKeyError::ActiveKeyExists => RegistryError::ActiveKeyExists,
+            InsertKeyError::NoActiveKey => RegistryError::NoActiveKeyToSucceed,
+            InsertKeyError::SuccessorExists => RegistryError::SuccessorExists,
+            InsertKeyError::Store(e) => e.into(),
+        }
+    }
+}
 use uuid::Uuid;
 
 use crate::{secs, Registry, RegistryError};
@@ -243,12 +257,7 @@ impl Registry {
                 tracing::info!(%api_key_id, key_id = %record.id, "public key uploaded");
                 Ok(record)
             }
-            Err(InsertKeyError::Reused) => Err(RegistryError::PublicKeyReused),
-            Err(InsertKeyError::ActiveKeyExists) => Err(RegistryError::ActiveKeyExists),
-            // Only staging a successor refuses these; mapped for completeness.
-            Err(InsertKeyError::NoActiveKey) => Err(RegistryError::NoActiveKeyToSucceed),
-            Err(InsertKeyError::SuccessorExists) => Err(RegistryError::SuccessorExists),
-            Err(InsertKeyError::Store(e)) => Err(e.into()),
+            Err(refused) => Err(refused.into()),
         }
     }
 

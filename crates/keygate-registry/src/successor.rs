@@ -7,7 +7,6 @@
 //! function of one row and *now*, and the store keeps exactly one key ACTIVE at any instant.
 
 use keygate_core::model::{KeyRecord, Principal, UnixTime};
-use keygate_store::InsertKeyError;
 use uuid::Uuid;
 
 use crate::{secs, CurrentKey, Registry, RegistryError};
@@ -36,13 +35,7 @@ impl Registry {
                 tracing::info!(%api_key_id, key_id = %record.id, "successor staged");
                 Ok(record)
             }
-            Err(InsertKeyError::Reused) => Err(RegistryError::PublicKeyReused),
-            Err(InsertKeyError::NoActiveKey) => Err(RegistryError::NoActiveKeyToSucceed),
-            Err(InsertKeyError::SuccessorExists) => Err(RegistryError::SuccessorExists),
-            Err(InsertKeyError::ActiveKeyExists) => Err(RegistryError::internal(
-                "staging a successor was refused as an upload",
-            )),
-            Err(InsertKeyError::Store(e)) => Err(e.into()),
+            Err(refused) => Err(refused.into()),
         }
     }
 
