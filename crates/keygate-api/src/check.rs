@@ -37,6 +37,26 @@ pub enum CheckName {
     Ath,
 }
 
+impl CheckName {
+    /// The wire name, e.g. `body_sha256` (as serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckName::KeyState => "key_state",
+            CheckName::Jws => "jws",
+            CheckName::Alg => "alg",
+            CheckName::Kid => "kid",
+            CheckName::Signature => "signature",
+            CheckName::Iat => "iat",
+            CheckName::Exp => "exp",
+            CheckName::Jti => "jti",
+            CheckName::Htm => "htm",
+            CheckName::Htu => "htu",
+            CheckName::BodySha256 => "body_sha256",
+            CheckName::Ath => "ath",
+        }
+    }
+}
+
 /// One check's result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CheckResult {
@@ -107,4 +127,23 @@ pub struct ChallengeResult {
     /// `true` when the text is the challenge's: the private key decrypts what keygate
     /// encrypts to the active key.
     pub ok: bool,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::CheckName;
+
+    /// `as_str` is the serialized name of every check.
+    #[test]
+    fn as_str_is_the_wire_name() {
+        let all: Vec<CheckName> = serde_json::from_str(
+            r#"["key_state","jws","alg","kid","signature","iat","exp","jti","htm","htu","body_sha256","ath"]"#,
+        )
+        .unwrap();
+        assert_eq!(all.len(), 12);
+        for check in all {
+            assert_eq!(serde_json::to_value(check).unwrap(), check.as_str());
+        }
+    }
 }

@@ -15,6 +15,7 @@ pub mod messages;
 pub mod own_routes;
 pub mod request_log;
 pub mod router;
+pub mod self_check;
 pub mod serve;
 pub mod state;
 pub mod system_key;
@@ -162,6 +163,19 @@ impl Application {
                     .await
                     .map_err(StartError::DemoClient)?,
             );
+        }
+        // keygate's own paths are served first (docs/gateway.md, "Request flow"): a route under
+        // one of their first segments would never be reached, so it is refused, not shadowed.
+        if let Some(shadowed) = route_configs
+            .iter()
+            .find(|route| front::is_own_path(&route.path))
+        {
+            return Err(gateway::routes::RouteError::new(
+                &shadowed.path,
+                "its first segment is one of keygate's own paths (the JSON API and the web \
+                 page, docs/gateway.md), so no request would reach it: choose another path",
+            )
+            .into());
         }
         let routes = gateway::routes::RouteTable::new(
             &route_configs,

@@ -1,4 +1,4 @@
-//! The JSON API's texts: `locales/en/api.ftl`, embedded at build time and keyed by slug, so
+//! The JSON API's texts: `locales/en/api.ftl` and the self-check's `locales/en/checks.ftl`, embedded at build time and keyed by slug, so
 //! each text lives once (docs/architecture.md, "Texts for people"). The web page's texts are in
 //! `locales/*/keygate.ftl` (`web::i18n`).
 
@@ -12,13 +12,19 @@ static CATALOG: LazyLock<FluentBundle<FluentResource>> = LazyLock::new(|| {
     let mut bundle = FluentBundle::new_concurrent(vec![en]);
     // Plain text for JSON: no Unicode isolation marks around arguments.
     bundle.set_use_isolating(false);
-    let source = include_str!("../locales/en/api.ftl").to_string();
-    let resource = FluentResource::try_new(source).unwrap_or_else(|(resource, errors)| {
-        tracing::error!(?errors, "the API catalog has syntax errors");
-        resource
-    });
-    if let Err(errors) = bundle.add_resource(resource) {
-        tracing::error!(?errors, "the API catalog has duplicate messages");
+    // The refusals, and the self-check's details (shared with the page: `web::i18n`).
+    for source in [
+        include_str!("../locales/en/api.ftl"),
+        include_str!("../locales/en/checks.ftl"),
+    ] {
+        let resource =
+            FluentResource::try_new(source.to_string()).unwrap_or_else(|(resource, errors)| {
+                tracing::error!(?errors, "the API catalog has syntax errors");
+                resource
+            });
+        if let Err(errors) = bundle.add_resource(resource) {
+            tracing::error!(?errors, "the API catalog has duplicate messages");
+        }
     }
     bundle
 });

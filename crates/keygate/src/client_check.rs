@@ -40,8 +40,7 @@ pub async fn run(
         .await?
         .answer()?;
     for check in &report.checks {
-        let name = serde_json::to_value(check.check)?;
-        line(check.ok, name.as_str().unwrap_or("?"), &check.detail);
+        line(check.ok, check.check.as_str(), &check.detail);
         failures += usize::from(!check.ok);
     }
 

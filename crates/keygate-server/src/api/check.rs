@@ -1,25 +1,23 @@
 //! The self-check (docs/design.md §5, "Self-check"): a developer proves an integration before
-//! going live. `POST …/check` runs the gateway's own signature checks (keygate-core's
-//! `check_signed_request`, the steps `verify_signed_request` runs fail-fast) on a request signed
-//! exactly as a protected call would be, and reports every one; the `jti` is looked up in the
-//! replay record but never written to it. `GET`/`POST …/check/encryption` hand out and take back
-//! an encryption challenge (the registry's rules).
+//! going live. `POST …/check` checks the request itself, signed exactly as a protected call
+//! would be (the shared run is `crate::self_check`, which the page uses too). `GET`/`POST
+//! …/check/encryption` hand out and take back an encryption challenge (the registry's rules).
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use keygate_api::{
-    ChallengeAnswerBody, ChallengeCiphertexts, ChallengeResult, CheckName, EncryptionChallenge,
-    Envelope, SignatureCheck,
+    ChallengeAnswerBody, ChallengeCiphertexts, ChallengeResult, EncryptionChallenge, Envelope,
+    SignatureCheck,
 };
-use keygate_core::jose::{check_signed_request, Check, RequestFacts, SignedRequestReport};
 
-use super::check_report::{self, Context};
 use super::json::{read_body, ApiJson};
 use super::view;
 use crate::auth::Authenticated;
 use crate::bearer::bearer_token;
 use crate::error::{ok, ApiError};
+use crate::messages::message;
+use crate::self_check::{self, Attempt, SentSignature};
 use crate::state::AppState;
 
 /// Check a signed request: send it exactly as a protected call (bearer token,
@@ -43,88 +41,23 @@ pub async fn check_signature(
     );
     let body = read_body(req, &state).await?;
     let token = bearer_token(&headers)?;
-    let api_key_id = auth.principal.api_key.id;
-    let now = state.now();
-    let gateway = &state.gateway;
-
-    // key_state: the key the gateway would check against, from its own cache.
-    let key = gateway
-        .caches
-        .key_state(&state.registry, api_key_id, now)
-        .await?
-        .active(now);
-    let mut checks = Vec::with_capacity(Check::ALL.len() + 1);
-    let keys = match key {
-        Ok(keys) => keys,
-        Err(refusal) => {
-            checks.push(check_report::key_state_failed(&refusal));
-            checks.extend(check_report::not_run_from(Check::Jws, CheckName::KeyState));
-            return Ok(answer(checks));
-        }
+    let signature = match headers.get("x-request-signature").map(|v| v.to_str()) {
+        None => SentSignature::Missing,
+        Some(Err(_)) => SentSignature::NotAscii,
+        Some(Ok(jws)) => SentSignature::Jws(jws.trim()),
     };
-    let expires_at = state
-        .registry
-        .active_key(api_key_id)
-        .await
-        .map_or(now, |record| record.expires_at);
-    checks.push(check_report::key_state_ok(keys.active.kid(), expires_at));
-
-    // jws: the header as the gateway reads it.
-    let jws = match headers.get("x-request-signature").map(|v| v.to_str()) {
-        Some(Ok(jws)) => jws.trim(),
-        unusable => {
-            checks.push(check_report::jws_header_unusable(unusable.is_none()));
-            checks.extend(check_report::not_run_from(Check::Alg, CheckName::Jws));
-            return Ok(answer(checks));
-        }
-    };
-    let path_and_query = uri
-        .path_and_query()
-        .map_or_else(|| uri.path(), |pq| pq.as_str());
-    let facts = RequestFacts {
+    let attempt = Attempt {
         method: method.as_str(),
-        path_and_query,
+        path_and_query: uri
+            .path_and_query()
+            .map_or_else(|| uri.path(), |pq| pq.as_str()),
         body: &body,
-        bearer_token: token,
+        signature,
+        bearer_token: Some(token),
     };
-    // The active key; during a rotation's overlap the retiring key when it is the one that
-    // signed (docs/design.md §2, "Rotation"), as the gateway would accept it.
-    let mut key = &keys.active;
-    let mut report = check_signed_request(jws, key, &facts, now, &gateway.policy);
-    if let Some(retiring) = &keys.retiring {
-        let signed = |r: &SignedRequestReport| {
-            r.outcome(Check::Kid).passed() && r.outcome(Check::Signature).passed()
-        };
-        let by_retiring = check_signed_request(jws, retiring, &facts, now, &gateway.policy);
-        if !signed(&report) && signed(&by_retiring) {
-            (key, report) = (retiring, by_retiring);
-        }
-    }
-    // The jti's freshness, as the replay record would judge it, without recording it.
-    let jti_used = match report.jti() {
-        Some(jti) => gateway.replay.seen(api_key_id, jti, now).await?,
-        None => false,
-    };
-    let allowed = gateway
-        .policy
-        .allowed_algs
-        .iter()
-        .map(|alg| alg.name())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let ctx = Context {
-        kid: key.kid(),
-        body_len: body.len(),
-        allowed_algs: &allowed,
-        skew: gateway.policy.max_skew_secs,
-    };
-    checks.extend(check_report::render(&report, &ctx, jti_used));
-    Ok(answer(checks))
-}
-
-fn answer(checks: Vec<keygate_api::CheckResult>) -> Response {
-    let all_ok = checks.iter().all(|c| c.ok);
-    ok(StatusCode::OK, SignatureCheck { ok: all_ok, checks })
+    let report =
+        self_check::check_signature(&state, auth.principal.api_key.id, &attempt, &message).await?;
+    Ok(ok(StatusCode::OK, report))
 }
 
 /// A new encryption challenge: one random text encrypted to the active key in every scheme

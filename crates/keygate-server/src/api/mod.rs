@@ -3,7 +3,6 @@
 
 mod auth;
 mod check;
-mod check_report;
 mod health;
 pub mod json;
 mod keys;

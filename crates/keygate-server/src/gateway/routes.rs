@@ -69,6 +69,16 @@ pub struct RouteError {
     reason: String,
 }
 
+impl RouteError {
+    /// The route at `path` cannot be served, because of `reason`.
+    pub fn new(path: &str, reason: impl Into<String>) -> RouteError {
+        RouteError {
+            path: path.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
 fn pointer_ok(p: &str) -> bool {
     p.starts_with('/')
 }

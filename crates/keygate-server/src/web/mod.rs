@@ -2,7 +2,7 @@
 //! usable without JavaScript, in English, Greek and Spanish.
 //!
 //! - `handlers`: the routes, one file per job (login and logout, the page, upload, revoke,
-//!   the staged successor, key view); each takes [`session::WebSession`] and [`i18n::Lang`] as extractors and
+//!   the staged successor, the self-check, key view); each takes [`session::WebSession`] and [`i18n::Lang`] as extractors and
 //!   returns `Result<Response, WebError>`;
 //! - `error`: [`WebError`], every way a page request fails;
 //! - `layer`: the middleware around every route: language in; error page, error log and
@@ -40,6 +40,14 @@ pub fn router() -> OwnRoutes {
         .route(
             "/successor/activate",
             get(handlers::activate_form).post(handlers::activate_successor),
+        )
+        .route(
+            "/self-check",
+            get(handlers::self_check_form).post(handlers::self_check),
+        )
+        .route(
+            "/self-check/encryption",
+            get(handlers::encryption_form).post(handlers::answer_encryption),
         )
         .route("/keys/{id}", get(handlers::view_key))
         .route("/static/keygate.css", get(css))

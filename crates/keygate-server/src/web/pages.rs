@@ -250,3 +250,70 @@ mod tests {
         }
     }
 }
+
+/// `/self-check`: the signed-request form, and the report once it is run.
+#[derive(Template)]
+#[template(path = "self_check.html")]
+pub struct SelfCheckPage {
+    pub c: Chrome,
+    pub csrf: String,
+    pub methods: Vec<MethodOption>,
+    pub path: String,
+    pub body: String,
+    /// The body's line breaks are CRLF (else LF).
+    pub crlf: bool,
+    pub signature: String,
+    /// What is wrong with the form, in words.
+    pub error: Option<String>,
+    pub results: Option<CheckResults>,
+}
+
+/// One method of the form's choice.
+pub struct MethodOption {
+    pub name: &'static str,
+    pub selected: bool,
+}
+
+/// The self-check's report, as the page shows it.
+pub struct CheckResults {
+    pub all_ok: bool,
+    pub rows: Vec<CheckRow>,
+}
+
+/// One check: its wire name, whether it passed, and the detail in the page's language.
+pub struct CheckRow {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// `/self-check/encryption`: a challenge to decrypt, and the outcome of an answer.
+#[derive(Template)]
+#[template(path = "self_check_encryption.html")]
+pub struct EncryptionCheckPage {
+    pub c: Chrome,
+    pub csrf: String,
+    pub challenge: Option<ChallengeView>,
+    pub outcome: Option<AnswerOutcome>,
+}
+
+/// A challenge: its id, the words around it, and its text in every scheme.
+pub struct ChallengeView {
+    pub id: String,
+    pub intro: String,
+    pub schemes: Vec<SchemeView>,
+}
+
+/// One scheme's ciphertext, with the openssl command that reads it (raw RSA schemes).
+pub struct SchemeView {
+    pub name: &'static str,
+    pub label: String,
+    pub ciphertext: String,
+    pub openssl: Option<String>,
+}
+
+/// Whether the answer was right, in words.
+pub struct AnswerOutcome {
+    pub ok: bool,
+    pub text: String,
+}

@@ -23,6 +23,7 @@ use keygate_testkit::both_backends;
 use keygate_testkit::{genrsa, new_public_key, spawn_app, Backend, Credentials, TestApp};
 
 mod rotation;
+mod self_check;
 
 both_backends!(the_page_in_a_real_browser);
 
@@ -432,7 +433,10 @@ async fn scenario(b: &Client, app: &TestApp, creds: &Credentials, backend: Backe
     }
 
     // Rotate: stage, withdraw, stage again, activate after the confirmation.
-    rotation::stage_withdraw_and_activate(b, app, creds).await;
+    let pair = rotation::stage_withdraw_and_activate(b, app, creds).await;
+
+    // Prove the integration: a pasted signed request, then the encryption challenge.
+    self_check::signed_request_and_challenge(b, app, creds, &pair).await;
 
     // Log out: back on the login page, and the page is closed to this browser.
     click_and_load(b, "#logout-button").await;

@@ -5,5 +5,6 @@
 mod chromium;
 mod http;
 mod rotation;
+mod self_check;
 mod statuses;
 mod web;

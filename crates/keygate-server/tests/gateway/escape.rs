@@ -16,7 +16,8 @@ use keygate_testkit::*;
 both_backends!(
     escaping_targets_are_refused_before_routing,
     ordinary_targets_pass_byte_for_byte,
-    credentials_in_odd_shapes_are_refused
+    credentials_in_odd_shapes_are_refused,
+    a_route_under_keygates_own_paths_refuses_to_start
 );
 
 /// Sends one request exactly as written (`target` byte for byte); status and body.
@@ -179,4 +180,34 @@ async fn credentials_in_odd_shapes_are_refused(backend: Backend) {
         1,
         "only the well-formed call reached the upstream"
     );
+}
+
+/// keygate's own paths are served first: a route under one of their first segments could never
+/// be reached, so the node refuses to start and names it.
+async fn a_route_under_keygates_own_paths_refuses_to_start(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for path in [
+        "/keys/{id}",
+        "/self-check",
+        "/clients/api_key/x",
+        "/successor/next",
+    ] {
+        let mut settings = app.settings.clone();
+        settings.listen = "127.0.0.1:0".parse().unwrap();
+        settings.routes = vec![route(path, &["GET"], "http://127.0.0.1:9")];
+        let err = keygate_server::Application::build(settings)
+            .await
+            .err()
+            .expect("a shadowed route must refuse to start");
+        let message = err.to_string();
+        assert!(message.contains(path), "{message}");
+        assert!(message.contains("keygate's own paths"), "{message}");
+    }
+    // A path that only begins like one of them is the gateway's.
+    let mut settings = app.settings.clone();
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.routes = vec![route("/keysets/{id}", &["GET"], "http://127.0.0.1:9")];
+    keygate_server::Application::build(settings)
+        .await
+        .expect("/keysets is not /keys");
 }

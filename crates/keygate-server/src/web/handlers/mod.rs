@@ -9,6 +9,7 @@ mod key;
 mod login;
 mod page;
 mod revoke;
+mod self_check;
 mod successor;
 mod upload;
 
@@ -19,6 +20,7 @@ pub use key::view_key;
 pub use login::{login, login_form, logout};
 pub use page::page;
 pub use revoke::{revoke, revoke_form};
+pub use self_check::{answer_encryption, encryption_form, self_check, self_check_form};
 pub use successor::{activate_form, activate_successor, stage_successor, withdraw_successor};
 pub use upload::upload;
 

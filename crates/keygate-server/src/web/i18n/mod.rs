@@ -101,11 +101,21 @@ impl Lang {
             .and_then(|id| Lang::parse(id.language.as_str()))
     }
 
-    fn source(self) -> &'static str {
+    /// The page's catalogue and the self-check's details (shared with the JSON API).
+    fn sources(self) -> [&'static str; 2] {
         match self {
-            Lang::En => include_str!("../../../locales/en/keygate.ftl"),
-            Lang::El => include_str!("../../../locales/el/keygate.ftl"),
-            Lang::Es => include_str!("../../../locales/es/keygate.ftl"),
+            Lang::En => [
+                include_str!("../../../locales/en/keygate.ftl"),
+                include_str!("../../../locales/en/checks.ftl"),
+            ],
+            Lang::El => [
+                include_str!("../../../locales/el/keygate.ftl"),
+                include_str!("../../../locales/el/checks.ftl"),
+            ],
+            Lang::Es => [
+                include_str!("../../../locales/es/keygate.ftl"),
+                include_str!("../../../locales/es/checks.ftl"),
+            ],
         }
     }
 }
@@ -117,23 +127,25 @@ fn build_bundle(lang: Lang) -> Bundle {
     let mut bundle = FluentBundle::new_concurrent(vec![id]);
     // The output goes into HTML: no Unicode isolation marks around arguments.
     bundle.set_use_isolating(false);
-    let resource = match FluentResource::try_new(lang.source().to_string()) {
-        Ok(resource) => resource,
-        Err((resource, errors)) => {
+    for source in lang.sources() {
+        let resource = match FluentResource::try_new(source.to_string()) {
+            Ok(resource) => resource,
+            Err((resource, errors)) => {
+                tracing::error!(
+                    lang = lang.code(),
+                    ?errors,
+                    "the Fluent catalog has syntax errors"
+                );
+                resource
+            }
+        };
+        if let Err(errors) = bundle.add_resource(resource) {
             tracing::error!(
                 lang = lang.code(),
                 ?errors,
-                "the Fluent catalog has syntax errors"
+                "the Fluent catalog has duplicate messages"
             );
-            resource
         }
-    };
-    if let Err(errors) = bundle.add_resource(resource) {
-        tracing::error!(
-            lang = lang.code(),
-            ?errors,
-            "the Fluent catalog has duplicate messages"
-        );
     }
     bundle
 }

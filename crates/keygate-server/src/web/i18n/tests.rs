@@ -9,16 +9,17 @@ use fluent_syntax::ast::Entry;
 use super::*;
 
 fn ids(lang: Lang) -> BTreeSet<String> {
-    let resource = FluentResource::try_new(lang.source().to_string())
-        .unwrap_or_else(|(_, e)| panic!("{} catalog does not parse: {e:?}", lang.code()));
-    resource
-        .entries()
-        .filter_map(|entry| match entry {
+    let mut ids = BTreeSet::new();
+    for source in lang.sources() {
+        let resource = FluentResource::try_new(source.to_string())
+            .unwrap_or_else(|(_, e)| panic!("{} catalog does not parse: {e:?}", lang.code()));
+        ids.extend(resource.entries().filter_map(|entry| match entry {
             Entry::Message(m) => Some(m.id.name.to_string()),
             Entry::Term(t) => Some(format!("-{}", t.id.name)),
             _ => None,
-        })
-        .collect()
+        }));
+    }
+    ids
 }
 
 #[test]
@@ -49,6 +50,8 @@ fn ids_used_in_code() -> BTreeSet<String> {
         include_str!("../../../templates/revoke.html"),
         include_str!("../../../templates/activate.html"),
         include_str!("../../../templates/error.html"),
+        include_str!("../../../templates/self_check.html"),
+        include_str!("../../../templates/self_check_encryption.html"),
         include_str!("../handlers/mod.rs"),
         include_str!("../handlers/login.rs"),
         include_str!("../handlers/page.rs"),
@@ -56,6 +59,7 @@ fn ids_used_in_code() -> BTreeSet<String> {
         include_str!("../handlers/revoke.rs"),
         include_str!("../handlers/successor.rs"),
         include_str!("../handlers/key.rs"),
+        include_str!("../handlers/self_check.rs"),
         include_str!("../error.rs"),
         include_str!("../layer.rs"),
         include_str!("../mod.rs"),
@@ -140,6 +144,9 @@ fn every_refusal_and_error_is_translated() {
         ApiError::NoActiveKeyToSucceed,
         ApiError::SuccessorExists,
         ApiError::NoSuccessor,
+        ApiError::ChallengeUnknown,
+        ApiError::ChallengeUsed,
+        ApiError::ChallengeExpired,
         ApiError::InvalidCredentials,
         ApiError::RateLimited { retry_after: 900 },
         ApiError::InvalidRequest("x".into()),

@@ -3,13 +3,18 @@
 //! as a person would.
 
 use keygate_core::model::KeyStatus;
-use keygate_testkit::{new_public_key, Credentials, TestApp};
+use keygate_testkit::{new_public_key, Credentials, KeyPair, TestApp};
 
 use super::{click_and_load, find, path, statuses, text};
 use fantoccini::Client;
 
-/// From a page with one ACTIVE key over one REVOKED key, in English.
-pub(super) async fn stage_withdraw_and_activate(b: &Client, app: &TestApp, creds: &Credentials) {
+/// From a page with one ACTIVE key over one REVOKED key, in English. Returns the key pair now
+/// active.
+pub(super) async fn stage_withdraw_and_activate(
+    b: &Client,
+    app: &TestApp,
+    creds: &Credentials,
+) -> KeyPair {
     // Stage by pasting.
     let area = find(b, "#successor_public_key").await;
     area.send_keys(&new_public_key()).await.unwrap();
@@ -25,8 +30,9 @@ pub(super) async fn stage_withdraw_and_activate(b: &Client, app: &TestApp, creds
     assert!(text(b, "#notice").await.contains("withdrawn"));
     assert_eq!(statuses(b).await, ["WITHDRAWN", "ACTIVE", "REVOKED"]);
 
-    // Stage another with the file chooser.
-    let next = new_public_key();
+    // Stage another with the file chooser: a pair whose private key the self-check uses.
+    let pair = KeyPair::openssl();
+    let next = pair.public_pem.clone();
     let file = std::env::temp_dir().join(format!("kg-{}.pem", uuid::Uuid::new_v4().simple()));
     std::fs::write(&file, &next).unwrap();
     find(b, "#successor_key_file")
@@ -75,4 +81,5 @@ pub(super) async fn stage_withdraw_and_activate(b: &Client, app: &TestApp, creds
     assert_eq!(active.status(app.now()), KeyStatus::Active);
     // A new successor can be staged again.
     find(b, "#successor_public_key").await;
+    pair
 }

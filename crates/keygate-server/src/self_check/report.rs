@@ -1,9 +1,10 @@
 //! The self-check's words (docs/design.md §5, "Self-check"): each check's outcome, as keygate-core
-//! reports it, becomes `{check, ok, detail}` with a text of `locales/en/api.ftl` saying what was
-//! expected and what was found. Claims are repeated as the core cut them; key material never
-//! appears (the `kid` is the key's id).
+//! reports it, becomes `{check, ok, detail}` with a text of `locales/*/checks.ftl` saying what
+//! was expected and what was found. The texts come through [`Words`]: the JSON API's English
+//! catalogue, or the page's catalogue in the page's language. Claims are repeated as the core
+//! cut them; key material never appears (the `kid` is the key's id).
 
-use chrono::SecondsFormat;
+use chrono::{DateTime, SecondsFormat};
 use keygate_api::{CheckName, CheckResult};
 use keygate_core::jose::{
     Check, Found, InvalidReason, Outcome, SignatureError, SignedRequestReport, StaleReason,
@@ -11,12 +12,12 @@ use keygate_core::jose::{
 use keygate_core::model::UnixTime;
 use keygate_registry::RegistryError;
 
-use super::view;
-use crate::messages::message;
+/// A catalogue's text for a message id and its arguments.
+pub type Words<'w> = &'w (dyn Fn(&str, &[(&str, &str)]) -> String + Sync);
 
 /// What the words need beside the report.
 pub struct Context<'a> {
-    /// The active key's id.
+    /// The id of the key the checks used.
     pub kid: &'a str,
     /// The body's length in bytes.
     pub body_len: usize,
@@ -24,6 +25,8 @@ pub struct Context<'a> {
     pub allowed_algs: &'a str,
     /// `signature_max_skew` in seconds (how long a `jti` is remembered).
     pub skew: i64,
+    /// Whether a bearer token came with the request (the page may check without one).
+    pub token_given: bool,
 }
 
 /// The wire name of a core check.
@@ -43,21 +46,17 @@ fn name(check: Check) -> CheckName {
     }
 }
 
-fn wire_name(check: CheckName) -> &'static str {
-    match check {
-        CheckName::KeyState => "key_state",
-        other => Check::ALL
-            .into_iter()
-            .find(|c| name(*c) == other)
-            .map_or("key_state", Check::name),
-    }
-}
-
-fn result(check: CheckName, ok: bool, id: &str, args: &[(&str, &str)]) -> CheckResult {
+fn result(
+    words: Words<'_>,
+    check: CheckName,
+    ok: bool,
+    id: &str,
+    args: &[(&str, &str)],
+) -> CheckResult {
     CheckResult {
         check,
         ok,
-        detail: message(id, args),
+        detail: words(id, args),
     }
 }
 
@@ -65,14 +64,17 @@ fn result(check: CheckName, ok: bool, id: &str, args: &[(&str, &str)]) -> CheckR
 fn when(t: UnixTime) -> String {
     format!(
         "{t} ({})",
-        view::time(t).to_rfc3339_opts(SecondsFormat::Secs, true)
+        DateTime::from_timestamp(t, 0)
+            .unwrap_or_default()
+            .to_rfc3339_opts(SecondsFormat::Secs, true)
     )
 }
 
 /// `key_state` passed: the active key.
-pub fn key_state_ok(kid: &str, expires_at: UnixTime) -> CheckResult {
+pub fn key_state_ok(words: Words<'_>, kid: &str, expires_at: UnixTime) -> CheckResult {
     let expires_at = when(expires_at);
     result(
+        words,
         CheckName::KeyState,
         true,
         "check-key_state-ok",
@@ -81,57 +83,70 @@ pub fn key_state_ok(kid: &str, expires_at: UnixTime) -> CheckResult {
 }
 
 /// `key_state` failed: no active key (the refusal the gateway would answer says why).
-pub fn key_state_failed(error: &RegistryError) -> CheckResult {
+pub fn key_state_failed(words: Words<'_>, error: &RegistryError) -> CheckResult {
     let id = match error {
         RegistryError::PublicKeyExpired => "check-key_state-public_key_expired",
         RegistryError::PublicKeyRevoked => "check-key_state-public_key_revoked",
         _ => "check-key_state-public_key_required",
     };
-    result(CheckName::KeyState, false, id, &[])
+    result(words, CheckName::KeyState, false, id, &[])
 }
 
 /// Every check from `first` on, not run because `because` failed.
-pub fn not_run_from(first: Check, because: CheckName) -> impl Iterator<Item = CheckResult> {
+pub fn not_run_from(
+    words: Words<'_>,
+    first: Check,
+    because: CheckName,
+) -> impl Iterator<Item = CheckResult> + '_ {
     Check::ALL
         .into_iter()
         .skip_while(move |c| *c != first)
-        .map(move |c| not_run(name(c), because))
+        .map(move |c| not_run(words, name(c), because))
 }
 
-fn not_run(check: CheckName, because: CheckName) -> CheckResult {
+fn not_run(words: Words<'_>, check: CheckName, because: CheckName) -> CheckResult {
     result(
+        words,
         check,
         false,
         "check-not-run",
-        &[("because", wire_name(because))],
+        &[("because", because.as_str())],
     )
 }
 
 /// `jws` failed before any JWS was seen: no header, or one that is not ASCII.
-pub fn jws_header_unusable(missing: bool) -> CheckResult {
+pub fn jws_header_unusable(words: Words<'_>, missing: bool) -> CheckResult {
     let id = if missing {
         "check-jws-missing"
     } else {
         "check-jws-not-ascii"
     };
-    result(CheckName::Jws, false, id, &[])
+    result(words, CheckName::Jws, false, id, &[])
 }
 
 /// Every check of the report, in order, in words. `jti_used`: the `jti` is in the replay
 /// record, so the gateway would refuse it.
-pub fn render(report: &SignedRequestReport, ctx: &Context<'_>, jti_used: bool) -> Vec<CheckResult> {
+pub fn render(
+    words: Words<'_>,
+    report: &SignedRequestReport,
+    ctx: &Context<'_>,
+    jti_used: bool,
+) -> Vec<CheckResult> {
     report
         .outcomes()
         .map(|(check, outcome)| match outcome {
-            Outcome::NotRun(because) => not_run(name(check), name(*because)),
-            Outcome::Passed(found) => words(check, None, found, ctx, jti_used),
-            Outcome::Failed(error, found) => words(check, Some(*error), found, ctx, jti_used),
+            Outcome::NotRun(because) => not_run(words, name(check), name(*because)),
+            Outcome::Passed(found) => say_one(words, check, None, found, ctx, jti_used),
+            Outcome::Failed(error, found) => {
+                say_one(words, check, Some(*error), found, ctx, jti_used)
+            }
         })
         .collect()
 }
 
 /// One check's words; `error` is `None` when it passed.
-fn words(
+fn say_one(
+    words: Words<'_>,
     check: Check,
     error: Option<SignatureError>,
     found: &Found<String>,
@@ -141,7 +156,7 @@ fn words(
     use InvalidReason as R;
     let ok = error.is_none();
     let wire = name(check);
-    let say = |ok: bool, id: &str, args: &[(&str, &str)]| result(wire, ok, id, args);
+    let say = |ok: bool, id: &str, args: &[(&str, &str)]| result(words, wire, ok, id, args);
     let text = |s: &Option<String>| s.clone().unwrap_or_else(|| "(none)".into());
     match (check, found) {
         (Check::Jws, _) => match error {
@@ -263,6 +278,9 @@ fn words(
         }
         (Check::Ath, Found::Ath { sent }) => {
             let id = match (ok, sent) {
+                // The page checks a request that is not sent: without the token there is
+                // nothing to compare the ath with.
+                (false, _) if !ctx.token_given => "check-ath-no-token",
                 (false, _) => "check-ath-mismatch",
                 (true, true) => "check-ath-ok",
                 (true, false) => "check-ath-none",
@@ -281,27 +299,34 @@ fn words(
 
 #[cfg(test)]
 mod tests {
-    /// Every text the self-check can name is in the catalogue.
+    use crate::web::i18n::{Lang, Tr};
+
+    /// Every text the self-check can name is in the API's catalogue and in the page's, in
+    /// every language.
     #[test]
-    fn every_check_text_is_in_the_catalogue() {
-        let source = include_str!("check_report.rs");
-        let ids: Vec<&str> = source
+    fn every_check_text_is_in_every_catalogue() {
+        let source = include_str!("report.rs");
+        let mut ids: Vec<String> = source
             .split('"')
             .filter(|s| s.starts_with("check-") && !s.ends_with('-') && !s.contains('{'))
+            .map(str::to_owned)
             .collect();
         assert!(ids.len() > 30, "{ids:?}");
-        for id in ids {
-            assert!(
-                crate::messages::try_message(id, &[]).is_some(),
-                "{id} is missing"
-            );
-        }
         for check in ["htm", "htu", "body_sha256"] {
             for outcome in ["ok", "missing", "mismatch"] {
-                let id = format!("check-{check}-{outcome}");
+                ids.push(format!("check-{check}-{outcome}"));
+            }
+        }
+        for id in &ids {
+            assert!(
+                crate::messages::try_message(id, &[]).is_some(),
+                "{id} is missing from the API's catalogue"
+            );
+            for lang in Lang::ALL {
                 assert!(
-                    crate::messages::try_message(&id, &[]).is_some(),
-                    "{id} is missing"
+                    Tr::new(lang).try_format(id, &[]).is_some(),
+                    "{id} is missing in {}",
+                    lang.code()
                 );
             }
         }
