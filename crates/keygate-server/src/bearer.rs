@@ -1,11 +1,37 @@
 //! The bearer credential, read from the `Authorization` header (the registry keeps only its
-//! hash, `keygate_registry::credentials::token_hash`). Shared by the JSON API, the web page and
+//! hash, `keygate_registry::credentials::token_hash`), and the request's signature header. Shared by the JSON API, the web page and
 //! the gateway; it imports neither, so each may import it (docs/architecture.md, "Imports point
 //! one way"). The scheme name is case-insensitive (RFC 9110 §11.1): `BEARER x` is `Bearer x`.
 
 use axum::http::{header, HeaderMap};
 
 use crate::error::ApiError;
+
+/// What a request carries in `X-Request-Signature` (docs/design.md §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureHeader<'a> {
+    /// No header (or, on the page, an empty field).
+    Missing,
+    /// A header that is not ASCII.
+    NotAscii,
+    /// Two or more headers: a singleton field, so neither is used (as with `Authorization`).
+    Several,
+    /// The compact JWS, trimmed.
+    Jws(&'a str),
+}
+
+/// The request's `X-Request-Signature`, as the gateway and the self-check read it.
+pub fn request_signature(headers: &HeaderMap) -> SignatureHeader<'_> {
+    let mut values = headers.get_all("x-request-signature").iter();
+    match (values.next(), values.next()) {
+        (None, _) => SignatureHeader::Missing,
+        (Some(_), Some(_)) => SignatureHeader::Several,
+        (Some(value), None) => match value.to_str() {
+            Ok(jws) => SignatureHeader::Jws(jws.trim()),
+            Err(_) => SignatureHeader::NotAscii,
+        },
+    }
+}
 
 /// The bearer token of a request, if it carries one that is well-formed.
 pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {

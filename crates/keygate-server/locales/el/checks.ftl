@@ -9,6 +9,7 @@ check-key_state-public_key_revoked = το δημόσιο κλειδί αυτού
 check-jws-ok = το X-Request-Signature είναι compact JWS: τρία μέρη base64url, κεφαλίδα JSON χωρίς crit και αντικείμενο JSON με claims
 check-jws-missing = δεν δόθηκε X-Request-Signature: επικολλήστε το compact JWS που φτιάχτηκε για αυτή τη μέθοδο, διαδρομή και σώμα
 check-jws-not-ascii = το X-Request-Signature δεν είναι ASCII: στείλτε το compact JWS όπως φτιάχτηκε (τρία μέρη base64url χωρισμένα με τελείες)
+check-jws-several = το αίτημα έχει περισσότερες από μία κεφαλίδες X-Request-Signature, οπότε δεν χρησιμοποιείται καμία: στείλτε ακριβώς μία, το compact JWS που φτιάχτηκε για αυτή τη μέθοδο, διαδρομή και σώμα
 check-jws-failed = { $reason }
 check-alg-ok = ο alg { $alg } επιτρέπεται (επιτρέπονται: { $allowed })
 check-alg-missing = η κεφαλίδα του JWS δεν έχει alg: αναμένεται ένας από { $allowed }

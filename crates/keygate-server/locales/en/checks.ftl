@@ -11,6 +11,7 @@ check-key_state-public_key_revoked = this API key's public key was revoked: uplo
 check-jws-ok = X-Request-Signature is a compact JWS: three base64url parts, a JSON header without crit, a JSON object of claims
 check-jws-missing = the request has no X-Request-Signature header: send the compact JWS made for this method, path and body in X-Request-Signature
 check-jws-not-ascii = the X-Request-Signature header is not ASCII: send the compact JWS exactly as made (three base64url parts separated by dots)
+check-jws-several = the request has more than one X-Request-Signature header, so neither is used: send exactly one, the compact JWS made for this method, path and body
 check-jws-failed = { $reason }
 check-alg-ok = alg { $alg } is allowed (allowed: { $allowed })
 check-alg-missing = the JWS header has no alg: expected one of { $allowed }

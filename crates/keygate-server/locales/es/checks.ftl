@@ -9,6 +9,7 @@ check-key_state-public_key_revoked = la clave pública de esta clave de API fue 
 check-jws-ok = X-Request-Signature es un JWS compacto: tres partes base64url, una cabecera JSON sin crit y un objeto JSON de claims
 check-jws-missing = no se ha indicado X-Request-Signature: pegue el JWS compacto hecho para este método, ruta y cuerpo
 check-jws-not-ascii = X-Request-Signature no es ASCII: envíe el JWS compacto tal como se hizo (tres partes base64url separadas por puntos)
+check-jws-several = la petición tiene más de una cabecera X-Request-Signature, así que no se usa ninguna: envíe exactamente una, el JWS compacto hecho para este método, ruta y cuerpo
 check-jws-failed = { $reason }
 check-alg-ok = alg { $alg } está permitido (permitidos: { $allowed })
 check-alg-missing = la cabecera del JWS no tiene alg: se espera uno de { $allowed }

@@ -14,10 +14,10 @@ use keygate_api::{
 use super::json::{read_body, ApiJson};
 use super::view;
 use crate::auth::Authenticated;
-use crate::bearer::bearer_token;
+use crate::bearer::{bearer_token, request_signature};
 use crate::error::{ok, ApiError};
 use crate::messages::message;
-use crate::self_check::{self, Attempt, SentSignature};
+use crate::self_check::{self, Attempt};
 use crate::state::AppState;
 
 /// Check a signed request: send it exactly as a protected call (bearer token,
@@ -41,18 +41,13 @@ pub async fn check_signature(
     );
     let body = read_body(req, &state).await?;
     let token = bearer_token(&headers)?;
-    let signature = match headers.get("x-request-signature").map(|v| v.to_str()) {
-        None => SentSignature::Missing,
-        Some(Err(_)) => SentSignature::NotAscii,
-        Some(Ok(jws)) => SentSignature::Jws(jws.trim()),
-    };
     let attempt = Attempt {
         method: method.as_str(),
         path_and_query: uri
             .path_and_query()
             .map_or_else(|| uri.path(), |pq| pq.as_str()),
         body: &body,
-        signature,
+        signature: request_signature(&headers),
         bearer_token: Some(token),
     };
     let report =

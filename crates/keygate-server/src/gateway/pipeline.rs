@@ -25,7 +25,7 @@ use super::headers::{copy_response_headers, forward_headers, origin_headers};
 use super::routes::{Matched, Route};
 use super::upstream::{CallUpstream, UpstreamRequest};
 use super::Gateway;
-use crate::bearer::bearer_token;
+use crate::bearer::{bearer_token, request_signature, SignatureHeader};
 use crate::error::ApiError;
 use crate::request_log::RouteLabel;
 
@@ -174,15 +174,20 @@ async fn proxy(
 
     // 3. The signature (401), then the jti, recorded before anything is forwarded.
     if route.signature_required {
-        let jws = parts
-            .headers
-            .get("x-request-signature")
-            .ok_or(ApiError::SignatureMissing)?
-            .to_str()
-            .map_err(|_| {
-                ApiError::SignatureInvalid("the X-Request-Signature header is not ASCII".into())
-            })?
-            .trim();
+        let jws = match request_signature(&parts.headers) {
+            SignatureHeader::Jws(jws) => jws,
+            SignatureHeader::Missing => return Err(ApiError::SignatureMissing),
+            SignatureHeader::NotAscii => {
+                return Err(ApiError::SignatureInvalid(
+                    "the X-Request-Signature header is not ASCII".into(),
+                ))
+            }
+            SignatureHeader::Several => {
+                return Err(ApiError::SignatureInvalid(
+                    "send one X-Request-Signature header, not several".into(),
+                ))
+            }
+        };
         let keys = client_keys.as_ref().ok_or(ApiError::PublicKeyRequired)?;
         let facts = RequestFacts {
             method: parts.method.as_str(),

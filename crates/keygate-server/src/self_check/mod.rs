@@ -12,20 +12,10 @@ use keygate_api::{CheckName, CheckResult, SignatureCheck};
 use keygate_core::jose::{check_signed_request, Check, RequestFacts, SignedRequestReport};
 use uuid::Uuid;
 
+pub use crate::bearer::SignatureHeader as SentSignature;
 use crate::error::ApiError;
 use crate::state::AppState;
 use report::{Context, Words};
-
-/// The `X-Request-Signature` a checked request carries.
-#[derive(Debug, Clone, Copy)]
-pub enum SentSignature<'a> {
-    /// No header (or an empty field on the page).
-    Missing,
-    /// A header that is not ASCII.
-    NotAscii,
-    /// The compact JWS, trimmed.
-    Jws(&'a str),
-}
 
 /// A request to check: what the gateway would see of it.
 #[derive(Debug, Clone, Copy)]
@@ -97,8 +87,7 @@ async fn run(
     let jws = match attempt.signature {
         SentSignature::Jws(jws) => jws,
         unusable => {
-            let missing = matches!(unusable, SentSignature::Missing);
-            checks.push(report::jws_header_unusable(words, missing));
+            checks.push(report::jws_header_unusable(words, unusable));
             checks.extend(report::not_run_from(words, Check::Alg, CheckName::Jws));
             return Ok(checks);
         }

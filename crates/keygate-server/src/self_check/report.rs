@@ -12,6 +12,8 @@ use keygate_core::jose::{
 use keygate_core::model::UnixTime;
 use keygate_registry::RegistryError;
 
+use crate::bearer::SignatureHeader;
+
 /// A catalogue's text for a message id and its arguments.
 pub type Words<'w> = &'w (dyn Fn(&str, &[(&str, &str)]) -> String + Sync);
 
@@ -114,12 +116,12 @@ fn not_run(words: Words<'_>, check: CheckName, because: CheckName) -> CheckResul
     )
 }
 
-/// `jws` failed before any JWS was seen: no header, or one that is not ASCII.
-pub fn jws_header_unusable(words: Words<'_>, missing: bool) -> CheckResult {
-    let id = if missing {
-        "check-jws-missing"
-    } else {
-        "check-jws-not-ascii"
+/// `jws` failed before any JWS was seen: no header, several, or one that is not ASCII.
+pub fn jws_header_unusable(words: Words<'_>, header: SignatureHeader<'_>) -> CheckResult {
+    let id = match header {
+        SignatureHeader::Several => "check-jws-several",
+        SignatureHeader::NotAscii => "check-jws-not-ascii",
+        SignatureHeader::Missing | SignatureHeader::Jws(_) => "check-jws-missing",
     };
     result(words, CheckName::Jws, false, id, &[])
 }

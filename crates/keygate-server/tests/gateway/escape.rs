@@ -180,6 +180,45 @@ async fn credentials_in_odd_shapes_are_refused(backend: Backend) {
         1,
         "only the well-formed call reached the upstream"
     );
+
+    // X-Request-Signature is a singleton too: with two, neither is used.
+    let sign = || {
+        gw.key.sign(
+            keygate_core::jose::SigAlg::RS256,
+            Some(&gw.key_id),
+            "GET",
+            "/cards/42",
+            b"",
+            None,
+            gw.app.now(),
+        )
+    };
+    let (first, second) = (sign(), sign());
+    let (status, body) = raw_get(
+        &gw.app.base_url,
+        b"/cards/42",
+        &[
+            ("Authorization", &token),
+            ("X-Request-Signature", &first),
+            ("X-Request-Signature", &second),
+        ],
+    )
+    .await;
+    assert_eq!(status, 401);
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["error"], "signature_invalid", "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("not several"),
+        "{body}"
+    );
+    assert_eq!(gw.upstream.count(), 1, "not forwarded");
+    let (status, _) = raw_get(
+        &gw.app.base_url,
+        b"/cards/42",
+        &[("Authorization", &token), ("X-Request-Signature", &first)],
+    )
+    .await;
+    assert_eq!(status, 200, "either one alone is a good signature");
 }
 
 /// keygate's own paths are served first: a route under one of their first segments could never

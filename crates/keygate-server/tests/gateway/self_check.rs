@@ -244,6 +244,23 @@ async fn the_signature_check_names_each_failing_check(backend: Backend) {
     assert!(detail(&reply, "jws").contains("X-Request-Signature"));
     assert!(detail(&reply, "htu").contains("because the jws check failed"));
 
+    // Two signature headers: neither is used, as the gateway does.
+    let reply = gw
+        .client
+        .send(
+            Method::POST,
+            SIGNATURE_CHECK_PATH,
+            Some(body.to_vec()),
+            &[
+                ("X-Request-Signature", "a.b.c"),
+                ("X-Request-Signature", "d.e.f"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(failed(&reply), &ORDER[1..]);
+    assert!(detail(&reply, "jws").contains("more than one X-Request-Signature"));
+
     // alg none (made by hand, as PyJWT will not): alg fails, the signature cannot run, the
     // claims are still checked.
     let claims = json!({
