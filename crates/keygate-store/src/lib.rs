@@ -11,8 +11,9 @@
 //! Where things live: `connect` opens a database (backend choice, pools, migrations); `health`
 //! bounds and counts every operation and answers readiness; `macros` dispatches a query to the
 //! backend's pool; `rows` maps rows to model types; `accounts`, `keys` (with `successor`, the
-//! staged successor of docs/design.md §2), `sessions`, `gateway` and `checks` (the self-check's
-//! challenges) hold the queries, one module per kind of record.
+//! staged successor of docs/design.md §2), `sessions`, `gateway`, `checks` (the self-check's
+//! challenges) and `audit` (the hash-chained audit trail, docs/design.md §11) hold the queries,
+//! one module per kind of record.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -21,6 +22,7 @@
 mod macros;
 
 mod accounts;
+mod audit;
 mod checks;
 mod connect;
 mod error;
@@ -40,6 +42,7 @@ use sqlx::sqlite::SqlitePool;
 
 use health::Counters;
 
+pub use audit::AuditFilter;
 pub use checks::ChallengeTaken;
 pub use error::{InsertKeyError, StoreError};
 pub use gateway::{Invalidations, SystemKeyRow, INVALIDATE_CHANNEL};

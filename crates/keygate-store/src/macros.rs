@@ -125,3 +125,70 @@ macro_rules! lock_and_settle_keys {
         .await?;
     }};
 }
+
+macro_rules! audit_columns {
+    () => {
+        "seq, id, at, event_type, client_id, api_key_id, key_id, actor, source, details, \
+         prev_hash, hash"
+    };
+}
+
+/// Appends `$events` (a `&[NewAuditEvent]`) to the audit chain inside the write transaction
+/// `$tx`, as the transaction's **last** step (docs/design.md §11): on PostgreSQL it takes the
+/// append lock (transaction-scoped advisory lock space 5, held to the commit; `sessions.rs` uses
+/// 1 and 2, `gateway.rs` 3, `lock_and_settle_keys!` 4), so appends from every node run one after
+/// the other; SQLite's one writer already does. Each event gets the previous seq + 1 and the
+/// previous hash. Taking the lock last, after any other lock of the transaction, keeps the lock
+/// order the same everywhere. The value is the sealed events (`Vec<AuditEvent>`), for what
+/// must be written with them in the same transaction.
+macro_rules! append_audit {
+    ($store:expr, $tx:ident, $events:expr, $now:expr) => {{
+        let events: &[keygate_core::audit::NewAuditEvent] = $events;
+        let mut appended: Vec<keygate_core::audit::AuditEvent> = Vec::with_capacity(events.len());
+        if !events.is_empty() {
+            if let Backend::Postgres(_) = $store.backend {
+                sqlx::query("SELECT pg_advisory_xact_lock(5, 0)")
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            let last: Option<(i64, Vec<u8>)> =
+                sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+            let (mut seq, mut prev) =
+                last.unwrap_or((0, keygate_core::audit::GENESIS_HASH.to_vec()));
+            for new in events {
+                seq += 1;
+                let event = keygate_core::audit::AuditEvent::seal(
+                    new,
+                    seq,
+                    uuid::Uuid::new_v4(),
+                    $now,
+                    &prev,
+                );
+                sqlx::query(concat!(
+                    "INSERT INTO audit_events (",
+                    audit_columns!(),
+                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                ))
+                .bind(event.seq)
+                .bind(&event.id)
+                .bind(event.at)
+                .bind(&event.event_type)
+                .bind(&event.client_id)
+                .bind(&event.api_key_id)
+                .bind(&event.key_id)
+                .bind(&event.actor)
+                .bind(&event.source)
+                .bind(&event.details)
+                .bind(&event.prev_hash)
+                .bind(&event.hash)
+                .execute(&mut *$tx)
+                .await?;
+                prev.clone_from(&event.hash);
+                appended.push(event);
+            }
+        }
+        appended
+    }};
+}

@@ -31,6 +31,11 @@ pub(crate) const SQLITE: Embedded = &[
         "check_challenges",
         include_str!("../migrations/sqlite/0004_check_challenges.sql"),
     ),
+    (
+        5,
+        "audit_events",
+        include_str!("../migrations/sqlite/0005_audit_events.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -53,6 +58,11 @@ pub(crate) const POSTGRES: Embedded = &[
         4,
         "check_challenges",
         include_str!("../migrations/postgres/0004_check_challenges.sql"),
+    ),
+    (
+        5,
+        "audit_events",
+        include_str!("../migrations/postgres/0005_audit_events.sql"),
     ),
 ];
 
