@@ -94,6 +94,8 @@ slugs! {
     RateLimited = "rate_limited", 1006, TOO_MANY_REQUESTS;
     /// The body did not arrive within `body_read_timeout`; the connection is closed.
     RequestTimeout = "request_timeout", 1007, REQUEST_TIMEOUT;
+    /// A list's `limit` or `cursor` is not valid; the message names which.
+    InvalidPage = "invalid_page", 1008, BAD_REQUEST;
     /// Missing, malformed, expired or logged-out bearer token.
     Unauthorized = "unauthorized", 2001, UNAUTHORIZED;
     /// Unknown API key or wrong password: one answer for both.

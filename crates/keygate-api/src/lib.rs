@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod audit;
 mod auth;
 mod check;
 mod envelope;
@@ -19,6 +20,7 @@ mod health;
 mod keys;
 mod system;
 
+pub use audit::{AuditEventRow, AuditPage, AuditQuery};
 pub use auth::{ApiKeyRef, ClientRef, Credentials, LoginAnswer, LoginBody, LogoutAnswer};
 pub use check::{
     ChallengeAnswerBody, ChallengeCiphertexts, ChallengeResult, CheckName, CheckResult,

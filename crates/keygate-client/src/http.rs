@@ -348,6 +348,32 @@ impl KeygateClient {
             .await
     }
 
+    /// `GET /clients/api_key/audit` (`data`: `keygate_api::AuditPage`): the API key's own audit
+    /// trail, newest first; `limit` events (server default 50), from `cursor` (the previous
+    /// page's `next_cursor`).
+    pub async fn audit_trail(
+        &self,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Reply, ClientError> {
+        let mut url = reqwest::Url::parse("http://keygate/clients/api_key/audit")
+            .map_err(|e| ClientError::Invalid(e.to_string()))?;
+        {
+            let mut query = url.query_pairs_mut();
+            if let Some(limit) = limit {
+                query.append_pair("limit", &limit.to_string());
+            }
+            if let Some(cursor) = cursor {
+                query.append_pair("cursor", cursor);
+            }
+        }
+        let path = match url.query() {
+            Some(q) if !q.is_empty() => format!("{}?{q}", url.path()),
+            _ => url.path().to_owned(),
+        };
+        self.send(Method::GET, &path, None, &[]).await
+    }
+
     /// `GET /clients/api_key/public_keys/{id}` (`data`: `keygate_api::KeyViewData`).
     pub async fn view_key(&self, id: &str) -> Result<Reply, ClientError> {
         self.send(

@@ -339,6 +339,184 @@ impl AuditEvent {
     }
 }
 
+/// Where a chain is broken: the first event that does not fit (docs/audit.md, "Verifying").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainBreak {
+    /// The event's stored hash is not the hash of its contents: it was changed (or inserted
+    /// with a made-up hash).
+    Changed {
+        /// Its seq.
+        seq: i64,
+        /// Its id, as stored.
+        id: String,
+    },
+    /// The event does not name its predecessor's hash: it was inserted, or its predecessor
+    /// was changed and given a new hash.
+    Unlinked {
+        /// Its seq.
+        seq: i64,
+        /// Its id, as stored.
+        id: String,
+    },
+    /// Events are missing before this one: `first..=last` were removed.
+    Removed {
+        /// The first missing seq.
+        first: i64,
+        /// The last missing seq.
+        last: i64,
+        /// The event after the gap.
+        next_seq: i64,
+    },
+    /// The event comes before the newest checkpoint's pruned range ends: it was inserted.
+    BeforeCheckpoint {
+        /// Its seq.
+        seq: i64,
+        /// Its id, as stored.
+        id: String,
+    },
+    /// A checkpoint's details do not say which event it follows.
+    BadCheckpoint {
+        /// The checkpoint's seq.
+        seq: i64,
+    },
+}
+
+impl fmt::Display for ChainBreak {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChainBreak::Changed { seq, id } => write!(
+                f,
+                "event #{seq} ({id}) was changed or inserted: its hash does not match its contents"
+            ),
+            ChainBreak::Unlinked { seq, id } => write!(
+                f,
+                "event #{seq} ({id}) does not follow event #{}: it was inserted, or the event \
+                 before it was changed",
+                seq - 1
+            ),
+            ChainBreak::Removed {
+                first,
+                last,
+                next_seq,
+            } if first == last => write!(
+                f,
+                "event #{first} was removed (the chain goes on at event #{next_seq})"
+            ),
+            ChainBreak::Removed {
+                first,
+                last,
+                next_seq,
+            } => write!(
+                f,
+                "events #{first} to #{last} were removed (the chain goes on at event #{next_seq})"
+            ),
+            ChainBreak::BeforeCheckpoint { seq, id } => write!(
+                f,
+                "event #{seq} ({id}) was inserted: the newest checkpoint says events up to it \
+                 were pruned"
+            ),
+            ChainBreak::BadCheckpoint { seq } => write!(
+                f,
+                "checkpoint event #{seq} was changed: its details do not name the last pruned event"
+            ),
+        }
+    }
+}
+
+/// The details of an `audit.checkpoint` event: the last pruned event's seq and hash (hex).
+pub fn checkpoint_details(pruned_through_seq: i64, last_pruned_hash: &[u8]) -> NewAuditEvent {
+    let hex: String = last_pruned_hash
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    NewAuditEvent::new(AuditEventType::AuditCheckpoint, &Origin::keygate())
+        .detail("pruned_through_seq", pruned_through_seq)
+        .detail("last_pruned_hash", hex)
+}
+
+/// What a checkpoint event anchors: `(pruned_through_seq, last_pruned_hash)`.
+pub fn checkpoint_anchor(checkpoint: &AuditEvent) -> Result<(i64, Vec<u8>), ChainBreak> {
+    let bad = || ChainBreak::BadCheckpoint {
+        seq: checkpoint.seq,
+    };
+    let details: serde_json::Value =
+        serde_json::from_str(&checkpoint.details).map_err(|_| bad())?;
+    let seq = details["pruned_through_seq"].as_i64().ok_or_else(bad)?;
+    let hex = details["last_pruned_hash"].as_str().ok_or_else(bad)?;
+    if hex.len() != 64 || !hex.is_ascii() {
+        return Err(bad());
+    }
+    let hash = (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16))
+        .collect::<Result<Vec<u8>, _>>()
+        .map_err(|_| bad())?;
+    Ok((seq, hash))
+}
+
+/// Walks a chain in seq order, one event at a time, and stops at the first break. Starts at
+/// the genesis, or after the newest checkpoint's last pruned event.
+#[derive(Debug, Clone)]
+pub struct ChainWalk {
+    prev_seq: i64,
+    prev_hash: Vec<u8>,
+    /// Events checked so far.
+    pub checked: u64,
+}
+
+impl ChainWalk {
+    /// A walk of a chain whose newest checkpoint is `checkpoint` (none: it starts at seq 1).
+    pub fn new(checkpoint: Option<&AuditEvent>) -> Result<ChainWalk, ChainBreak> {
+        let (prev_seq, prev_hash) = match checkpoint {
+            Some(c) => checkpoint_anchor(c)?,
+            None => (0, GENESIS_HASH.to_vec()),
+        };
+        Ok(ChainWalk {
+            prev_seq,
+            prev_hash,
+            checked: 0,
+        })
+    }
+
+    /// Checks the next event (events must come in seq order).
+    pub fn next(&mut self, event: &AuditEvent) -> Result<(), ChainBreak> {
+        let expected = self.prev_seq.saturating_add(1);
+        if event.seq < expected {
+            return Err(ChainBreak::BeforeCheckpoint {
+                seq: event.seq,
+                id: event.id.clone(),
+            });
+        }
+        if event.seq > expected {
+            return Err(ChainBreak::Removed {
+                first: expected,
+                last: event.seq - 1,
+                next_seq: event.seq,
+            });
+        }
+        if event.computed_hash().as_slice() != event.hash.as_slice() {
+            return Err(ChainBreak::Changed {
+                seq: event.seq,
+                id: event.id.clone(),
+            });
+        }
+        if event.prev_hash != self.prev_hash {
+            return Err(ChainBreak::Unlinked {
+                seq: event.seq,
+                id: event.id.clone(),
+            });
+        }
+        self.prev_seq = event.seq;
+        self.prev_hash.clone_from(&event.hash);
+        self.checked += 1;
+        Ok(())
+    }
+
+    /// The last event checked: `(seq, hash)` (the anchor itself before any).
+    pub fn head(&self) -> (i64, &[u8]) {
+        (self.prev_seq, &self.prev_hash)
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -394,5 +572,99 @@ mod tests {
             change(&mut changed);
             assert_ne!(changed.computed_hash().to_vec(), second.hash);
         }
+    }
+
+    fn chain(n: i64) -> Vec<AuditEvent> {
+        let mut prev = GENESIS_HASH.to_vec();
+        (1..=n)
+            .map(|seq| {
+                let new = NewAuditEvent::new(AuditEventType::AdminCommand, &Origin::operator("o"))
+                    .detail("n", seq);
+                let e = AuditEvent::seal(&new, seq, Uuid::new_v4(), 10 * seq, &prev);
+                prev.clone_from(&e.hash);
+                e
+            })
+            .collect()
+    }
+
+    fn walk(events: &[AuditEvent], checkpoint: Option<&AuditEvent>) -> Result<u64, ChainBreak> {
+        let mut w = ChainWalk::new(checkpoint)?;
+        for e in events {
+            w.next(e)?;
+        }
+        Ok(w.checked)
+    }
+
+    #[test]
+    fn a_walk_names_the_first_event_changed_removed_or_inserted() {
+        let events = chain(5);
+        assert_eq!(walk(&events, None), Ok(5));
+
+        let mut changed = events.clone();
+        changed[2].details = r#"{"n":99}"#.into();
+        assert!(matches!(
+            walk(&changed, None),
+            Err(ChainBreak::Changed { seq: 3, .. })
+        ));
+
+        // Changed and re-hashed: the next event no longer follows it.
+        changed[2].hash = changed[2].computed_hash().to_vec();
+        assert!(matches!(
+            walk(&changed, None),
+            Err(ChainBreak::Unlinked { seq: 4, .. })
+        ));
+
+        let mut removed = events.clone();
+        removed.remove(1);
+        let err = walk(&removed, None).unwrap_err();
+        assert_eq!(
+            err,
+            ChainBreak::Removed {
+                first: 2,
+                last: 2,
+                next_seq: 3
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "event #2 was removed (the chain goes on at event #3)"
+        );
+
+        let mut head_removed = events.clone();
+        head_removed.remove(0);
+        assert!(matches!(
+            walk(&head_removed, None),
+            Err(ChainBreak::Removed { first: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn a_pruned_chain_verifies_from_its_checkpoint() {
+        let mut events = chain(4);
+        let checkpoint = AuditEvent::seal(
+            &checkpoint_details(2, &events[1].hash),
+            5,
+            Uuid::new_v4(),
+            100,
+            &events[3].hash,
+        );
+        events.push(checkpoint.clone());
+        let kept = &events[2..];
+        assert_eq!(walk(kept, Some(&checkpoint)), Ok(3));
+        // One more removed from the head than the checkpoint accounts for.
+        assert!(matches!(
+            walk(&events[3..], Some(&checkpoint)),
+            Err(ChainBreak::Removed {
+                first: 3,
+                last: 3,
+                ..
+            })
+        ));
+        let mut forged = checkpoint.clone();
+        forged.details = "{}".into();
+        assert!(matches!(
+            ChainWalk::new(Some(&forged)),
+            Err(ChainBreak::BadCheckpoint { seq: 5 })
+        ));
     }
 }

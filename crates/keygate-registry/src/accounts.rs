@@ -1,5 +1,6 @@
 //! Clients and API keys (what `keygate admin` makes), and the demo client of `--demo`.
 
+use keygate_core::audit::{AuditEventType, NewAuditEvent, Origin};
 use keygate_core::model::{Alias, ApiKey, Client};
 use keygate_store::StoreError;
 
@@ -58,7 +59,12 @@ impl Registry {
     /// # Errors
     /// [`RegistryError::InvalidAlias`], [`RegistryError::InvalidClientName`],
     /// [`RegistryError::Conflict`] (`"client alias"`), or a store failure.
-    pub async fn create_client(&self, name: &str, alias: &str) -> Result<Client, RegistryError> {
+    pub async fn create_client(
+        &self,
+        name: &str,
+        alias: &str,
+        origin: &Origin,
+    ) -> Result<Client, RegistryError> {
         let alias = Alias::parse(alias).map_err(RegistryError::InvalidAlias)?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > MAX_CLIENT_NAME_CHARS {
@@ -66,7 +72,9 @@ impl Registry {
         }
         Ok(self
             .store
-            .create_client(name, alias.as_str(), self.now())
+            .create_client(name, alias.as_str(), self.now(), |c| {
+                vec![client_created(c, origin)]
+            })
             .await?)
     }
 
@@ -99,6 +107,7 @@ impl Registry {
         &self,
         client_alias_or_id: &str,
         alias: &str,
+        origin: &Origin,
     ) -> Result<NewApiKey, RegistryError> {
         let alias = Alias::parse(alias).map_err(RegistryError::InvalidAlias)?;
         let client = self.client(client_alias_or_id).await?;
@@ -106,7 +115,9 @@ impl Registry {
         let hash = hash_password_blocking(&password).await?;
         let api_key = self
             .store
-            .create_api_key(client.id, alias.as_str(), &login, &hash, self.now())
+            .create_api_key(client.id, alias.as_str(), &login, &hash, self.now(), |k| {
+                vec![api_key_created(k, origin)]
+            })
             .await?;
         Ok(NewApiKey {
             client,
@@ -134,7 +145,14 @@ impl Registry {
             return Ok(DemoClient::Exists);
         }
         let now = self.now();
-        let client = match self.store.create_client("Demo client", "DEMO", now).await {
+        let origin = Origin::keygate();
+        let client = match self
+            .store
+            .create_client("Demo client", "DEMO", now, |c| {
+                vec![client_created(c, &origin)]
+            })
+            .await
+        {
             Ok(c) => c,
             Err(StoreError::Conflict(_)) => return Ok(DemoClient::Exists),
             Err(e) => return Err(e.into()),
@@ -143,7 +161,9 @@ impl Registry {
         let hash = hash_password_blocking(&password).await?;
         let key = self
             .store
-            .create_api_key(client.id, "demo", &api_key, &hash, now)
+            .create_api_key(client.id, "demo", &api_key, &hash, now, |k| {
+                vec![api_key_created(k, &origin)]
+            })
             .await?;
         Ok(DemoClient::Created {
             api_key_id: key.id.to_string(),
@@ -153,34 +173,56 @@ impl Registry {
     }
 }
 
+/// `client.created`: the name and alias (docs/design.md §11).
+fn client_created(client: &Client, origin: &Origin) -> NewAuditEvent {
+    NewAuditEvent::new(AuditEventType::ClientCreated, origin)
+        .client(client.id)
+        .detail("name", client.name.as_str())
+        .detail("alias", client.alias.as_str())
+}
+
+/// `api_key.created`: the alias and the login identifier (never the password).
+fn api_key_created(api_key: &ApiKey, origin: &Origin) -> NewAuditEvent {
+    NewAuditEvent::new(AuditEventType::ApiKeyCreated, origin)
+        .api_key(api_key.client_id, api_key.id)
+        .detail("alias", api_key.alias.as_str())
+        .detail("api_key", api_key.api_key.as_str())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::test_support::registry;
+    use crate::test_support::{ops, registry};
 
     #[tokio::test]
     async fn clients_and_api_keys_follow_their_rules() {
         let (registry, _hand, _, _guard) = registry().await;
         assert!(matches!(
-            registry.create_client("Acme", "bad alias!").await,
+            registry.create_client("Acme", "bad alias!", &ops()).await,
             Err(RegistryError::InvalidAlias(_))
         ));
         assert!(matches!(
-            registry.create_client("  ", "acme").await,
+            registry.create_client("  ", "acme", &ops()).await,
             Err(RegistryError::InvalidClientName)
         ));
-        let acme = registry.create_client(" Acme ", "acme").await.unwrap();
+        let acme = registry
+            .create_client(" Acme ", "acme", &ops())
+            .await
+            .unwrap();
         assert_eq!(acme.name, "Acme");
         assert!(matches!(
-            registry.create_client("Other", "acme").await,
+            registry.create_client("Other", "acme", &ops()).await,
             Err(RegistryError::Conflict(_))
         ));
         assert!(matches!(
-            registry.create_api_key("nobody", "x").await,
+            registry.create_api_key("nobody", "x", &ops()).await,
             Err(RegistryError::UnknownClient(_))
         ));
-        let made = registry.create_api_key("acme", "payments").await.unwrap();
+        let made = registry
+            .create_api_key("acme", "payments", &ops())
+            .await
+            .unwrap();
         assert!(crate::credentials::verify_password(
             &made.password,
             &registry

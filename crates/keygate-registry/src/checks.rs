@@ -136,7 +136,14 @@ mod tests {
             Err(RegistryError::NoActiveKey)
         ));
         let (pem, private) = crate::test_support::key_pair();
-        let record = registry.upload(&principal, &pem).await.unwrap();
+        let record = registry
+            .upload(
+                &principal,
+                &pem,
+                &keygate_core::audit::Origin::operator("test"),
+            )
+            .await
+            .unwrap();
 
         let challenge = registry.new_challenge(api_key).await.unwrap();
         assert_eq!(challenge.key_id, record.id);

@@ -86,6 +86,9 @@ pub enum RegistryError {
     /// The bearer token is expired, logged out or unknown.
     #[error("the session is expired, logged out or unknown")]
     SessionUnknown,
+    /// No API key has this id (`keygate admin`).
+    #[error("no API key has the id {0}")]
+    UnknownApiKey(uuid::Uuid),
     /// No client has this alias or id (`keygate admin`).
     #[error("no client has the alias or id `{0}`")]
     UnknownClient(String),

@@ -5,6 +5,7 @@
 //! the refusals (`InsertKeyError`); this module turns them into [`RegistryError`]s and keeps
 //! the caches in step.
 
+use keygate_core::audit::{AuditEventType, Origin};
 use keygate_core::model::{KeyRecord, KeyStatus, Principal, RevokeReason, UnixTime};
 use keygate_core::public_key::ValidPublicKey;
 use keygate_store::{InsertKeyError, NewKey};
@@ -24,6 +25,7 @@ impl From<InsertKeyError> for RegistryError {
 }
 use uuid::Uuid;
 
+use crate::audit::{change_events, key_event};
 use crate::{secs, Registry, RegistryError};
 
 /// Where an API key stands at a moment: its active key (with the key retiring beside it and
@@ -247,11 +249,22 @@ impl Registry {
         &self,
         principal: &Principal,
         pasted: &str,
+        origin: &Origin,
     ) -> Result<KeyRecord, RegistryError> {
         let api_key_id = principal.api_key.id;
         let new = self.checked_key(api_key_id, pasted)?;
         let validity = secs(self.settings.key_validity);
-        match self.store.insert_key(new, self.now(), validity).await {
+        let now = self.now();
+        let event = key_event(
+            AuditEventType::KeyUploaded,
+            origin,
+            principal.client.id,
+            new.id,
+            api_key_id,
+        )
+        .detail("fingerprint_sha256", new.fingerprint_sha256.as_str())
+        .detail("expires_at", now.saturating_add(validity));
+        match self.store.insert_key(new, now, validity, &[event]).await {
             Ok(record) => {
                 self.caches.key_changed(api_key_id);
                 tracing::info!(%api_key_id, key_id = %record.id, "public key uploaded");
@@ -273,18 +286,23 @@ impl Registry {
         &self,
         api_key_id: Uuid,
         reason: Option<&str>,
+        origin: &Origin,
     ) -> Result<KeyRecord, RegistryError> {
         let reason = RevokeReason::parse(reason)?;
+        let client_id = self.client_of(api_key_id).await?;
+        let now = self.now();
         // One atomic statement revokes only a key that is active at `now`.
-        let record = self
+        let change = self
             .store
             .revoke_active(
                 api_key_id,
                 reason.as_ref().map(RevokeReason::as_str),
-                self.now(),
+                now,
+                |change| change_events(change, AuditEventType::KeyRevoked, origin, client_id, now),
             )
             .await?
             .ok_or(RegistryError::NoActiveKey)?;
+        let record = change.ended.ok_or(RegistryError::NoActiveKey)?;
         self.caches.key_changed(api_key_id);
         tracing::info!(%api_key_id, key_id = %record.id, "public key revoked");
         Ok(record)
@@ -363,7 +381,11 @@ mod tests {
         ));
 
         let first = registry
-            .upload(&principal, &public_key_pem(0))
+            .upload(
+                &principal,
+                &public_key_pem(0),
+                &keygate_core::audit::Origin::operator("test"),
+            )
             .await
             .unwrap();
         let active = |key: &KeyRecord| CurrentKey::Active {
@@ -375,7 +397,13 @@ mod tests {
         assert_eq!(registry.current_key(id).await.unwrap(), active(&first));
         assert_eq!(registry.active_key(id).await.unwrap(), first);
         assert!(matches!(
-            registry.upload(&principal, &public_key_pem(1)).await,
+            registry
+                .upload(
+                    &principal,
+                    &public_key_pem(1),
+                    &keygate_core::audit::Origin::operator("test")
+                )
+                .await,
             Err(RegistryError::ActiveKeyExists)
         ));
 
@@ -391,7 +419,11 @@ mod tests {
         assert_eq!(table.current(), CurrentKey::Expired(first.clone()));
 
         let second = registry
-            .upload(&principal, &public_key_pem(1))
+            .upload(
+                &principal,
+                &public_key_pem(1),
+                &keygate_core::audit::Origin::operator("test"),
+            )
             .await
             .unwrap();
         assert_eq!(registry.active_key(id).await.unwrap(), second);
@@ -407,7 +439,10 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(sql, Some(second.clone()));
-        registry.revoke(id, None).await.unwrap();
+        registry
+            .revoke(id, None, &keygate_core::audit::Origin::operator("test"))
+            .await
+            .unwrap();
         let sql = registry
             .store()
             .active_key(id, registry.now())
@@ -427,16 +462,38 @@ mod tests {
         let (registry, _hand, principal, _guard) = registry().await;
         let id = principal.api_key.id;
         assert!(matches!(
-            registry.revoke(id, None).await,
+            registry
+                .revoke(id, None, &keygate_core::audit::Origin::operator("test"))
+                .await,
             Err(RegistryError::NoActiveKey)
         ));
         let pem = public_key_pem(0);
-        let key = registry.upload(&principal, &pem).await.unwrap();
+        let key = registry
+            .upload(
+                &principal,
+                &pem,
+                &keygate_core::audit::Origin::operator("test"),
+            )
+            .await
+            .unwrap();
         assert!(matches!(
-            registry.revoke(id, Some(&"x".repeat(501))).await,
+            registry
+                .revoke(
+                    id,
+                    Some(&"x".repeat(501)),
+                    &keygate_core::audit::Origin::operator("test")
+                )
+                .await,
             Err(RegistryError::InvalidRevokeReason(_))
         ));
-        let revoked = registry.revoke(id, Some("  rotating ")).await.unwrap();
+        let revoked = registry
+            .revoke(
+                id,
+                Some("  rotating "),
+                &keygate_core::audit::Origin::operator("test"),
+            )
+            .await
+            .unwrap();
         assert_eq!(revoked.id, key.id);
         assert_eq!(revoked.revoke_reason.as_deref(), Some("rotating"));
         assert!(matches!(
@@ -445,11 +502,23 @@ mod tests {
         ));
         // A key is registered once, even after it was revoked.
         assert!(matches!(
-            registry.upload(&principal, &pem).await,
+            registry
+                .upload(
+                    &principal,
+                    &pem,
+                    &keygate_core::audit::Origin::operator("test")
+                )
+                .await,
             Err(RegistryError::PublicKeyReused)
         ));
         assert!(matches!(
-            registry.upload(&principal, "not a key").await,
+            registry
+                .upload(
+                    &principal,
+                    "not a key",
+                    &keygate_core::audit::Origin::operator("test")
+                )
+                .await,
             Err(RegistryError::KeyRejected(_))
         ));
     }

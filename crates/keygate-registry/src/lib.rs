@@ -9,6 +9,8 @@
 //! - `successor`: stage, read, withdraw and activate a successor (docs/design.md §2, "Rotation");
 //! - `login`: login (limits, password-check slots, the dummy hash), logout, session lookup;
 //! - `accounts`: clients, API keys and the demo client;
+//! - `audit`: what each change appends to the audit trail, the time-driven events, retention,
+//!   a client's trail and the chain's verification (docs/design.md §11);
 //! - `checks`: the self-check's encryption challenges (single use, short-lived);
 //! - `credentials`: argon2 hashing, secrets and token digests;
 //! - `clock`: the one clock.
@@ -16,6 +18,7 @@
 #![warn(missing_docs)]
 
 mod accounts;
+mod audit;
 mod checks;
 pub mod clock;
 pub mod credentials;
@@ -33,6 +36,7 @@ use keygate_store::Store;
 use uuid::Uuid;
 
 pub use accounts::{DemoClient, NewApiKey};
+pub use audit::{ChainReport, MAX_AUDIT_PAGE};
 pub use checks::{Challenge, CHALLENGES_PER_API_KEY, CHALLENGE_TTL_SECS};
 pub use clock::{Clock, ManualTime};
 pub use error::RegistryError;
@@ -65,6 +69,8 @@ pub struct RegistrySettings {
     pub login_max_concurrent: usize,
     /// How long a login waits for a password-check slot (`login_queue_timeout`).
     pub login_queue_timeout: Duration,
+    /// How long audit events are kept (`audit_retention`, docs/audit.md).
+    pub audit_retention: Duration,
 }
 
 /// Told when a key or a session changes, so a node's caches drop what they hold at once (other

@@ -7,7 +7,8 @@
 
 use std::net::IpAddr;
 
-use keygate_core::model::{Principal, UnixTime};
+use keygate_core::audit::{Actor, AuditEventType, NewAuditEvent, Origin};
+use keygate_core::model::{ApiKey, Client, Principal, UnixTime};
 use keygate_store::{LoginAttempt, LoginAttemptKey};
 
 use crate::credentials::{random_secret, token_hash, verify_password};
@@ -121,12 +122,12 @@ impl Registry {
             settings.login_max_failures_per_key,
             settings.login_max_failures_per_address,
         );
-        let seq = match self
+        let (seq, locks) = match self
             .store
             .begin_login_attempt(&attempt, now, since, limits)
             .await?
         {
-            LoginAttempt::Recorded(seq) => seq,
+            LoginAttempt::Recorded(seq, locks) => (seq, locks),
             LoginAttempt::Refused => {
                 return Err(RegistryError::RateLimited {
                     retry_after: window,
@@ -175,12 +176,16 @@ impl Registry {
                 }
                 let token = random_secret(32)?;
                 let ttl = settings.token_ttl.as_secs();
+                let origin = Origin::api_key(api_key_record.id, Some(address.clone()));
+                let succeeded = NewAuditEvent::new(AuditEventType::LoginSucceeded, &origin)
+                    .api_key(client.id, api_key_record.id);
                 self.store
                     .create_session(
                         &token_hash(&token),
                         api_key_record.id,
                         now,
                         now.saturating_add(secs(settings.token_ttl)),
+                        &[succeeded],
                     )
                     .await?;
                 Ok(Session {
@@ -192,8 +197,55 @@ impl Registry {
                     },
                 })
             }
-            _ => Err(RegistryError::InvalidCredentials),
+            found => {
+                self.record_login_failure(found.map(|(k, c, _)| (k, c)), address, locks)
+                    .await?;
+                Err(RegistryError::InvalidCredentials)
+            }
         }
+    }
+
+    /// `login.failed`, and `login.locked` when this failure reaches a limit (docs/design.md
+    /// §11): the identifier is named (as the API key's id and login) only when it is a known
+    /// API key, so a password typed into the wrong field is never recorded.
+    async fn record_login_failure(
+        &self,
+        found: Option<(ApiKey, Client)>,
+        address: String,
+        (locks_key, locks_address): (bool, bool),
+    ) -> Result<(), RegistryError> {
+        let origin = Origin {
+            actor: found
+                .as_ref()
+                .map_or(Actor::Anonymous, |(k, _)| Actor::ApiKey(k.id)),
+            source: Some(address),
+        };
+        let about = |event: NewAuditEvent| match &found {
+            Some((k, c)) => event
+                .api_key(c.id, k.id)
+                .detail("api_key", k.api_key.as_str()),
+            None => event,
+        };
+        let mut events = vec![about(NewAuditEvent::new(
+            AuditEventType::LoginFailed,
+            &origin,
+        ))];
+        let window = secs(self.settings.login_failure_window);
+        if locks_key && found.is_some() {
+            events.push(
+                about(NewAuditEvent::new(AuditEventType::LoginLocked, &origin))
+                    .detail("limit", "api_key")
+                    .detail("seconds", window),
+            );
+        }
+        if locks_address {
+            events.push(
+                about(NewAuditEvent::new(AuditEventType::LoginLocked, &origin))
+                    .detail("limit", "address")
+                    .detail("seconds", window),
+            );
+        }
+        self.record(&events).await
     }
 
     /// End a session: the row goes (so every node refuses the token) and this node's cache
@@ -201,8 +253,17 @@ impl Registry {
     ///
     /// # Errors
     /// A store failure.
-    pub async fn logout(&self, token_hash: &str) -> Result<(), RegistryError> {
-        self.store.delete_session(token_hash).await?;
+    pub async fn logout(
+        &self,
+        principal: &Principal,
+        token_hash: &str,
+        origin: &Origin,
+    ) -> Result<(), RegistryError> {
+        let event = NewAuditEvent::new(AuditEventType::Logout, origin)
+            .api_key(principal.client.id, principal.api_key.id);
+        self.store
+            .delete_session(token_hash, self.now(), &[event])
+            .await?;
         self.caches.session_ended(token_hash);
         Ok(())
     }
@@ -282,7 +343,14 @@ mod tests {
             Err(RegistryError::SessionUnknown)
         ));
         hand.advance(-900);
-        registry.logout(&token_hash(&session.token)).await.unwrap();
+        registry
+            .logout(
+                &session.principal,
+                &token_hash(&session.token),
+                &crate::test_support::me(&session.principal),
+            )
+            .await
+            .unwrap();
         assert!(matches!(
             registry.session(&session.token).await,
             Err(RegistryError::SessionUnknown)

@@ -6,9 +6,11 @@
 //! The data model is explained in `keygate-store`'s `successor` module: every status stays a
 //! function of one row and *now*, and the store keeps exactly one key ACTIVE at any instant.
 
+use keygate_core::audit::{AuditEventType, Origin};
 use keygate_core::model::{KeyRecord, Principal, UnixTime};
 use uuid::Uuid;
 
+use crate::audit::{change_events, key_event};
 use crate::{secs, CurrentKey, Registry, RegistryError};
 
 impl Registry {
@@ -25,11 +27,28 @@ impl Registry {
         &self,
         principal: &Principal,
         pasted: &str,
+        origin: &Origin,
     ) -> Result<KeyRecord, RegistryError> {
         let api_key_id = principal.api_key.id;
         let new = self.checked_key(api_key_id, pasted)?;
         let validity = secs(self.settings.key_validity);
-        match self.store.stage_successor(new, self.now(), validity).await {
+        let client_id = principal.client.id;
+        let staged = |k: &KeyRecord| {
+            vec![key_event(
+                AuditEventType::KeySuccessorStaged,
+                origin,
+                client_id,
+                k.id,
+                k.api_key_id,
+            )
+            .detail("fingerprint_sha256", k.fingerprint_sha256.as_str())
+            .detail("activates_at", k.activates_at)]
+        };
+        match self
+            .store
+            .stage_successor(new, self.now(), validity, staged)
+            .await
+        {
             Ok(record) => {
                 self.caches.key_changed(api_key_id);
                 tracing::info!(%api_key_id, key_id = %record.id, "successor staged");
@@ -76,10 +95,24 @@ impl Registry {
     ///
     /// # Errors
     /// [`RegistryError::NoSuccessor`], or a store failure.
-    pub async fn withdraw_successor(&self, api_key_id: Uuid) -> Result<KeyRecord, RegistryError> {
+    pub async fn withdraw_successor(
+        &self,
+        api_key_id: Uuid,
+        origin: &Origin,
+    ) -> Result<KeyRecord, RegistryError> {
+        let client_id = self.client_of(api_key_id).await?;
+        let withdrawn = |k: &KeyRecord| {
+            vec![key_event(
+                AuditEventType::KeySuccessorWithdrawn,
+                origin,
+                client_id,
+                k.id,
+                k.api_key_id,
+            )]
+        };
         let record = self
             .store
-            .withdraw_successor(api_key_id, self.now())
+            .withdraw_successor(api_key_id, self.now(), withdrawn)
             .await?
             .ok_or(RegistryError::NoSuccessor)?;
         self.caches.key_changed(api_key_id);
@@ -94,16 +127,34 @@ impl Registry {
     ///
     /// # Errors
     /// [`RegistryError::NoSuccessor`], or a store failure.
-    pub async fn activate_successor(&self, api_key_id: Uuid) -> Result<KeyRecord, RegistryError> {
+    pub async fn activate_successor(
+        &self,
+        api_key_id: Uuid,
+        origin: &Origin,
+    ) -> Result<KeyRecord, RegistryError> {
         let successor = self.successor(api_key_id).await?;
+        let client_id = self.client_of(api_key_id).await?;
         let reason = format!("replaced by its successor {}", successor.id);
         let overlap = secs(self.settings.rotation_overlap);
-        let (activated, previous) = self
+        let now = self.now();
+        let change = self
             .store
-            .activate_successor(api_key_id, successor.id, &reason, self.now(), overlap)
+            .activate_successor(api_key_id, successor.id, &reason, now, overlap, |change| {
+                change_events(
+                    change,
+                    AuditEventType::KeySuccessorActivated,
+                    origin,
+                    client_id,
+                    now,
+                )
+            })
             .await?
             // Withdrawn, or activated by its predecessor's end, since it was read.
             .ok_or(RegistryError::NoSuccessor)?;
+        let (activated, previous) = (
+            change.activated.ok_or(RegistryError::NoSuccessor)?,
+            change.ended,
+        );
         self.caches.key_changed(api_key_id);
         tracing::info!(
             %api_key_id,
@@ -131,12 +182,20 @@ mod tests {
         let id = principal.api_key.id;
         assert!(matches!(
             registry
-                .stage_successor(&principal, &public_key_pem(0))
+                .stage_successor(
+                    &principal,
+                    &public_key_pem(0),
+                    &keygate_core::audit::Origin::operator("test")
+                )
                 .await,
             Err(RegistryError::NoActiveKeyToSucceed)
         ));
         let first = registry
-            .upload(&principal, &public_key_pem(0))
+            .upload(
+                &principal,
+                &public_key_pem(0),
+                &keygate_core::audit::Origin::operator("test"),
+            )
             .await
             .unwrap();
         hand.advance(600);
@@ -146,7 +205,11 @@ mod tests {
             "no overlap: revoked at once"
         );
         let next = registry
-            .stage_successor(&principal, &public_key_pem(1))
+            .stage_successor(
+                &principal,
+                &public_key_pem(1),
+                &keygate_core::audit::Origin::operator("test"),
+            )
             .await
             .unwrap();
         assert_eq!(next.status(registry.now()), KeyStatus::Pending);
@@ -154,14 +217,22 @@ mod tests {
         assert_eq!(next.expires_at, first.expires_at + 3600);
         assert!(matches!(
             registry
-                .stage_successor(&principal, &public_key_pem(2))
+                .stage_successor(
+                    &principal,
+                    &public_key_pem(2),
+                    &keygate_core::audit::Origin::operator("test")
+                )
                 .await,
             Err(RegistryError::SuccessorExists)
         ));
         // The same key again, staged or uploaded: registered once.
         assert!(matches!(
             registry
-                .stage_successor(&principal, &next.public_key_pem)
+                .stage_successor(
+                    &principal,
+                    &next.public_key_pem,
+                    &keygate_core::audit::Origin::operator("test")
+                )
                 .await,
             Err(RegistryError::PublicKeyReused)
         ));
@@ -192,10 +263,19 @@ mod tests {
             .unwrap();
         assert_eq!(sql, Some(next.clone()));
         assert!(matches!(
-            registry.upload(&principal, &public_key_pem(3)).await,
+            registry
+                .upload(
+                    &principal,
+                    &public_key_pem(3),
+                    &keygate_core::audit::Origin::operator("test")
+                )
+                .await,
             Err(RegistryError::ActiveKeyExists)
         ));
-        let revoked = registry.revoke(id, None).await.unwrap();
+        let revoked = registry
+            .revoke(id, None, &keygate_core::audit::Origin::operator("test"))
+            .await
+            .unwrap();
         assert_eq!(revoked.id, next.id);
     }
 
@@ -204,15 +284,30 @@ mod tests {
         let (registry, hand, principal, _guard) = registry().await;
         let id = principal.api_key.id;
         let first = registry
-            .upload(&principal, &public_key_pem(0))
+            .upload(
+                &principal,
+                &public_key_pem(0),
+                &keygate_core::audit::Origin::operator("test"),
+            )
             .await
             .unwrap();
         let next = registry
-            .stage_successor(&principal, &public_key_pem(1))
+            .stage_successor(
+                &principal,
+                &public_key_pem(1),
+                &keygate_core::audit::Origin::operator("test"),
+            )
             .await
             .unwrap();
         hand.advance(100);
-        registry.revoke(id, Some("laptop lost")).await.unwrap();
+        registry
+            .revoke(
+                id,
+                Some("laptop lost"),
+                &keygate_core::audit::Origin::operator("test"),
+            )
+            .await
+            .unwrap();
         let now = registry.now();
         let active = registry.active_key(id).await.unwrap();
         assert_eq!(active.id, next.id);
@@ -229,32 +324,55 @@ mod tests {
         let (registry, hand, principal, _, _guard) = registry_with(with_overlap).await;
         let id = principal.api_key.id;
         assert!(matches!(
-            registry.withdraw_successor(id).await,
+            registry
+                .withdraw_successor(id, &keygate_core::audit::Origin::operator("test"))
+                .await,
             Err(RegistryError::NoSuccessor)
         ));
         let first = registry
-            .upload(&principal, &public_key_pem(0))
+            .upload(
+                &principal,
+                &public_key_pem(0),
+                &keygate_core::audit::Origin::operator("test"),
+            )
             .await
             .unwrap();
         let staged = registry
-            .stage_successor(&principal, &public_key_pem(1))
+            .stage_successor(
+                &principal,
+                &public_key_pem(1),
+                &keygate_core::audit::Origin::operator("test"),
+            )
             .await
             .unwrap();
-        let withdrawn = registry.withdraw_successor(id).await.unwrap();
+        let withdrawn = registry
+            .withdraw_successor(id, &keygate_core::audit::Origin::operator("test"))
+            .await
+            .unwrap();
         assert_eq!(withdrawn.status(registry.now()), KeyStatus::Withdrawn);
         // Still registered: it can never come back.
         assert!(matches!(
             registry
-                .stage_successor(&principal, &staged.public_key_pem)
+                .stage_successor(
+                    &principal,
+                    &staged.public_key_pem,
+                    &keygate_core::audit::Origin::operator("test")
+                )
                 .await,
             Err(RegistryError::PublicKeyReused)
         ));
         assert!(matches!(
-            registry.activate_successor(id).await,
+            registry
+                .activate_successor(id, &keygate_core::audit::Origin::operator("test"))
+                .await,
             Err(RegistryError::NoSuccessor)
         ));
         let next = registry
-            .stage_successor(&principal, &public_key_pem(2))
+            .stage_successor(
+                &principal,
+                &public_key_pem(2),
+                &keygate_core::audit::Origin::operator("test"),
+            )
             .await
             .unwrap();
         hand.advance(10);
@@ -268,7 +386,10 @@ mod tests {
             Some(first.expires_at),
             "never past its own expiry"
         );
-        let activated = registry.activate_successor(id).await.unwrap();
+        let activated = registry
+            .activate_successor(id, &keygate_core::audit::Origin::operator("test"))
+            .await
+            .unwrap();
         assert_eq!((activated.id, activated.activates_at), (next.id, t));
         assert_eq!(activated.expires_at, t + 3600);
         let current = registry.current_key(id).await.unwrap();
@@ -296,16 +417,30 @@ mod tests {
         let (registry, hand, principal, _, _guard) = registry_with(with_overlap).await;
         let id = principal.api_key.id;
         let first = registry
-            .upload(&principal, &public_key_pem(0))
+            .upload(
+                &principal,
+                &public_key_pem(0),
+                &keygate_core::audit::Origin::operator("test"),
+            )
             .await
             .unwrap();
         registry
-            .stage_successor(&principal, &public_key_pem(1))
+            .stage_successor(
+                &principal,
+                &public_key_pem(1),
+                &keygate_core::audit::Origin::operator("test"),
+            )
             .await
             .unwrap();
-        registry.activate_successor(id).await.unwrap();
+        registry
+            .activate_successor(id, &keygate_core::audit::Origin::operator("test"))
+            .await
+            .unwrap();
         hand.advance(5);
-        registry.revoke(id, None).await.unwrap();
+        registry
+            .revoke(id, None, &keygate_core::audit::Origin::operator("test"))
+            .await
+            .unwrap();
         let now = registry.now();
         let old = registry.key(id, first.id).await.unwrap();
         assert_eq!(old.status(now), KeyStatus::Revoked);

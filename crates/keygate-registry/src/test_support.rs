@@ -31,7 +31,18 @@ pub fn settings() -> RegistrySettings {
         login_failure_window: Duration::from_secs(900),
         login_max_concurrent: 2,
         login_queue_timeout: Duration::from_secs(2),
+        audit_retention: Duration::from_secs(400 * 86_400),
     }
+}
+
+/// An operator at the command line.
+pub fn ops() -> keygate_core::audit::Origin {
+    keygate_core::audit::Origin::operator("ops")
+}
+
+/// The client itself, from the loopback address.
+pub fn me(principal: &Principal) -> keygate_core::audit::Origin {
+    keygate_core::audit::Origin::api_key(principal.api_key.id, Some("127.0.0.1".into()))
 }
 
 /// A registry with a client `acme` and an API key, its login and password.
@@ -42,12 +53,15 @@ pub async fn registry_with(
     let store = Store::connect(&guard.url).await.unwrap();
     let (clock, hand) = Clock::manual(1_795_428_000);
     let registry = Registry::new(store.clone(), clock, settings);
-    let client = store.create_client("Acme", "acme-test", 0).await.unwrap();
+    let client = store
+        .create_client("Acme", "acme-test", 0, |_| Vec::new())
+        .await
+        .unwrap();
     let password = "correct horse".to_owned();
     let login = "kg_test".to_owned();
     let hash = hash_password(&password).unwrap();
     let api_key = store
-        .create_api_key(client.id, "main", &login, &hash, 0)
+        .create_api_key(client.id, "main", &login, &hash, 0, |_| Vec::new())
         .await
         .unwrap();
     let principal = Principal { client, api_key };

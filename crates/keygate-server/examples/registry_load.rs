@@ -87,6 +87,7 @@ async fn main() {
             "Bench",
             &format!("bench-{}", &Uuid::new_v4().simple().to_string()[..8]),
             now,
+            |_| Vec::new(),
         )
         .await
         .unwrap();
@@ -99,12 +100,13 @@ async fn main() {
                 &format!("kg_bench_{}", Uuid::new_v4().simple()),
                 &hash,
                 now,
+                |_| Vec::new(),
             )
             .await
             .unwrap();
         let token = format!("bench-token-{}", Uuid::new_v4().simple());
         store
-            .create_session(&token_hash(&token), key.id, now, now + 3600)
+            .create_session(&token_hash(&token), key.id, now, now + 3600, &[])
             .await
             .unwrap();
         tokens.push(token);
@@ -140,6 +142,7 @@ async fn main() {
             &format!("kg_bench_{}", Uuid::new_v4().simple()),
             &hash,
             now,
+            |_| Vec::new(),
         )
         .await
         .unwrap();
@@ -154,17 +157,17 @@ async fn main() {
             exponent: 65537,
         };
         store
-            .insert_key(new, now - 1000 + i, 365 * 86_400)
+            .insert_key(new, now - 1000 + i, 365 * 86_400, &[])
             .await
             .unwrap();
         store
-            .revoke_active(key.id, Some("bench"), now - 1000 + i)
+            .revoke_active(key.id, Some("bench"), now - 1000 + i, |_| Vec::new())
             .await
             .unwrap();
     }
     let token = format!("bench-token-{}", Uuid::new_v4().simple());
     store
-        .create_session(&token_hash(&token), key.id, now, now + 3600)
+        .create_session(&token_hash(&token), key.id, now, now + 3600, &[])
         .await
         .unwrap();
     // Timed: the request and reading the whole body; parsing it is the client's cost, so the

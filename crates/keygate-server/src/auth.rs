@@ -6,6 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
+use keygate_core::audit::Origin;
 use keygate_core::model::{Principal, UnixTime};
 
 // Below the gateway, which reads the bearer token too (imports point one way).
@@ -64,12 +65,24 @@ pub fn client_address(
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
+/// The request's source address for the audit trail (docs/design.md §11): the same address
+/// the login limits count ([`client_address`]).
+pub fn request_source(parts: &Parts, state: &AppState) -> String {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    client_address(&parts.headers, peer, state.settings.trust_forwarded_for).to_string()
+}
+
 /// A request with a valid bearer token.
 pub struct Authenticated {
     /// Who the token belongs to (client and API key).
     pub principal: Principal,
     /// The token's SHA-256 as the store keeps it (lowercase hex); logout deletes by it.
     pub token_hash: String,
+    /// Who acts (the API key) and from where, for the audit trail.
+    pub origin: Origin,
 }
 
 impl FromRequestParts<AppState> for Authenticated {
@@ -81,9 +94,11 @@ impl FromRequestParts<AppState> for Authenticated {
     ) -> Result<Self, Self::Rejection> {
         let token = bearer_token(&parts.headers)?;
         let (principal, _) = authenticate_token(state, token).await?;
+        let origin = Origin::api_key(principal.api_key.id, Some(request_source(parts, state)));
         Ok(Authenticated {
             principal,
             token_hash: token_hash(token),
+            origin,
         })
     }
 }

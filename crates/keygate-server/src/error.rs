@@ -9,6 +9,15 @@ use keygate_registry::{MalformedLogin, RegistryError, MAX_API_KEY_LEN, MAX_PASSW
 
 use crate::messages;
 
+/// Which query parameter of a list was refused (`invalid_page`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageParam {
+    /// `limit`: not a whole number in range.
+    Limit,
+    /// `cursor`: not one this server gave.
+    Cursor,
+}
+
 /// Every refusal and failure the HTTP layer answers. Its status, code and slug are in
 /// [`ApiError::parts`]; its text for people is the English API catalogue's entry for the slug
 /// (`locales/en/api.ftl`, see [`ApiError::message`]).
@@ -22,6 +31,8 @@ pub enum ApiError {
     PayloadTooLarge,
     /// 408: the body did not arrive within `body_read_timeout`; the connection is closed.
     RequestTimeout,
+    /// 400 `invalid_page`: a list's `limit` or `cursor` is not valid.
+    InvalidPage(PageParam),
     /// The detail is the message.
     NotFound(&'static str),
     /// 405: a known path, another method.
@@ -166,6 +177,7 @@ impl ApiError {
             UnsupportedMediaType => ErrorSlug::UnsupportedMediaType,
             PayloadTooLarge => ErrorSlug::PayloadTooLarge,
             RequestTimeout => ErrorSlug::RequestTimeout,
+            InvalidPage(_) => ErrorSlug::InvalidPage,
             NotFound(_) => ErrorSlug::NotFound,
             MethodNotAllowed => ErrorSlug::MethodNotAllowed,
             RateLimited { .. } | SignedCallsLimited { .. } => ErrorSlug::RateLimited,
@@ -217,6 +229,11 @@ impl ApiError {
             }
             NotReady(detail) => messages::message(slug, &[("detail", detail)]),
             NoActiveKeyToSucceed => messages::message("no_active_key-successor", &[]),
+            InvalidPage(PageParam::Limit) => messages::message(
+                "invalid_page-limit",
+                &[("max", &keygate_registry::MAX_AUDIT_PAGE.to_string())],
+            ),
+            InvalidPage(PageParam::Cursor) => messages::message("invalid_page-cursor", &[]),
             RateLimited { retry_after } | LoginBusy { retry_after } => {
                 messages::message(slug, &[("retry_after", &retry_after.to_string())])
             }

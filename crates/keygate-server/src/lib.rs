@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod bearer;
 pub mod config;
@@ -150,7 +151,14 @@ impl Application {
         let now = registry.now();
         let master = system_key::load_master_key(&settings)?;
         let grace = i64::try_from(settings.system_key_grace.as_secs()).unwrap_or(i64::MAX);
-        let keyring = system_key::load_keyring(&store, &master, now, grace, true).await?;
+        let keyring = system_key::load_keyring(
+            &store,
+            &master,
+            now,
+            grace,
+            Some(&keygate_core::audit::Origin::keygate()),
+        )
+        .await?;
         let mut route_configs = settings.routes.clone();
         let mut demo_client = None;
         let mut card_api = None;
@@ -274,6 +282,7 @@ impl Application {
         force: impl std::future::Future<Output = ()>,
     ) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(auth::housekeeping(self.state.clone()));
+        let audit_sweep = tokio::spawn(audit::sweep(self.state.clone()));
         let settings = &self.state.settings;
         let limits = serve::Limits {
             header_read_timeout: settings.header_read_timeout,
@@ -299,6 +308,7 @@ impl Application {
             reloader.abort();
         }
         housekeeping.abort();
+        audit_sweep.abort();
         // Closing the pools ends each database session cleanly (PostgreSQL logs no broken
         // connection); bounded, so a connection still held cannot keep the process alive.
         if tokio::time::timeout(POOL_CLOSE_TIMEOUT, self.state.store.close())

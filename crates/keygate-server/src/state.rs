@@ -43,5 +43,6 @@ pub fn registry_settings(settings: &Settings) -> RegistrySettings {
         login_failure_window: settings.login_failure_window,
         login_max_concurrent: settings.login_max_concurrent,
         login_queue_timeout: settings.login_queue_timeout,
+        audit_retention: settings.audit_retention,
     }
 }

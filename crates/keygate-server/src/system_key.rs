@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use keygate_core::audit::{AuditEventType, NewAuditEvent, Origin};
 use keygate_core::jose::{open_private_key, seal_private_key, SystemKey};
 use keygate_core::model::UnixTime;
 use keygate_store::Store;
@@ -159,19 +160,22 @@ fn seal_new(master: &MasterKey) -> Result<(SystemKey, Vec<u8>), KeyringError> {
 }
 
 /// Loads the key ring; on a database without a system key, makes the first one
-/// (`create` = true, at start) — concurrent first starts agree on one key.
+/// (`create` = who makes it: keygate at start, or an operator) — concurrent first starts agree
+/// on one key, and only the one that made it appends `system_key.created`.
 pub async fn load_keyring(
     store: &Store,
     master: &MasterKey,
     now: UnixTime,
     grace_secs: i64,
-    create: bool,
+    create: Option<&Origin>,
 ) -> Result<Keyring, KeyringError> {
     let mut rows = store.system_keys().await?;
-    if rows.is_empty() && create {
+    if let (true, Some(origin)) = (rows.is_empty(), create) {
         let (key, sealed) = seal_new(master)?;
+        let event =
+            NewAuditEvent::new(AuditEventType::SystemKeyCreated, origin).detail("kid", key.kid());
         if store
-            .insert_first_system_key(key.kid(), &sealed, now)
+            .insert_first_system_key(key.kid(), &sealed, now, &[event])
             .await?
         {
             tracing::info!(kid = key.kid(), "made the system key");
@@ -204,12 +208,19 @@ pub async fn rotate(
     store: &Store,
     master: &MasterKey,
     now: UnixTime,
+    origin: &Origin,
 ) -> Result<String, KeyringError> {
     let rows = store.system_keys().await?;
-    if let Some(current) = rows.iter().find(|r| r.retired_at.is_none()) {
+    let previous = rows.iter().find(|r| r.retired_at.is_none());
+    if let Some(current) = previous {
         open_row(master, current)?;
     }
     let (key, sealed) = seal_new(master)?;
-    store.rotate_system_key(key.kid(), &sealed, now).await?;
+    let event = NewAuditEvent::new(AuditEventType::SystemKeyRotated, origin)
+        .detail("kid", key.kid())
+        .detail("previous_kid", previous.map(|r| r.kid.clone()));
+    store
+        .rotate_system_key(key.kid(), &sealed, now, &[event])
+        .await?;
     Ok(key.kid().to_owned())
 }

@@ -1,5 +1,6 @@
 //! Clients and their API keys.
 
+use keygate_core::audit::NewAuditEvent;
 use keygate_core::model::{ApiKey, Client, UnixTime};
 use uuid::Uuid;
 
@@ -11,12 +12,14 @@ use crate::{Backend, Store, StoreError};
 impl Store {
     // ----- clients -------------------------------------------------------------------------
 
-    /// Creates a client. A duplicate alias gives `StoreError::Conflict("client alias")`.
+    /// Creates a client, appending `audit(&client)` in the same transaction. A duplicate alias
+    /// gives `StoreError::Conflict("client alias")`.
     pub async fn create_client(
         &self,
         name: &str,
         alias: &str,
         now: UnixTime,
+        audit: impl FnOnce(&Client) -> Vec<NewAuditEvent> + Send,
     ) -> Result<Client, StoreError> {
         let client = Client {
             id: Uuid::new_v4(),
@@ -25,15 +28,25 @@ impl Store {
             created_at: now,
         };
         let id = client.id.to_string();
-        let result = on_pool!(self, |pool| {
-            sqlx::query("INSERT INTO clients (id, name, alias, created_at) VALUES ($1, $2, $3, $4)")
-                .bind(&id)
-                .bind(name)
-                .bind(alias)
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected())
+        let events = audit(&client);
+        let result: Result<(), sqlx::Error> = in_write_tx!(self, |tx| {
+            let inserted = sqlx::query(
+                "INSERT INTO clients (id, name, alias, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&id)
+            .bind(name)
+            .bind(alias)
+            .bind(now)
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Ok(_) => {
+                    append_audit!(self, tx, &events, now);
+                    tx.commit().await?;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
         });
         match result {
             Ok(_) => Ok(client),
@@ -71,7 +84,8 @@ impl Store {
 
     /// Creates an API key for a client. A duplicate alias within the client gives
     /// `Conflict("api key alias")`, a login identifier already in use gives
-    /// `Conflict("api key login")`, an unknown client `NotFound("client")`.
+    /// `Conflict("api key login")`, an unknown client `NotFound("client")`. `audit(&api_key)`
+    /// is appended in the same transaction.
     pub async fn create_api_key(
         &self,
         client_id: Uuid,
@@ -79,6 +93,7 @@ impl Store {
         api_key_login: &str,
         password_hash: &str,
         now: UnixTime,
+        audit: impl FnOnce(&ApiKey) -> Vec<NewAuditEvent> + Send,
     ) -> Result<ApiKey, StoreError> {
         let api_key = ApiKey {
             id: Uuid::new_v4(),
@@ -89,8 +104,9 @@ impl Store {
         };
         let id = api_key.id.to_string();
         let client = client_id.to_string();
-        let result = on_pool!(self, |pool| {
-            sqlx::query(
+        let events = audit(&api_key);
+        let result: Result<(), sqlx::Error> = in_write_tx!(self, |tx| {
+            let inserted = sqlx::query(
                 "INSERT INTO api_keys (id, client_id, alias, api_key, password_hash, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
@@ -100,9 +116,16 @@ impl Store {
             .bind(api_key_login)
             .bind(password_hash)
             .bind(now)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected())
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Ok(_) => {
+                    append_audit!(self, tx, &events, now);
+                    tx.commit().await?;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
         });
         match result {
             Ok(_) => Ok(api_key),

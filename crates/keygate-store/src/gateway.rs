@@ -1,6 +1,7 @@
 //! What the gateway needs from the database: the system keys, the shared `jti` record, and the
 //! invalidation channel (PostgreSQL `LISTEN/NOTIFY`).
 
+use keygate_core::audit::NewAuditEvent;
 use keygate_core::model::UnixTime;
 use sqlx::postgres::PgListener;
 use uuid::Uuid;
@@ -86,24 +87,33 @@ impl Store {
             .collect())
     }
 
-    /// Stores the first system key. `false` when another node stored one first (reload then).
+    /// Stores the first system key, appending `audit` in the same transaction. `false` when
+    /// another node stored one first (reload then).
     pub async fn insert_first_system_key(
         &self,
         kid: &str,
         sealed: &[u8],
         now: UnixTime,
+        audit: &[NewAuditEvent],
     ) -> Result<bool, StoreError> {
-        let result = on_pool!(self, |pool| {
-            sqlx::query(
+        let result: Result<(), sqlx::Error> = in_write_tx!(self, |tx| {
+            let inserted = sqlx::query(
                 "INSERT INTO system_keys (kid, sealed_private_key, created_at, retired_at, current) \
                  VALUES ($1, $2, $3, NULL, 1)",
             )
             .bind(kid)
             .bind(sealed)
             .bind(now)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected())
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Ok(_) => {
+                    append_audit!(self, tx, audit, now);
+                    tx.commit().await?;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
         });
         match result {
             Ok(_) => Ok(true),
@@ -114,12 +124,13 @@ impl Store {
 
     /// Makes `kid` the current system key; the previous current one is retired at `now`.
     /// Concurrent rotations (several nodes on one PostgreSQL) run one after the other, each
-    /// retiring the key the one before it made.
+    /// retiring the key the one before it made. `audit` is appended in the same transaction.
     pub async fn rotate_system_key(
         &self,
         kid: &str,
         sealed: &[u8],
         now: UnixTime,
+        audit: &[NewAuditEvent],
     ) -> Result<(), StoreError> {
         // PostgreSQL runs READ COMMITTED: a second rotation's UPDATE would not see the row the
         // first just inserted, and its INSERT would then break `system_keys_one_current`. A
@@ -147,6 +158,7 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            append_audit!(self, tx, audit, now);
             tx.commit().await?;
         });
         Ok(())

@@ -1,5 +1,6 @@
 //! The public-key lifecycle: one active key per API key, enforced by the database.
 
+use keygate_core::audit::NewAuditEvent;
 use keygate_core::model::{KeyRecord, UnixTime};
 use uuid::Uuid;
 
@@ -30,6 +31,18 @@ pub struct NewKey {
     pub exponent: u64,
 }
 
+/// What a revoke or a successor's activation changed, in its transaction: for the audit events
+/// appended with it (docs/design.md §11) and the caller's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyChange {
+    /// The key that stopped being active: revoked, or retiring after an activation.
+    pub ended: Option<KeyRecord>,
+    /// Keys still retiring from an earlier rotation, revoked now (their overlap cut short).
+    pub retired: Vec<KeyRecord>,
+    /// The successor that became the active key.
+    pub activated: Option<KeyRecord>,
+}
+
 impl Store {
     /// Registers `new` as the API key's active key, valid from `now` for `validity_secs`.
     ///
@@ -40,11 +53,13 @@ impl Store {
     /// still has an active key, the partial unique index refuses the insert and the answer is
     /// [`InsertKeyError::ActiveKeyExists`]. Unique violations are never reported as database
     /// errors: they are re-checked and mapped to `Reused` (which wins) or `ActiveKeyExists`.
+    /// `audit` is appended in the same transaction when the key is stored.
     pub async fn insert_key(
         &self,
         new: NewKey,
         now: UnixTime,
         validity_secs: i64,
+        audit: &[NewAuditEvent],
     ) -> Result<KeyRecord, InsertKeyError> {
         let record = KeyRecord {
             id: new.id,
@@ -99,7 +114,10 @@ impl Store {
                 .await
                 .map(|done| done.rows_affected());
                 match inserted {
-                    Ok(_) => tx.commit().await.map(|()| true),
+                    Ok(_) => {
+                        append_audit!(self, tx, audit, now);
+                        tx.commit().await.map(|()| true)
+                    }
                     // Dropping the transaction rolls it back.
                     Err(e) => Err(e),
                 }
@@ -195,16 +213,18 @@ impl Store {
     /// Revokes the API key's currently ACTIVE key, in one transaction (docs/design.md §2,
     /// "Rotation"): the active key is revoked at `now` and closed; a retiring key is revoked at
     /// `now` too (its overlap ends; `reason`, when given, replaces its reason); a staged
-    /// successor becomes the active key at `now`, valid for as long as it was staged for. `None`
-    /// when there is no active key (never uploaded, already revoked, or expired).
+    /// successor becomes the active key at `now`, valid for as long as it was staged for.
+    /// `audit(&change)` is appended in the same transaction. `None` when there is no active key
+    /// (never uploaded, already revoked, or expired).
     pub async fn revoke_active(
         &self,
         api_key_id: Uuid,
         reason: Option<&str>,
         now: UnixTime,
-    ) -> Result<Option<KeyRecord>, StoreError> {
+        audit: impl FnOnce(&KeyChange) -> Vec<NewAuditEvent> + Send,
+    ) -> Result<Option<KeyChange>, StoreError> {
         let api_key_id = api_key_id.to_string();
-        let row: Option<KeyRow> = in_write_tx!(self, |tx| {
+        let change: Option<KeyChange> = in_write_tx!(self, |tx| {
             lock_and_settle_keys!(self, tx, &api_key_id, now);
             let row: Option<KeyRow> = sqlx::query_as(concat!(
                 "UPDATE public_keys SET revoked_at = $3, revoke_reason = $2, open = 0",
@@ -217,31 +237,46 @@ impl Store {
             .bind(now)
             .fetch_optional(&mut *tx)
             .await?;
-            if row.is_some() {
-                sqlx::query(
-                    "UPDATE public_keys SET revoked_at = $3, \
-                       revoke_reason = COALESCE($2, revoke_reason) \
-                     WHERE api_key_id = $1 AND revoked_at > $3",
-                )
-                .bind(&api_key_id)
-                .bind(reason)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query(
-                    "UPDATE public_keys SET staged = 0, open = 1, activates_at = $2, \
-                       expires_at = $2 + (expires_at - activates_at) \
-                     WHERE api_key_id = $1 AND staged = 1",
-                )
-                .bind(&api_key_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
+            match row {
+                None => None,
+                Some(row) => {
+                    let retired: Vec<KeyRow> = sqlx::query_as(concat!(
+                        "UPDATE public_keys SET revoked_at = $3,",
+                        " revoke_reason = COALESCE($2, revoke_reason)",
+                        " WHERE api_key_id = $1 AND revoked_at > $3 RETURNING ",
+                        key_columns!()
+                    ))
+                    .bind(&api_key_id)
+                    .bind(reason)
+                    .bind(now)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let activated: Option<KeyRow> = sqlx::query_as(concat!(
+                        "UPDATE public_keys SET staged = 0, open = 1, activates_at = $2,",
+                        " expires_at = $2 + (expires_at - activates_at)",
+                        " WHERE api_key_id = $1 AND staged = 1 RETURNING ",
+                        key_columns!()
+                    ))
+                    .bind(&api_key_id)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let change = KeyChange {
+                        ended: Some(key_from_row(row)?),
+                        retired: retired
+                            .into_iter()
+                            .map(key_from_row)
+                            .collect::<Result<_, _>>()?,
+                        activated: activated.map(key_from_row).transpose()?,
+                    };
+                    let events = audit(&change);
+                    append_audit!(self, tx, &events, now);
+                    tx.commit().await?;
+                    Some(change)
+                }
             }
-            row
         });
-        row.map(key_from_row).transpose()
+        Ok(change)
     }
 
     /// Every key of the API key, newest first (ties broken by insertion order, newest first).

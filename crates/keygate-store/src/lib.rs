@@ -42,12 +42,12 @@ use sqlx::sqlite::SqlitePool;
 
 use health::Counters;
 
-pub use audit::AuditFilter;
+pub use audit::{AuditFilter, DueKeyEvent};
 pub use checks::ChallengeTaken;
 pub use error::{InsertKeyError, StoreError};
 pub use gateway::{Invalidations, SystemKeyRow, INVALIDATE_CHANNEL};
 pub use health::StoreStats;
-pub use keys::NewKey;
+pub use keys::{KeyChange, NewKey};
 pub use sessions::{LoginAttempt, LoginAttemptKey};
 
 /// `database_timeout` when the caller does not choose one (`keygate admin`).

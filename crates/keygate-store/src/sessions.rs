@@ -1,5 +1,6 @@
 //! Login failures and sessions: both live in the database so every node sees them.
 
+use keygate_core::audit::NewAuditEvent;
 use keygate_core::model::{Principal, UnixTime};
 use uuid::Uuid;
 
@@ -23,8 +24,10 @@ pub struct LoginAttemptKey<'a> {
 pub enum LoginAttempt {
     /// A limit is reached; nothing was recorded.
     Refused,
-    /// Recorded as a failure (its `seq`), until taken back.
-    Recorded(i64),
+    /// Recorded as a failure (its `seq`), until taken back. `locks` says which limits this
+    /// attempt reaches if it fails: `(by identifier, by address)`, for the one `login.locked`
+    /// event of a lockout (docs/design.md §11).
+    Recorded(i64, (bool, bool)),
 }
 
 impl Store {
@@ -114,7 +117,13 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             tx.commit().await?;
-            LoginAttempt::Recorded(seq)
+            // Attempts are serialized per identifier and per address, so one attempt only is
+            // the one that reaches each limit.
+            let locks = (
+                count_to_u32(by_key).saturating_add(1) == max_by_key,
+                count_to_u32(by_address).saturating_add(1) == max_by_address,
+            );
+            LoginAttempt::Recorded(seq, locks)
         });
         Ok(attempt)
     }
@@ -170,17 +179,19 @@ impl Store {
 
     // ----- sessions --------------------------------------------------------------------------
 
-    /// Stores a session under the SHA-256 hash (hex) of its bearer token.
+    /// Stores a session under the SHA-256 hash (hex) of its bearer token, appending `audit` in
+    /// the same transaction.
     pub async fn create_session(
         &self,
         token_hash: &str,
         api_key_id: Uuid,
         now: UnixTime,
         expires_at: UnixTime,
+        audit: &[NewAuditEvent],
     ) -> Result<(), StoreError> {
         let api_key = api_key_id.to_string();
-        let result = on_pool!(self, |pool| {
-            sqlx::query(
+        let result: Result<(), sqlx::Error> = in_write_tx!(self, |tx| {
+            let inserted = sqlx::query(
                 "INSERT INTO sessions (token_hash, api_key_id, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4)",
             )
@@ -188,9 +199,16 @@ impl Store {
             .bind(&api_key)
             .bind(now)
             .bind(expires_at)
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected())
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Ok(_) => {
+                    append_audit!(self, tx, audit, now);
+                    tx.commit().await?;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
         });
         match result {
             Ok(_) => Ok(()),
@@ -229,14 +247,25 @@ impl Store {
             .map(|(api_key, client, expires_at)| (Principal { client, api_key }, expires_at)))
     }
 
-    /// Ends a session (logout). `true` when it existed.
-    pub async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError> {
-        let done = on_pool!(self, |pool| {
-            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+    /// Ends a session (logout), appending `audit` in the same transaction when it existed.
+    /// `true` when it existed.
+    pub async fn delete_session(
+        &self,
+        token_hash: &str,
+        now: UnixTime,
+        audit: &[NewAuditEvent],
+    ) -> Result<bool, StoreError> {
+        let done = in_write_tx!(self, |tx| {
+            let done = sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
                 .bind(token_hash)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
-                .rows_affected()
+                .rows_affected();
+            if done > 0 {
+                append_audit!(self, tx, audit, now);
+            }
+            tx.commit().await?;
+            done
         });
         Ok(done > 0)
     }

@@ -11,12 +11,13 @@
 //! API key's writes run one at a time on every node; the partial unique indexes (one open key,
 //! one staged successor per API key) hold whatever happens.
 
+use keygate_core::audit::NewAuditEvent;
 use keygate_core::model::{KeyRecord, UnixTime};
 use uuid::Uuid;
 
 use crate::error::{is_foreign_key_violation, is_unique_violation};
 use crate::rows::{key_from_row, KeyRow};
-use crate::{Backend, InsertKeyError, NewKey, Store, StoreError};
+use crate::{Backend, InsertKeyError, KeyChange, NewKey, Store, StoreError};
 
 /// What staging decided inside its transaction.
 enum Staged {
@@ -33,11 +34,13 @@ impl Store {
     ///
     /// Refusals, the first that applies: [`InsertKeyError::Reused`] (the fingerprint was ever
     /// registered), [`InsertKeyError::NoActiveKey`], [`InsertKeyError::SuccessorExists`].
+    /// `audit(&staged)` is appended in the same transaction when it is stored.
     pub async fn stage_successor(
         &self,
         new: NewKey,
         now: UnixTime,
         validity_secs: i64,
+        audit: impl FnOnce(&KeyRecord) -> Vec<NewAuditEvent> + Send,
     ) -> Result<KeyRecord, InsertKeyError> {
         let exponent = i64::try_from(new.exponent)
             .map_err(|_| StoreError::OutOfRange("public key exponent"))?;
@@ -45,6 +48,21 @@ impl Store {
         let id = new.id.to_string();
         let api_key_id = new.api_key_id.to_string();
 
+        let record = |activates_at: i64| KeyRecord {
+            id: new.id,
+            api_key_id: new.api_key_id,
+            public_key_pem: new.public_key_pem.clone(),
+            fingerprint_sha256: new.fingerprint_sha256.clone(),
+            jwk_thumbprint: new.jwk_thumbprint.clone(),
+            bits: new.bits,
+            exponent: new.exponent,
+            issued_at: now,
+            activates_at,
+            expires_at: activates_at.saturating_add(validity_secs),
+            revoked_at: None,
+            revoke_reason: None,
+            withdrawn_at: None,
+        };
         let outcome: Result<(Staged, i64), sqlx::Error> = in_write_tx!(self, |tx| {
             lock_and_settle_keys!(self, tx, &api_key_id, now);
             let seen = sqlx::query("SELECT 1 FROM public_keys WHERE fingerprint_sha256 = $1")
@@ -88,7 +106,11 @@ impl Store {
                     .execute(&mut *tx)
                     .await;
                     match inserted {
-                        Ok(_) => tx.commit().await.map(|()| (Staged::Stored, activates_at)),
+                        Ok(_) => {
+                            let events = audit(&record(activates_at));
+                            append_audit!(self, tx, &events, now);
+                            tx.commit().await.map(|()| (Staged::Stored, activates_at))
+                        }
                         // Dropping the transaction rolls it back.
                         Err(e) => Err(e),
                     }
@@ -97,21 +119,7 @@ impl Store {
         });
 
         match outcome {
-            Ok((Staged::Stored, activates_at)) => Ok(KeyRecord {
-                id: new.id,
-                api_key_id: new.api_key_id,
-                public_key_pem: new.public_key_pem,
-                fingerprint_sha256: new.fingerprint_sha256,
-                jwk_thumbprint: new.jwk_thumbprint,
-                bits: new.bits,
-                exponent: new.exponent,
-                issued_at: now,
-                activates_at,
-                expires_at: activates_at.saturating_add(validity_secs),
-                revoked_at: None,
-                revoke_reason: None,
-                withdrawn_at: None,
-            }),
+            Ok((Staged::Stored, activates_at)) => Ok(record(activates_at)),
             Ok((Staged::Reused, _)) => Err(InsertKeyError::Reused),
             Ok((Staged::NoActiveKey, _)) => Err(InsertKeyError::NoActiveKey),
             Ok((Staged::Exists, _)) => Err(InsertKeyError::SuccessorExists),
@@ -161,14 +169,15 @@ impl Store {
     }
 
     /// Withdraws the API key's PENDING successor at `now` (it stays registered); `None` when
-    /// there is none.
+    /// there is none. `audit(&withdrawn)` is appended in the same transaction.
     pub async fn withdraw_successor(
         &self,
         api_key_id: Uuid,
         now: UnixTime,
+        audit: impl FnOnce(&KeyRecord) -> Vec<NewAuditEvent> + Send,
     ) -> Result<Option<KeyRecord>, StoreError> {
         let api_key_id = api_key_id.to_string();
-        let row: Option<KeyRow> = in_write_tx!(self, |tx| {
+        let row: Option<KeyRecord> = in_write_tx!(self, |tx| {
             lock_and_settle_keys!(self, tx, &api_key_id, now);
             let row: Option<KeyRow> = sqlx::query_as(concat!(
                 "UPDATE public_keys SET staged = 0, withdrawn_at = $2",
@@ -180,18 +189,27 @@ impl Store {
             .bind(now)
             .fetch_optional(&mut *tx)
             .await?;
-            tx.commit().await?;
-            row
+            match row.map(key_from_row).transpose()? {
+                None => None,
+                Some(withdrawn) => {
+                    let events = audit(&withdrawn);
+                    append_audit!(self, tx, &events, now);
+                    tx.commit().await?;
+                    Some(withdrawn)
+                }
+            }
         });
-        row.map(key_from_row).transpose()
+        Ok(row)
     }
 
     /// Activates the PENDING successor `successor_id` at `now`, in one transaction: a key still
     /// retiring from an earlier rotation is revoked at `now`; the active key is closed and
     /// retires until `now + overlap_secs`, cut at its own `expires_at` (at once for an overlap
     /// of zero), with `reason`; the successor is active from `now` for as long as it was staged
-    /// for. Returns the activated key and the one it replaced; `None` when `successor_id` is
-    /// not (or no longer) the API key's pending successor.
+    /// for. Returns what changed: the activated key, the one it replaced (`ended`) and any key
+    /// whose earlier overlap was cut short (`retired`); `None` when `successor_id` is not (or
+    /// no longer) the API key's pending successor. `audit(&change)` is appended in the same
+    /// transaction.
     pub async fn activate_successor(
         &self,
         api_key_id: Uuid,
@@ -199,11 +217,12 @@ impl Store {
         reason: &str,
         now: UnixTime,
         overlap_secs: i64,
-    ) -> Result<Option<(KeyRecord, Option<KeyRecord>)>, StoreError> {
+        audit: impl FnOnce(&KeyChange) -> Vec<NewAuditEvent> + Send,
+    ) -> Result<Option<KeyChange>, StoreError> {
         let api_key_id = api_key_id.to_string();
         let successor_id = successor_id.to_string();
         let retire_at = now.saturating_add(overlap_secs);
-        let rows: Option<(KeyRow, Option<KeyRow>)> = in_write_tx!(self, |tx| {
+        let change: Option<KeyChange> = in_write_tx!(self, |tx| {
             lock_and_settle_keys!(self, tx, &api_key_id, now);
             let pending = sqlx::query(
                 "SELECT 1 FROM public_keys WHERE api_key_id = $1 AND id = $2 AND staged = 1 \
@@ -217,12 +236,14 @@ impl Store {
             if pending.is_none() {
                 None
             } else {
-                sqlx::query(
-                    "UPDATE public_keys SET revoked_at = $2 WHERE api_key_id = $1 AND revoked_at > $2",
-                )
+                let retired: Vec<KeyRow> = sqlx::query_as(concat!(
+                    "UPDATE public_keys SET revoked_at = $2",
+                    " WHERE api_key_id = $1 AND revoked_at > $2 RETURNING ",
+                    key_columns!()
+                ))
                 .bind(&api_key_id)
                 .bind(now)
-                .execute(&mut *tx)
+                .fetch_all(&mut *tx)
                 .await?;
                 let previous: Option<KeyRow> = sqlx::query_as(concat!(
                     "UPDATE public_keys SET open = 0, revoke_reason = $3,",
@@ -248,17 +269,21 @@ impl Store {
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
+                let change = KeyChange {
+                    ended: previous.map(key_from_row).transpose()?,
+                    retired: retired
+                        .into_iter()
+                        .map(key_from_row)
+                        .collect::<Result<_, _>>()?,
+                    activated: Some(key_from_row(activated)?),
+                };
+                let events = audit(&change);
+                append_audit!(self, tx, &events, now);
                 tx.commit().await?;
-                Some((activated, previous))
+                Some(change)
             }
         });
-        match rows {
-            None => Ok(None),
-            Some((activated, previous)) => Ok(Some((
-                key_from_row(activated)?,
-                previous.map(key_from_row).transpose()?,
-            ))),
-        }
+        Ok(change)
     }
 
     /// The rows that say where an API key stands: its newest three keys that were not

@@ -143,7 +143,12 @@ impl TestApp {
         let suffix = Uuid::new_v4().simple().to_string();
         let client = self
             .store
-            .create_client("Test Client", &format!("client-{}", &suffix[..12]), now)
+            .create_client(
+                "Test Client",
+                &format!("client-{}", &suffix[..12]),
+                now,
+                |_| Vec::new(),
+            )
             .await
             .expect("create client");
         let password = format!("pw-{suffix}");
@@ -151,7 +156,7 @@ impl TestApp {
         let api_key = format!("kg_{suffix}");
         let key = self
             .store
-            .create_api_key(client.id, "main", &api_key, &hash, now)
+            .create_api_key(client.id, "main", &api_key, &hash, now, |_| Vec::new())
             .await
             .expect("create api key");
         Credentials {

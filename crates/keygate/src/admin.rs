@@ -2,6 +2,7 @@
 //! same rules as the API and the web page), on the database of the configuration.
 
 use clap::Subcommand;
+use keygate_core::audit::Origin;
 use keygate_core::model::Client;
 use keygate_registry::{Clock, Registry, RegistryError};
 use keygate_server::config::Settings;
@@ -30,6 +31,11 @@ pub enum AdminCommand {
     SystemKey {
         #[command(subcommand)]
         command: SystemKeyCommand,
+    },
+    /// The audit trail (docs/audit.md): verify the chain, list or export events.
+    Audit {
+        #[command(subcommand)]
+        command: crate::audit::AuditCommand,
     },
 }
 
@@ -111,8 +117,48 @@ fn explain(err: RegistryError) -> anyhow::Error {
             "no client has the alias or id `{alias_or_id}`; see `keygate admin client list`"
         ),
         RegistryError::InvalidClientName => anyhow::anyhow!("--name must be 1 to 200 characters"),
+        RegistryError::UnknownApiKey(id) => anyhow::anyhow!(
+            "no API key has the id {id}; see `keygate admin api-key list --client ALIAS`"
+        ),
         other => other.into(),
     }
+}
+
+/// The command's name and its arguments for `admin.command` (docs/design.md §11). No admin
+/// command takes a secret: passwords and keys are made by keygate and only printed.
+fn described(command: &AdminCommand) -> (&'static str, serde_json::Value) {
+    match command {
+        AdminCommand::Client { command } => match command {
+            ClientCommand::Create { name, alias, .. } => {
+                ("client create", json!({"name": name, "alias": alias}))
+            }
+            ClientCommand::List { .. } => ("client list", json!({})),
+        },
+        AdminCommand::ApiKey { command } => match command {
+            ApiKeyCommand::Create { client, alias, .. } => {
+                ("api-key create", json!({"client": client, "alias": alias}))
+            }
+            ApiKeyCommand::List { client, .. } => ("api-key list", json!({"client": client})),
+        },
+        AdminCommand::PublicKey { command } => match command {
+            PublicKeyCommand::Revoke {
+                api_key_id, reason, ..
+            } => (
+                "public-key revoke",
+                json!({"api_key_id": api_key_id, "reason": reason}),
+            ),
+        },
+        AdminCommand::SystemKey { command } => match command {
+            SystemKeyCommand::Rotate { .. } => ("system-key rotate", json!({})),
+            SystemKeyCommand::List { .. } => ("system-key list", json!({})),
+        },
+        AdminCommand::Audit { command } => crate::audit::described(command),
+    }
+}
+
+/// Who runs `keygate admin`: `operator:<OS user>` (the account the process runs as).
+fn operator() -> Origin {
+    Origin::operator(whoami::fallible::username().unwrap_or_else(|_| "unknown".to_owned()))
 }
 
 fn client_json(c: &Client) -> serde_json::Value {
@@ -128,10 +174,24 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
         keygate_server::state::registry_settings(settings),
     );
     let now = || registry.now();
+    let origin = operator();
+    // Recorded before the command runs, so an attempt that fails is on the trail too.
+    let (name, arguments) = described(command);
+    let arguments = match arguments {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    registry
+        .record_admin_command(&origin, name, arguments)
+        .await
+        .map_err(explain)?;
     match command {
         AdminCommand::Client { command } => match command {
             ClientCommand::Create { name, alias, json } => {
-                let client = registry.create_client(name, alias).await.map_err(explain)?;
+                let client = registry
+                    .create_client(name, alias, &origin)
+                    .await
+                    .map_err(explain)?;
                 if *json {
                     println!("{}", client_json(&client));
                 } else {
@@ -160,7 +220,7 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
                 json,
             } => {
                 let made = registry
-                    .create_api_key(client, alias)
+                    .create_api_key(client, alias, &origin)
                     .await
                     .map_err(explain)?;
                 let (client, key, password) = (made.client, made.api_key, made.password);
@@ -197,10 +257,16 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
                 let master = keygate_server::system_key::load_master_key(settings)?;
                 // Make the first key if this database has none yet, then rotate.
                 let grace = i64::try_from(settings.system_key_grace.as_secs()).unwrap_or(i64::MAX);
-                let before =
-                    keygate_server::system_key::load_keyring(&store, &master, now(), grace, true)
-                        .await?;
-                let kid = keygate_server::system_key::rotate(&store, &master, now()).await?;
+                let before = keygate_server::system_key::load_keyring(
+                    &store,
+                    &master,
+                    now(),
+                    grace,
+                    Some(&origin),
+                )
+                .await?;
+                let kid =
+                    keygate_server::system_key::rotate(&store, &master, now(), &origin).await?;
                 let previous = before.current.kid().to_owned();
                 if *json {
                     println!(
@@ -234,6 +300,7 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
                 }
             }
         },
+        AdminCommand::Audit { command } => crate::audit::run(command, &registry).await?,
         AdminCommand::PublicKey { command } => match command {
             PublicKeyCommand::Revoke {
                 api_key_id,
@@ -241,7 +308,7 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
                 json,
             } => {
                 // The registry's revoke: the same reason rule as the API and the web page.
-                let record = match registry.revoke(*api_key_id, Some(reason)).await {
+                let record = match registry.revoke(*api_key_id, Some(reason), &origin).await {
                     Err(RegistryError::NoActiveKey) => {
                         anyhow::bail!("API key {api_key_id} has no active public key")
                     }

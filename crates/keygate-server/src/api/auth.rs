@@ -50,6 +50,9 @@ pub async fn logout(
     State(state): State<AppState>,
     auth: Authenticated,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.registry.logout(&auth.token_hash).await?;
+    state
+        .registry
+        .logout(&auth.principal, &auth.token_hash, &auth.origin)
+        .await?;
     Ok(ok(StatusCode::OK, LogoutAnswer { logged_out: true }))
 }

@@ -25,7 +25,7 @@ pub async fn upload(
 ) -> Result<Response, ApiError> {
     let record = state
         .registry
-        .upload(&auth.principal, &body.public_key)
+        .upload(&auth.principal, &body.public_key, &auth.origin)
         .await?;
     Ok(ok(
         StatusCode::CREATED,
@@ -91,7 +91,11 @@ pub async fn revoke(
     };
     let record = state
         .registry
-        .revoke(auth.principal.api_key.id, body.reason.as_deref())
+        .revoke(
+            auth.principal.api_key.id,
+            body.reason.as_deref(),
+            &auth.origin,
+        )
         .await?;
     let key = view::key_row(&record, state.now());
     Ok(ok(StatusCode::OK, KeyData { key }))

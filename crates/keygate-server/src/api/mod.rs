@@ -1,6 +1,7 @@
 //! The JSON API (docs/architecture.md): thin handlers over `auth` and `registry`, answering
 //! with the wire types of `keygate-api` (built in `view`); `/openapi.json` is derived from both.
 
+mod audit;
 mod auth;
 mod check;
 mod health;
@@ -44,6 +45,7 @@ pub fn router() -> OwnRoutes {
             get(check::new_challenge).post(check::answer_challenge),
         )
         .route("/clients/api_key/public_keys", get(keys::list))
+        .route("/clients/api_key/audit", get(audit::trail))
         .route("/clients/api_key/public_keys/{id}", get(keys::view))
         .route("/system/public_key", get(system::public_key))
         .route("/.well-known/jwks.json", get(system::jwks))

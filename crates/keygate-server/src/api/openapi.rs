@@ -46,6 +46,7 @@ use ErrorSlug::*;
         super::successor::activate,
         super::keys::list,
         super::keys::view,
+        super::audit::trail,
         super::check::check_signature,
         super::check::new_challenge,
         super::check::answer_challenge,
@@ -61,6 +62,7 @@ use ErrorSlug::*;
     tags(
         (name = "auth", description = "Log in and out with an API key"),
         (name = "public keys", description = "The API key's public keys and their lifecycle"),
+        (name = "audit", description = "What was done to and with the API key: its own audit trail"),
         (name = "self-check", description = "Prove an integration before going live: a signed request's every check, and an encryption challenge"),
         (name = "system", description = "keygate's own keys"),
         (name = "operations", description = "Health, metrics and this document"),
@@ -157,6 +159,10 @@ const REFUSALS: &[(&str, &[ErrorSlug])] = &[
     (
         "listPublicKeys",
         &[Unauthorized, InternalError, ServiceUnavailable],
+    ),
+    (
+        "auditTrail",
+        &[InvalidPage, Unauthorized, InternalError, ServiceUnavailable],
     ),
     (
         "viewPublicKey",

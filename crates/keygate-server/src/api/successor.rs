@@ -28,7 +28,7 @@ pub async fn stage(
 ) -> Result<Response, ApiError> {
     let record = state
         .registry
-        .stage_successor(&auth.principal, &body.public_key)
+        .stage_successor(&auth.principal, &body.public_key, &auth.origin)
         .await?;
     Ok(ok(
         StatusCode::CREATED,
@@ -66,7 +66,7 @@ pub async fn withdraw(
 ) -> Result<Response, ApiError> {
     let record = state
         .registry
-        .withdraw_successor(auth.principal.api_key.id)
+        .withdraw_successor(auth.principal.api_key.id, &auth.origin)
         .await?;
     let key = view::key_row(&record, state.now());
     Ok(ok(StatusCode::OK, KeyData { key }))
@@ -86,7 +86,7 @@ pub async fn activate(
 ) -> Result<Response, ApiError> {
     let record = state
         .registry
-        .activate_successor(auth.principal.api_key.id)
+        .activate_successor(auth.principal.api_key.id, &auth.origin)
         .await?;
     Ok(ok(
         StatusCode::OK,

@@ -3,8 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use keygate_api::{
-    ApiKeyRef, ClientRef, Jwk, KeyAnswer, KeyOwner, KeyRow, KeyStatus, KeyView, LoginAnswer,
+    ApiKeyRef, AuditEventRow, ClientRef, Jwk, KeyAnswer, KeyOwner, KeyRow, KeyStatus, KeyView,
+    LoginAnswer,
 };
+use keygate_core::audit::AuditEvent;
 use keygate_core::model::{self, KeyRecord, Principal, UnixTime};
 use keygate_core::public_key::{KeyPolicy, ValidPublicKey};
 
@@ -14,6 +16,29 @@ use crate::error::ApiError;
 /// one that is not would show as the epoch rather than fail the whole table.
 pub fn time(t: UnixTime) -> DateTime<Utc> {
     DateTime::from_timestamp(t, 0).unwrap_or_default()
+}
+
+/// An audit event as the client sees it in its own trail: an operator is `operator`, without
+/// the operating-system user name (that stays in the operator's own `audit list`).
+pub fn audit_event(event: &AuditEvent) -> AuditEventRow {
+    let actor = if event.actor.starts_with("operator:") {
+        "operator".to_owned()
+    } else {
+        event.actor.clone()
+    };
+    let details = serde_json::from_str::<serde_json::Value>(&event.details)
+        .ok()
+        .filter(serde_json::Value::is_object)
+        .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new()));
+    AuditEventRow {
+        id: event.id.clone(),
+        at: time(event.at),
+        event_type: event.event_type.clone(),
+        actor,
+        source: event.source.clone(),
+        key_id: event.key_id.clone(),
+        details,
+    }
 }
 
 /// The wire status of a domain status (the wire enum is the API's own: docs/architecture.md).

@@ -203,6 +203,14 @@ pub struct Settings {
     /// How long a rotated-out system key keeps decrypting (`system_key_grace`, default 7d).
     #[serde(deserialize_with = "de::duration")]
     pub system_key_grace: Duration,
+    /// How long audit events are kept before the sweep prunes them behind a checkpoint
+    /// (`audit_retention`, default `400d`: over the 12 months PCI DSS 10.5.1 asks; docs/audit.md).
+    #[serde(deserialize_with = "de::duration")]
+    pub audit_retention: Duration,
+    /// How often a node looks for time-driven audit events (`key.expiring`, `key.expired`, the
+    /// end of an overlap, a successor's takeover) and prunes (default `30s`, 1s to 1h).
+    #[serde(deserialize_with = "de::duration")]
+    pub audit_sweep_interval: Duration,
     /// The master key (base64 of 32 bytes) from `KEYGATE_MASTER_KEY`; when absent,
     /// `master_key_file` is read (and created when missing). Never read from the TOML file.
     #[serde(skip)]
@@ -255,6 +263,8 @@ impl Default for Settings {
             routes: Vec::new(),
             demo: false,
             system_key_grace: Duration::from_secs(7 * 86_400),
+            audit_retention: Duration::from_secs(400 * 86_400),
+            audit_sweep_interval: Duration::from_secs(30),
             master_key: None,
         }
     }
@@ -407,6 +417,14 @@ impl Settings {
         }
         if self.max_body_bytes < 1024 {
             return invalid("max_body_bytes must be at least 1024");
+        }
+        if self.audit_retention.is_zero() {
+            return invalid("audit_retention must be longer than zero (e.g. 400d)");
+        }
+        if self.audit_sweep_interval < Duration::from_secs(1)
+            || self.audit_sweep_interval > Duration::from_secs(3600)
+        {
+            return invalid("audit_sweep_interval must be between 1s and 1h (e.g. 30s)");
         }
         Ok(())
     }

@@ -87,7 +87,7 @@ fn bad_values_are_refused_clearly() {
 #[test]
 fn keys_are_the_fields_of_settings() {
     let keys = keys();
-    assert_eq!(keys.len(), 33, "{keys:?}");
+    assert_eq!(keys.len(), 35, "{keys:?}");
     for key in [
         "listen",
         "allowed_key_bits",

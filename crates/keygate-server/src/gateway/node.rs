@@ -113,7 +113,7 @@ impl Gateway {
 
     /// Re-reads the system keys (after a rotation by any node or by `keygate admin`).
     pub async fn reload_keyring(&self, store: &Store, now: i64) {
-        match load_keyring(store, &self.master, now, self.grace_secs, false).await {
+        match load_keyring(store, &self.master, now, self.grace_secs, None).await {
             Ok(ring) => {
                 if let Ok(mut slot) = self.keyring.write() {
                     *slot = Arc::new(ring);

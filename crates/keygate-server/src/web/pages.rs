@@ -1,6 +1,7 @@
 //! The page templates (askama, auto-escaped HTML) and the view models they show.
 
 use askama::Template;
+use keygate_core::audit::AuditEvent;
 use keygate_core::model::{KeyRecord, KeyStatus, Principal, UnixTime};
 
 use super::i18n::{Lang, Tr};
@@ -82,6 +83,44 @@ pub struct MainPage {
     /// activation is shown.
     pub stage: KeyForm,
     pub rows: Vec<RowView>,
+    /// The newest events of the API key's audit trail (docs/design.md §11).
+    pub activity: Vec<ActivityView>,
+}
+
+/// A line of the "Activity" section, already in the page's language.
+pub struct ActivityView {
+    /// The event's type name (`data-event`, a test hook).
+    pub event_type: String,
+    pub when: String,
+    pub what: String,
+    pub who: String,
+    pub from: String,
+}
+
+/// An audit event in the visitor's words: the event type from `event-<type>` (an unknown one
+/// shown as stored), who did it (this API key is "you"; an operator is never named) and from
+/// where.
+pub fn activity_view(t: Tr, event: &AuditEvent, me: uuid::Uuid) -> ActivityView {
+    let id = format!("event-{}", event.event_type.replace('.', "-"));
+    let what = t
+        .try_format(&id, &[])
+        .unwrap_or_else(|| event.event_type.clone());
+    let who = if event.actor == format!("api_key:{me}") {
+        t.msg("actor-you")
+    } else if event.actor.starts_with("operator:") {
+        t.msg("actor-operator")
+    } else if event.actor == "keygate" {
+        t.msg("actor-keygate")
+    } else {
+        t.msg("actor-other")
+    };
+    ActivityView {
+        event_type: event.event_type.clone(),
+        when: t.date_time(event.at),
+        what,
+        who,
+        from: event.source.clone().unwrap_or_default(),
+    }
 }
 
 /// A form that takes a public key (paste area or file): its refusal, if any, and the paste

@@ -170,6 +170,8 @@ pub struct WebSession {
     pub token_hash: String,
     /// The token the page's forms carry.
     pub csrf: String,
+    /// Who acts (the API key) and from where, for the audit trail.
+    pub origin: keygate_core::audit::Origin,
     token: String,
 }
 
@@ -190,12 +192,17 @@ impl WebSession {
 }
 
 /// The session of the request's cookie, if it names a live session.
-pub async fn current(state: &AppState, jar: &CookieJar) -> Result<Option<WebSession>, ApiError> {
+pub async fn current(
+    state: &AppState,
+    jar: &CookieJar,
+    source: String,
+) -> Result<Option<WebSession>, ApiError> {
     let Some(token) = value(jar, SESSION_COOKIE).filter(|t| t.len() <= MAX_TOKEN_LEN) else {
         return Ok(None);
     };
     match authenticate_token(state, token).await {
         Ok((principal, _)) => Ok(Some(WebSession {
+            origin: keygate_core::audit::Origin::api_key(principal.api_key.id, Some(source)),
             principal,
             token_hash: token_hash(token),
             csrf: csrf_token(token),
@@ -211,7 +218,7 @@ impl FromRequestParts<AppState> for WebSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
         let jar = CookieJar::from_headers(&parts.headers);
-        match current(state, &jar).await? {
+        match current(state, &jar, crate::auth::request_source(parts, state)).await? {
             Some(session) => Ok(session),
             None => {
                 let stale = value(&jar, SESSION_COOKIE).is_some();
@@ -231,7 +238,7 @@ impl OptionalFromRequestParts<AppState> for WebSession {
         state: &AppState,
     ) -> Result<Option<Self>, WebError> {
         let jar = CookieJar::from_headers(&parts.headers);
-        Ok(current(state, &jar).await?)
+        Ok(current(state, &jar, crate::auth::request_source(parts, state)).await?)
     }
 }
 

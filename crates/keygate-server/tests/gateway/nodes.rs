@@ -245,9 +245,11 @@ async fn rotation_keeps_the_previous_key_decrypting(backend: Backend) {
     let old_jwk = system.data()["jwk"].to_string();
 
     let master = keygate_server::system_key::load_master_key(&gw.app.settings).unwrap();
-    let new_kid = keygate_server::system_key::rotate(&gw.app.store, &master, gw.app.now())
-        .await
-        .unwrap();
+    let operator = keygate_core::audit::Origin::operator("ops");
+    let new_kid =
+        keygate_server::system_key::rotate(&gw.app.store, &master, gw.app.now(), &operator)
+            .await
+            .unwrap();
     assert_ne!(new_kid, old_kid);
 
     // Every node picks the rotation up (NOTIFY on PostgreSQL, a 5 s refresh on SQLite).

@@ -10,16 +10,22 @@ both_backends!(clients, api_keys, aliases_are_listed_in_byte_order);
 
 async fn clients(kind: Backend) {
     let (store, _guard, _url) = open(kind).await;
-    let acme = store.create_client("Acme Bank", "acme", NOW).await.unwrap();
+    let acme = store
+        .create_client("Acme Bank", "acme", NOW, |_| Vec::new())
+        .await
+        .unwrap();
     assert_eq!(acme.name, "Acme Bank");
     assert_eq!(acme.alias, "acme");
     assert_eq!(acme.created_at, NOW);
     let beta = store
-        .create_client("Beta Pay", "beta", NOW + 1)
+        .create_client("Beta Pay", "beta", NOW + 1, |_| Vec::new())
         .await
         .unwrap();
 
-    match store.create_client("Other", "acme", NOW).await {
+    match store
+        .create_client("Other", "acme", NOW, |_| Vec::new())
+        .await
+    {
         Err(StoreError::Conflict(what)) => assert_eq!(what, "client alias"),
         other => panic!("duplicate alias should conflict, got {other:?}"),
     }
@@ -45,42 +51,54 @@ async fn clients(kind: Backend) {
 
 async fn api_keys(kind: Backend) {
     let (store, _guard, _url) = open(kind).await;
-    let acme = store.create_client("Acme", "acme", NOW).await.unwrap();
-    let beta = store.create_client("Beta", "beta", NOW).await.unwrap();
+    let acme = store
+        .create_client("Acme", "acme", NOW, |_| Vec::new())
+        .await
+        .unwrap();
+    let beta = store
+        .create_client("Beta", "beta", NOW, |_| Vec::new())
+        .await
+        .unwrap();
 
     let main = store
-        .create_api_key(acme.id, "main", "login-main", "hash-main", NOW)
+        .create_api_key(acme.id, "main", "login-main", "hash-main", NOW, |_| {
+            Vec::new()
+        })
         .await
         .unwrap();
     assert_eq!(main.client_id, acme.id);
     assert_eq!(main.alias, "main");
     assert_eq!(main.api_key, "login-main");
     let batch = store
-        .create_api_key(acme.id, "batch", "login-batch", "hash-batch", NOW)
+        .create_api_key(acme.id, "batch", "login-batch", "hash-batch", NOW, |_| {
+            Vec::new()
+        })
         .await
         .unwrap();
     // The same alias under another client is fine.
     let beta_main = store
-        .create_api_key(beta.id, "main", "login-beta", "hash-beta", NOW)
+        .create_api_key(beta.id, "main", "login-beta", "hash-beta", NOW, |_| {
+            Vec::new()
+        })
         .await
         .unwrap();
 
     match store
-        .create_api_key(acme.id, "main", "login-other", "h", NOW)
+        .create_api_key(acme.id, "main", "login-other", "h", NOW, |_| Vec::new())
         .await
     {
         Err(StoreError::Conflict(what)) => assert_eq!(what, "api key alias"),
         other => panic!("duplicate alias should conflict, got {other:?}"),
     }
     match store
-        .create_api_key(beta.id, "fresh", "login-main", "h", NOW)
+        .create_api_key(beta.id, "fresh", "login-main", "h", NOW, |_| Vec::new())
         .await
     {
         Err(StoreError::Conflict(what)) => assert_eq!(what, "api key login"),
         other => panic!("duplicate login should conflict, got {other:?}"),
     }
     match store
-        .create_api_key(Uuid::new_v4(), "x", "login-x", "h", NOW)
+        .create_api_key(Uuid::new_v4(), "x", "login-x", "h", NOW, |_| Vec::new())
         .await
     {
         Err(StoreError::NotFound(what)) => assert_eq!(what, "client"),
@@ -118,7 +136,10 @@ async fn aliases_are_listed_in_byte_order(kind: Backend) {
     let aliases = ["a_b", "a-b", "ab", "aB", "Ab", "B"];
     let by_bytes = ["Ab", "B", "a-b", "aB", "a_b", "ab"];
     for alias in aliases {
-        store.create_client("Client", alias, NOW).await.unwrap();
+        store
+            .create_client("Client", alias, NOW, |_| Vec::new())
+            .await
+            .unwrap();
     }
     let listed: Vec<String> = store
         .list_clients()
@@ -129,7 +150,10 @@ async fn aliases_are_listed_in_byte_order(kind: Backend) {
         .collect();
     assert_eq!(listed, by_bytes);
 
-    let client = store.create_client("Keys", "keys", NOW).await.unwrap();
+    let client = store
+        .create_client("Keys", "keys", NOW, |_| Vec::new())
+        .await
+        .unwrap();
     for alias in aliases {
         store
             .create_api_key(
@@ -138,6 +162,7 @@ async fn aliases_are_listed_in_byte_order(kind: Backend) {
                 &unique_alias("login"),
                 "$argon2id$fake",
                 NOW,
+                |_| Vec::new(),
             )
             .await
             .unwrap();

@@ -84,7 +84,10 @@ async fn sqlite_relative_path_is_relative_to_the_working_directory() {
 async fn migrations_are_idempotent(kind: Backend) {
     let (store, _guard, url) = open(kind).await;
     store.ping().await.unwrap();
-    let client = store.create_client("A", "a", NOW).await.unwrap();
+    let client = store
+        .create_client("A", "a", NOW, |_| Vec::new())
+        .await
+        .unwrap();
     store.close().await;
 
     let again = Store::connect(&url).await.unwrap();
@@ -118,7 +121,8 @@ async fn migrations_are_idempotent(kind: Backend) {
             (1, "init".to_owned()),
             (2, "gateway".to_owned()),
             (3, "successor".to_owned()),
-            (4, "check_challenges".to_owned())
+            (4, "check_challenges".to_owned()),
+            (5, "audit_events".to_owned())
         ]
     );
 }
@@ -144,7 +148,10 @@ fn migration_trees_have_matching_names() {
 async fn dollar_placeholders_repeat_and_reorder(kind: Backend) {
     let (store, _guard, _url) = open(kind).await;
     // find_client binds `$1` three times; count_login_failures uses `$3` twice around `$2`.
-    let client = store.create_client("A", "alpha", NOW).await.unwrap();
+    let client = store
+        .create_client("A", "alpha", NOW, |_| Vec::new())
+        .await
+        .unwrap();
     assert_eq!(
         store.find_client("alpha").await.unwrap().map(|c| c.id),
         Some(client.id)

@@ -15,7 +15,7 @@ both_backends!(
 async fn concurrent_rotations_leave_exactly_one_current_key(kind: Backend) {
     let (store, _guard, url) = open(kind).await;
     assert!(store
-        .insert_first_system_key("kid-0", b"sealed-0", NOW)
+        .insert_first_system_key("kid-0", b"sealed-0", NOW, &[])
         .await
         .unwrap());
     let mut nodes = vec![store.clone()];
@@ -28,7 +28,8 @@ async fn concurrent_rotations_leave_exactly_one_current_key(kind: Backend) {
         let node = nodes[i % nodes.len()].clone();
         tasks.push(tokio::spawn(async move {
             let kid = format!("kid-{i}");
-            node.rotate_system_key(&kid, kid.as_bytes(), NOW + 1).await
+            node.rotate_system_key(&kid, kid.as_bytes(), NOW + 1, &[])
+                .await
         }));
     }
     for task in tasks {

@@ -24,12 +24,18 @@ async fn key_lifecycle(kind: Backend) {
     assert_eq!(store.active_key(api_key.id, NOW).await.unwrap(), None);
     assert_eq!(store.latest_key(api_key.id).await.unwrap(), None);
     assert_eq!(
-        store.revoke_active(api_key.id, None, NOW).await.unwrap(),
+        store
+            .revoke_active(api_key.id, None, NOW, |_| Vec::new())
+            .await
+            .unwrap(),
         None
     );
 
     let first = new_key(api_key.id);
-    let stored = store.insert_key(first.clone(), NOW, YEAR).await.unwrap();
+    let stored = store
+        .insert_key(first.clone(), NOW, YEAR, &[])
+        .await
+        .unwrap();
     assert_eq!(stored.id, first.id);
     assert_eq!(stored.api_key_id, api_key.id);
     assert_eq!(stored.public_key_pem, first.public_key_pem);
@@ -56,7 +62,10 @@ async fn key_lifecycle(kind: Backend) {
     );
 
     // A second key while the first is active.
-    match store.insert_key(new_key(api_key.id), NOW + 5, YEAR).await {
+    match store
+        .insert_key(new_key(api_key.id), NOW + 5, YEAR, &[])
+        .await
+    {
         Err(InsertKeyError::ActiveKeyExists) => {}
         other => panic!("expected ActiveKeyExists, got {other:?}"),
     }
@@ -64,9 +73,11 @@ async fn key_lifecycle(kind: Backend) {
 
     // Revoke.
     let revoked = store
-        .revoke_active(api_key.id, Some("laptop stolen"), NOW + 10)
+        .revoke_active(api_key.id, Some("laptop stolen"), NOW + 10, |_| Vec::new())
         .await
         .unwrap()
+        .unwrap()
+        .ended
         .unwrap();
     assert_eq!(revoked.id, first.id);
     assert_eq!(revoked.revoked_at, Some(NOW + 10));
@@ -79,7 +90,7 @@ async fn key_lifecycle(kind: Backend) {
     );
     assert_eq!(
         store
-            .revoke_active(api_key.id, None, NOW + 11)
+            .revoke_active(api_key.id, None, NOW + 11, |_| Vec::new())
             .await
             .unwrap(),
         None,
@@ -89,7 +100,7 @@ async fn key_lifecycle(kind: Backend) {
 
     // A new key is accepted now.
     let second = store
-        .insert_key(new_key(api_key.id), NOW + 20, YEAR)
+        .insert_key(new_key(api_key.id), NOW + 20, YEAR, &[])
         .await
         .unwrap();
     assert_eq!(
@@ -101,9 +112,11 @@ async fn key_lifecycle(kind: Backend) {
 
     // The operator's revocation, with no reason.
     let admin = store
-        .revoke_active(api_key.id, None, NOW + 30)
+        .revoke_active(api_key.id, None, NOW + 30, |_| Vec::new())
         .await
         .unwrap()
+        .unwrap()
+        .ended
         .unwrap();
     assert_eq!(admin.id, second.id);
     assert_eq!(admin.revoke_reason, None);
@@ -113,14 +126,17 @@ async fn key_lifecycle(kind: Backend) {
 async fn key_expiry(kind: Backend) {
     let (store, _guard, url) = open(kind).await;
     let api_key = new_api_key(&store).await;
-    let old = store.insert_key(new_key(api_key.id), NOW, 2).await.unwrap();
+    let old = store
+        .insert_key(new_key(api_key.id), NOW, 2, &[])
+        .await
+        .unwrap();
     assert_eq!(old.expires_at, NOW + 2);
     assert!(store
         .active_key(api_key.id, NOW + 1)
         .await
         .unwrap()
         .is_some());
-    match store.insert_key(new_key(api_key.id), NOW + 1, 2).await {
+    match store.insert_key(new_key(api_key.id), NOW + 1, 2, &[]).await {
         Err(InsertKeyError::ActiveKeyExists) => {}
         other => panic!("expected ActiveKeyExists before expiry, got {other:?}"),
     }
@@ -138,14 +154,14 @@ async fn key_expiry(kind: Backend) {
     );
     assert_eq!(
         store
-            .revoke_active(api_key.id, None, NOW + 2)
+            .revoke_active(api_key.id, None, NOW + 2, |_| Vec::new())
             .await
             .unwrap(),
         None
     );
 
     let new = store
-        .insert_key(new_key(api_key.id), NOW + 3, YEAR)
+        .insert_key(new_key(api_key.id), NOW + 3, YEAR, &[])
         .await
         .unwrap();
     assert_eq!(open_rows(kind, &url, api_key.id).await, 1);
@@ -163,7 +179,7 @@ async fn reused_keys_are_refused_forever(kind: Backend) {
     let one = new_api_key(&store).await;
     let two = new_api_key(&store).await;
     let key = new_key(one.id);
-    store.insert_key(key.clone(), NOW, YEAR).await.unwrap();
+    store.insert_key(key.clone(), NOW, YEAR, &[]).await.unwrap();
 
     let again = |api_key_id: Uuid| NewKey {
         id: Uuid::new_v4(),
@@ -172,34 +188,39 @@ async fn reused_keys_are_refused_forever(kind: Backend) {
     };
 
     // Same API key while active: Reused wins over ActiveKeyExists.
-    match store.insert_key(again(one.id), NOW + 1, YEAR).await {
+    match store.insert_key(again(one.id), NOW + 1, YEAR, &[]).await {
         Err(InsertKeyError::Reused) => {}
         other => panic!("expected Reused, got {other:?}"),
     }
     // Another API key.
-    match store.insert_key(again(two.id), NOW + 1, YEAR).await {
+    match store.insert_key(again(two.id), NOW + 1, YEAR, &[]).await {
         Err(InsertKeyError::Reused) => {}
         other => panic!("expected Reused, got {other:?}"),
     }
     // Revoked: still refused, on both API keys.
     store
-        .revoke_active(one.id, Some("rotating"), NOW + 2)
+        .revoke_active(one.id, Some("rotating"), NOW + 2, |_| Vec::new())
         .await
         .unwrap()
+        .unwrap()
+        .ended
         .unwrap();
     for api_key_id in [one.id, two.id] {
-        match store.insert_key(again(api_key_id), NOW + 3, YEAR).await {
+        match store
+            .insert_key(again(api_key_id), NOW + 3, YEAR, &[])
+            .await
+        {
             Err(InsertKeyError::Reused) => {}
             other => panic!("expected Reused after revocation, got {other:?}"),
         }
     }
     // The refusals changed nothing: a fresh key is accepted on both.
     store
-        .insert_key(new_key(one.id), NOW + 4, YEAR)
+        .insert_key(new_key(one.id), NOW + 4, YEAR, &[])
         .await
         .unwrap();
     store
-        .insert_key(new_key(two.id), NOW + 4, YEAR)
+        .insert_key(new_key(two.id), NOW + 4, YEAR, &[])
         .await
         .unwrap();
     assert_eq!(store.list_keys(one.id).await.unwrap().len(), 2);
@@ -211,7 +232,7 @@ async fn race(stores: Vec<Store>, api_key_id: Uuid, uploads: usize) -> (usize, u
     for i in 0..uploads {
         let store = stores[i % stores.len()].clone();
         tasks.push(tokio::spawn(async move {
-            store.insert_key(new_key(api_key_id), NOW, YEAR).await
+            store.insert_key(new_key(api_key_id), NOW, YEAR, &[]).await
         }));
     }
     let (mut ok, mut active_exists) = (0, 0);
@@ -244,9 +265,11 @@ async fn concurrent_uploads_leave_exactly_one_active_key(kind: Backend) {
         assert_eq!(open_rows(kind, &url, second.id).await, 1);
         // What one node revokes, the other sees at once.
         let revoked = other_node
-            .revoke_active(second.id, Some("node b"), NOW + 1)
+            .revoke_active(second.id, Some("node b"), NOW + 1, |_| Vec::new())
             .await
             .unwrap()
+            .unwrap()
+            .ended
             .unwrap();
         assert_eq!(store.active_key(second.id, NOW + 1).await.unwrap(), None);
         assert_eq!(
@@ -261,14 +284,16 @@ async fn concurrent_revokes_revoke_once(kind: Backend) {
     let (store, _guard, _url) = open(kind).await;
     let api_key = new_api_key(&store).await;
     store
-        .insert_key(new_key(api_key.id), NOW, YEAR)
+        .insert_key(new_key(api_key.id), NOW, YEAR, &[])
         .await
         .unwrap();
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
-            store.revoke_active(api_key.id, Some("race"), NOW + 1).await
+            store
+                .revoke_active(api_key.id, Some("race"), NOW + 1, |_| Vec::new())
+                .await
         }));
     }
     let mut revoked = 0;
@@ -285,7 +310,7 @@ async fn keys_are_isolated_per_api_key(kind: Backend) {
     let mine = new_api_key(&store).await;
     let theirs = new_api_key(&store).await;
     let their_key = store
-        .insert_key(new_key(theirs.id), NOW, YEAR)
+        .insert_key(new_key(theirs.id), NOW, YEAR, &[])
         .await
         .unwrap();
 
@@ -293,14 +318,26 @@ async fn keys_are_isolated_per_api_key(kind: Backend) {
     assert_eq!(store.get_key(mine.id, Uuid::new_v4()).await.unwrap(), None);
     assert!(store.list_keys(mine.id).await.unwrap().is_empty());
     assert_eq!(store.active_key(mine.id, NOW).await.unwrap(), None);
-    assert_eq!(store.revoke_active(mine.id, None, NOW).await.unwrap(), None);
+    assert_eq!(
+        store
+            .revoke_active(mine.id, None, NOW, |_| Vec::new())
+            .await
+            .unwrap(),
+        None
+    );
     // Their key is untouched, and having it does not block mine.
-    store.insert_key(new_key(mine.id), NOW, YEAR).await.unwrap();
+    store
+        .insert_key(new_key(mine.id), NOW, YEAR, &[])
+        .await
+        .unwrap();
     assert_eq!(
         store.active_key(theirs.id, NOW).await.unwrap(),
         Some(their_key)
     );
-    match store.insert_key(new_key(Uuid::new_v4()), NOW, YEAR).await {
+    match store
+        .insert_key(new_key(Uuid::new_v4()), NOW, YEAR, &[])
+        .await
+    {
         Err(InsertKeyError::Store(StoreError::NotFound(what))) => assert_eq!(what, "api key"),
         other => panic!("unknown api key should be not found, got {other:?}"),
     }
@@ -313,18 +350,20 @@ async fn status_table_is_newest_first_and_deterministic(kind: Backend) {
     let mut inserted = Vec::new();
     for _ in 0..5 {
         let key = store
-            .insert_key(new_key(api_key.id), NOW, YEAR)
+            .insert_key(new_key(api_key.id), NOW, YEAR, &[])
             .await
             .unwrap();
         store
-            .revoke_active(api_key.id, None, NOW)
+            .revoke_active(api_key.id, None, NOW, |_| Vec::new())
             .await
             .unwrap()
+            .unwrap()
+            .ended
             .unwrap();
         inserted.push(key.id);
     }
     let later = store
-        .insert_key(new_key(api_key.id), NOW + 60, YEAR)
+        .insert_key(new_key(api_key.id), NOW + 60, YEAR, &[])
         .await
         .unwrap();
     inserted.push(later.id);

@@ -16,22 +16,22 @@ async fn sessions(kind: Backend) {
     let short = "b".repeat(64);
 
     store
-        .create_session(&token, api_key.id, NOW, NOW + 900)
+        .create_session(&token, api_key.id, NOW, NOW + 900, &[])
         .await
         .unwrap();
     store
-        .create_session(&short, api_key.id, NOW, NOW + 10)
+        .create_session(&short, api_key.id, NOW, NOW + 10, &[])
         .await
         .unwrap();
     match store
-        .create_session(&token, api_key.id, NOW, NOW + 900)
+        .create_session(&token, api_key.id, NOW, NOW + 900, &[])
         .await
     {
         Err(StoreError::Conflict(what)) => assert_eq!(what, "session"),
         other => panic!("duplicate token hash should conflict, got {other:?}"),
     }
     match store
-        .create_session(&"c".repeat(64), Uuid::new_v4(), NOW, NOW + 900)
+        .create_session(&"c".repeat(64), Uuid::new_v4(), NOW, NOW + 900, &[])
         .await
     {
         Err(StoreError::NotFound(what)) => assert_eq!(what, "api key"),
@@ -55,9 +55,9 @@ async fn sessions(kind: Backend) {
     assert!(store.find_session(&token, NOW).await.unwrap().is_some());
 
     // Logout: the token stops working at once, for every Store on the database.
-    assert!(store.delete_session(&token).await.unwrap());
+    assert!(store.delete_session(&token, NOW, &[]).await.unwrap());
     assert_eq!(store.find_session(&token, NOW).await.unwrap(), None);
-    assert!(!store.delete_session(&token).await.unwrap());
+    assert!(!store.delete_session(&token, NOW, &[]).await.unwrap());
 }
 
 async fn login_failures(kind: Backend) {

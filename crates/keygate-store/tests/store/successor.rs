@@ -16,17 +16,20 @@ both_backends!(
 async fn a_successor_is_staged_then_takes_over_by_time(kind: Backend) {
     let (store, _guard, url) = open(kind).await;
     let api_key = new_api_key(&store).await;
-    match store.stage_successor(new_key(api_key.id), NOW, YEAR).await {
+    match store
+        .stage_successor(new_key(api_key.id), NOW, YEAR, |_| Vec::new())
+        .await
+    {
         Err(InsertKeyError::NoActiveKey) => {}
         other => panic!("expected NoActiveKey, got {other:?}"),
     }
     let first = store
-        .insert_key(new_key(api_key.id), NOW, 100)
+        .insert_key(new_key(api_key.id), NOW, 100, &[])
         .await
         .unwrap();
     let reused = new_key(api_key.id);
     let next = store
-        .stage_successor(new_key(api_key.id), NOW + 10, 100)
+        .stage_successor(new_key(api_key.id), NOW + 10, 100, |_| Vec::new())
         .await
         .unwrap();
     assert_eq!(
@@ -35,7 +38,7 @@ async fn a_successor_is_staged_then_takes_over_by_time(kind: Backend) {
     );
     assert_eq!(next.status(NOW + 10), KeyStatus::Pending);
     match store
-        .stage_successor(new_key(api_key.id), NOW + 11, 100)
+        .stage_successor(new_key(api_key.id), NOW + 11, 100, |_| Vec::new())
         .await
     {
         Err(InsertKeyError::SuccessorExists) => {}
@@ -43,7 +46,10 @@ async fn a_successor_is_staged_then_takes_over_by_time(kind: Backend) {
     }
     let mut again = reused.clone();
     again.fingerprint_sha256 = first.fingerprint_sha256.clone();
-    match store.stage_successor(again, NOW + 11, 100).await {
+    match store
+        .stage_successor(again, NOW + 11, 100, |_| Vec::new())
+        .await
+    {
         Err(InsertKeyError::Reused) => {}
         other => panic!("expected Reused, got {other:?}"),
     }
@@ -81,31 +87,34 @@ async fn a_successor_is_staged_then_takes_over_by_time(kind: Backend) {
         [next.id, first.id]
     );
     // The next write settles the flags: the successor is the open key, so an upload is refused.
-    match store.insert_key(new_key(api_key.id), NOW + 150, 100).await {
+    match store
+        .insert_key(new_key(api_key.id), NOW + 150, 100, &[])
+        .await
+    {
         Err(InsertKeyError::ActiveKeyExists) => {}
         other => panic!("expected ActiveKeyExists, got {other:?}"),
     }
     assert_eq!(open_rows(kind, &url, api_key.id).await, 1);
     let revoked = store
-        .revoke_active(api_key.id, None, NOW + 150)
+        .revoke_active(api_key.id, None, NOW + 150, |_| Vec::new())
         .await
         .unwrap();
-    assert_eq!(revoked.map(|k| k.id), Some(next.id));
+    assert_eq!(revoked.and_then(|c| c.ended).map(|k| k.id), Some(next.id));
 }
 
 async fn withdraw_activate_and_revoke_move_the_rows_together(kind: Backend) {
     let (store, _guard, url) = open(kind).await;
     let api_key = new_api_key(&store).await;
     let first = store
-        .insert_key(new_key(api_key.id), NOW, YEAR)
+        .insert_key(new_key(api_key.id), NOW, YEAR, &[])
         .await
         .unwrap();
     let staged = store
-        .stage_successor(new_key(api_key.id), NOW, YEAR)
+        .stage_successor(new_key(api_key.id), NOW, YEAR, |_| Vec::new())
         .await
         .unwrap();
     let withdrawn = store
-        .withdraw_successor(api_key.id, NOW + 1)
+        .withdraw_successor(api_key.id, NOW + 1, |_| Vec::new())
         .await
         .unwrap()
         .unwrap();
@@ -115,7 +124,10 @@ async fn withdraw_activate_and_revoke_move_the_rows_together(kind: Backend) {
     );
     assert_eq!(withdrawn.status(NOW + YEAR * 2), KeyStatus::Withdrawn);
     assert_eq!(
-        store.withdraw_successor(api_key.id, NOW + 2).await.unwrap(),
+        store
+            .withdraw_successor(api_key.id, NOW + 2, |_| Vec::new())
+            .await
+            .unwrap(),
         None
     );
     // Withdrawn keys are skipped by the rows that say where an API key stands.
@@ -132,14 +144,17 @@ async fn withdraw_activate_and_revoke_move_the_rows_together(kind: Backend) {
 
     // Activated with an overlap of 30: the first key retires until NOW + 40.
     let next = store
-        .stage_successor(new_key(api_key.id), NOW + 5, YEAR)
+        .stage_successor(new_key(api_key.id), NOW + 5, YEAR, |_| Vec::new())
         .await
         .unwrap();
-    let (active, previous) = store
-        .activate_successor(api_key.id, next.id, "replaced", NOW + 10, 30)
+    let change = store
+        .activate_successor(api_key.id, next.id, "replaced", NOW + 10, 30, |_| {
+            Vec::new()
+        })
         .await
         .unwrap()
         .unwrap();
+    let (active, previous) = (change.activated.unwrap(), change.ended);
     assert_eq!(
         (active.id, active.activates_at, active.expires_at),
         (next.id, NOW + 10, NOW + 10 + YEAR)
@@ -153,7 +168,7 @@ async fn withdraw_activate_and_revoke_move_the_rows_together(kind: Backend) {
     // Activating the same key again: it is not pending any more.
     assert_eq!(
         store
-            .activate_successor(api_key.id, next.id, "x", NOW + 11, 30)
+            .activate_successor(api_key.id, next.id, "x", NOW + 11, 30, |_| Vec::new())
             .await
             .unwrap(),
         None
@@ -162,12 +177,12 @@ async fn withdraw_activate_and_revoke_move_the_rows_together(kind: Backend) {
     // A third key staged, then the active key revoked during the overlap: the retiring key is
     // revoked at once and the staged one takes over now, for its whole validity.
     let third = store
-        .stage_successor(new_key(api_key.id), NOW + 12, YEAR)
+        .stage_successor(new_key(api_key.id), NOW + 12, YEAR, |_| Vec::new())
         .await
         .unwrap();
     assert_eq!(third.activates_at, NOW + 10 + YEAR);
     store
-        .revoke_active(api_key.id, Some("incident"), NOW + 20)
+        .revoke_active(api_key.id, Some("incident"), NOW + 20, |_| Vec::new())
         .await
         .unwrap();
     let first_now = store.get_key(api_key.id, first.id).await.unwrap().unwrap();

@@ -59,7 +59,7 @@ pub fn unique_alias(prefix: &str) -> String {
 
 pub async fn new_api_key(store: &Store) -> ApiKey {
     let client = store
-        .create_client("Acme Bank", &unique_alias("client"), NOW)
+        .create_client("Acme Bank", &unique_alias("client"), NOW, |_| Vec::new())
         .await
         .unwrap();
     store
@@ -69,6 +69,7 @@ pub async fn new_api_key(store: &Store) -> ApiKey {
             &unique_alias("login"),
             "$argon2id$fake",
             NOW,
+            |_| Vec::new(),
         )
         .await
         .unwrap()

@@ -124,7 +124,10 @@ pub async fn logout(
 ) -> Result<Response, WebError> {
     let csrf = form.map(|Form(f)| f.csrf).unwrap_or_default();
     session.check_csrf(&csrf)?;
-    state.registry.logout(&session.token_hash).await?;
+    state
+        .registry
+        .logout(&session.principal, &session.token_hash, &session.origin)
+        .await?;
     let jar = CookieJar::new().add(session::clear_session_cookie(&state));
     Ok((jar, redirect("/login")).into_response())
 }

@@ -60,6 +60,9 @@ pub async fn page(
     main_page(&state, lang, &session, notice, None).await
 }
 
+/// Events the "Activity" section shows, newest first (the API pages through the rest).
+const ACTIVITY_EVENTS: u32 = 10;
+
 /// The page, with an optional notice, or a refusal shown beside its form.
 pub(super) async fn main_page(
     state: &AppState,
@@ -73,6 +76,10 @@ pub(super) async fn main_page(
         .key_table(session.principal.api_key.id)
         .await?;
     let (keys, now) = (&table.keys, table.now);
+    let activity = state
+        .registry
+        .api_key_trail(session.principal.api_key.id, None, ACTIVITY_EVENTS)
+        .await?;
     let t = Tr::new(lang);
     // The registry's one definition of the active key.
     let current = table.current();
@@ -144,6 +151,10 @@ pub(super) async fn main_page(
         upload,
         stage,
         rows: keys.iter().map(|k| pages::row_view(t, k, now)).collect(),
+        activity: activity
+            .iter()
+            .map(|e| pages::activity_view(t, e, session.principal.api_key.id))
+            .collect(),
     };
     render(status, &page)
 }

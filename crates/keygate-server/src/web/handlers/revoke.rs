@@ -90,7 +90,10 @@ pub async fn revoke(
     let form = form.map(|Form(f)| f).unwrap_or_default();
     session.check_csrf(&form.csrf)?;
     let api_key_id = session.principal.api_key.id;
-    let revoked = state.registry.revoke(api_key_id, Some(&form.reason)).await;
+    let revoked = state
+        .registry
+        .revoke(api_key_id, Some(&form.reason), &session.origin)
+        .await;
     match revoked.map_err(ApiError::from) {
         Ok(_) => Ok(redirect("/?done=revoked")),
         Err(ApiError::NoActiveKey) => Ok(redirect("/")),

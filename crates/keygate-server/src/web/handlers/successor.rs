@@ -40,7 +40,7 @@ pub async fn withdraw_successor(
     session.check_csrf(&form.csrf)?;
     let withdrawn = state
         .registry
-        .withdraw_successor(session.principal.api_key.id)
+        .withdraw_successor(session.principal.api_key.id, &session.origin)
         .await;
     done_or_refused(&state, lang, &session, withdrawn, "/?done=withdrawn").await
 }
@@ -106,7 +106,7 @@ pub async fn activate_successor(
     session.check_csrf(&form.csrf)?;
     let activated = state
         .registry
-        .activate_successor(session.principal.api_key.id)
+        .activate_successor(session.principal.api_key.id, &session.origin)
         .await;
     done_or_refused(&state, lang, &session, activated, "/?done=activated").await
 }

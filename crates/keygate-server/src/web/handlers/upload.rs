@@ -84,13 +84,16 @@ pub(super) async fn receive_key(
     };
     let (received, done) = match at {
         FormAt::Upload => (
-            state.registry.upload(&session.principal, &submitted).await,
+            state
+                .registry
+                .upload(&session.principal, &submitted, &session.origin)
+                .await,
             "/?done=uploaded",
         ),
         FormAt::Successor => (
             state
                 .registry
-                .stage_successor(&session.principal, &submitted)
+                .stage_successor(&session.principal, &submitted, &session.origin)
                 .await,
             "/?done=staged",
         ),

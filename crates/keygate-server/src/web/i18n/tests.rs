@@ -108,6 +108,21 @@ fn every_message_the_code_uses_exists_in_every_language() {
 }
 
 #[test]
+fn every_audit_event_type_has_words_in_every_language() {
+    for lang in Lang::ALL {
+        let t = Tr::new(lang);
+        for event in keygate_core::audit::AuditEventType::ALL {
+            let id = format!("event-{}", event.as_str().replace('.', "-"));
+            assert!(
+                t.try_format(&id, &[]).is_some(),
+                "{} lacks `{id}`",
+                lang.code()
+            );
+        }
+    }
+}
+
+#[test]
 fn every_refusal_and_error_is_translated() {
     use MalformedReason::*;
     let mut rejections: Vec<KeyRejection> = [
