@@ -132,6 +132,16 @@ impl TestApp {
         KeygateClient::new(&self.base_url)
     }
 
+    /// A registry on the node's database and clock, with its settings: for what an operator
+    /// does beside the node (`keygate admin audit verify`, docs/audit.md).
+    pub fn registry(&self) -> keygate_registry::Registry {
+        keygate_registry::Registry::new(
+            self.store.clone(),
+            self.clock.clone(),
+            keygate_server::state::registry_settings(&self.settings),
+        )
+    }
+
     /// Now, by the node's clock.
     pub fn now(&self) -> UnixTime {
         self.time.now()

@@ -2,6 +2,7 @@
 //! database per test, every test on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit;
 mod auth;
 mod concurrency;
 mod connections;
