@@ -17,7 +17,9 @@ both_backends!(
     the_trail_pages_newest_first_and_refuses_bad_pages,
     time_driven_events_are_recorded_once_by_the_sweep,
     the_end_of_an_overlap_is_recorded_by_keygate,
-    retention_prunes_behind_a_checkpoint_and_the_chain_verifies
+    retention_prunes_behind_a_checkpoint_and_the_chain_verifies,
+    a_lockout_is_recorded_once,
+    audit_answers_match_the_documented_schemas
 );
 
 const DAY: i64 = 86_400;
@@ -382,4 +384,52 @@ async fn retention_prunes_behind_a_checkpoint_and_the_chain_verifies(backend: Ba
     let report = app.registry().verify_audit().await.unwrap();
     assert_eq!(report.broken, None, "{report:?}");
     assert_eq!(report.checked, 2);
+}
+
+async fn a_lockout_is_recorded_once(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.login_max_failures_per_key = 2).await;
+    let creds = app.new_api_key().await;
+    for _ in 0..4 {
+        app.client()
+            .login_reply(&creds.api_key, "wrong")
+            .await
+            .unwrap();
+    }
+    let events = chain(&app).await;
+    // Two failures, the second locks; the refused attempts while locked add nothing.
+    assert_eq!(
+        types(&events),
+        ["login.failed", "login.failed", "login.locked"]
+    );
+    let locked = &events[2];
+    assert_eq!(locked.actor, format!("api_key:{}", creds.api_key_id));
+    assert_eq!(locked.source.as_deref(), Some("127.0.0.1"));
+    assert!(
+        locked.details.contains("\"limit\":\"api_key\""),
+        "{locked:?}"
+    );
+}
+
+async fn audit_answers_match_the_documented_schemas(backend: Backend) {
+    const AUDIT: &str = "/clients/api_key/audit";
+    let app = spawn_app(backend).await;
+    let mut check = crate::schemas::Checker::new(&app).await;
+    let reply = app.client().audit_trail(None, None).await.unwrap();
+    check.check("get", AUDIT, &reply);
+    let (client, _) = app.logged_in().await;
+    client.upload_key(&new_public_key()).await.unwrap();
+    client.revoke_key(Some("lost")).await.unwrap();
+    let first = client.audit_trail(Some(1), None).await.unwrap();
+    check.check("get", AUDIT, &first);
+    let cursor = first.data()["next_cursor"].as_str().unwrap().to_owned();
+    check.check(
+        "get",
+        AUDIT,
+        &client.audit_trail(Some(10), Some(&cursor)).await.unwrap(),
+    );
+    check.check(
+        "get",
+        AUDIT,
+        &client.audit_trail(Some(0), None).await.unwrap(),
+    );
 }
