@@ -2,6 +2,7 @@
 //! headers and refusals on both backends, and the whole scenario in a real headless Chromium.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod activity;
 mod chromium;
 mod http;
 mod rotation;
