@@ -263,6 +263,17 @@ async fn scenario(b: &Client, app: &TestApp, creds: &Credentials, backend: Backe
     let first = new_public_key();
     paste_and_upload(b, &first).await;
     assert!(text(b, "#notice").await.contains("uploaded"));
+    // The Activity section: the upload, then the login, by "You" (docs/design.md §11).
+    let activity = text(b, "#activity-table tbody").await;
+    let (uploaded, logged_in) = (
+        activity.find("Public key uploaded"),
+        activity.find("Logged in"),
+    );
+    assert!(
+        uploaded.is_some() && logged_in.is_some() && uploaded < logged_in,
+        "{activity}"
+    );
+    assert!(activity.contains("You"), "{activity}");
     let now = app.now();
     assert_eq!(statuses(b).await, ["ACTIVE"]);
     assert_eq!(text(b, "#keys tbody tr .issued").await, english_date(now));
