@@ -252,7 +252,7 @@ impl Registry {
         let before = now.saturating_sub(secs(self.settings.audit_retention));
         match self
             .store
-            .prune_audit(before, now, |seq, hash| checkpoint_details(seq, hash))
+            .prune_audit(before, now, checkpoint_details)
             .await
         {
             Ok(Some((pruned, checkpoint))) => {
