@@ -137,11 +137,7 @@ mod tests {
         ));
         let (pem, private) = crate::test_support::key_pair();
         let record = registry
-            .upload(
-                &principal,
-                &pem,
-                &keygate_core::audit::Origin::operator("test"),
-            )
+            .upload(&principal, &pem, &crate::test_support::ops())
             .await
             .unwrap();
 

@@ -381,11 +381,7 @@ mod tests {
         ));
 
         let first = registry
-            .upload(
-                &principal,
-                &public_key_pem(0),
-                &keygate_core::audit::Origin::operator("test"),
-            )
+            .upload(&principal, &public_key_pem(0), &crate::test_support::ops())
             .await
             .unwrap();
         let active = |key: &KeyRecord| CurrentKey::Active {
@@ -398,11 +394,7 @@ mod tests {
         assert_eq!(registry.active_key(id).await.unwrap(), first);
         assert!(matches!(
             registry
-                .upload(
-                    &principal,
-                    &public_key_pem(1),
-                    &keygate_core::audit::Origin::operator("test")
-                )
+                .upload(&principal, &public_key_pem(1), &crate::test_support::ops())
                 .await,
             Err(RegistryError::ActiveKeyExists)
         ));
@@ -419,11 +411,7 @@ mod tests {
         assert_eq!(table.current(), CurrentKey::Expired(first.clone()));
 
         let second = registry
-            .upload(
-                &principal,
-                &public_key_pem(1),
-                &keygate_core::audit::Origin::operator("test"),
-            )
+            .upload(&principal, &public_key_pem(1), &crate::test_support::ops())
             .await
             .unwrap();
         assert_eq!(registry.active_key(id).await.unwrap(), second);
@@ -440,7 +428,7 @@ mod tests {
             .unwrap();
         assert_eq!(sql, Some(second.clone()));
         registry
-            .revoke(id, None, &keygate_core::audit::Origin::operator("test"))
+            .revoke(id, None, &crate::test_support::ops())
             .await
             .unwrap();
         let sql = registry
@@ -462,36 +450,22 @@ mod tests {
         let (registry, _hand, principal, _guard) = registry().await;
         let id = principal.api_key.id;
         assert!(matches!(
-            registry
-                .revoke(id, None, &keygate_core::audit::Origin::operator("test"))
-                .await,
+            registry.revoke(id, None, &crate::test_support::ops()).await,
             Err(RegistryError::NoActiveKey)
         ));
         let pem = public_key_pem(0);
         let key = registry
-            .upload(
-                &principal,
-                &pem,
-                &keygate_core::audit::Origin::operator("test"),
-            )
+            .upload(&principal, &pem, &crate::test_support::ops())
             .await
             .unwrap();
         assert!(matches!(
             registry
-                .revoke(
-                    id,
-                    Some(&"x".repeat(501)),
-                    &keygate_core::audit::Origin::operator("test")
-                )
+                .revoke(id, Some(&"x".repeat(501)), &crate::test_support::ops())
                 .await,
             Err(RegistryError::InvalidRevokeReason(_))
         ));
         let revoked = registry
-            .revoke(
-                id,
-                Some("  rotating "),
-                &keygate_core::audit::Origin::operator("test"),
-            )
+            .revoke(id, Some("  rotating "), &crate::test_support::ops())
             .await
             .unwrap();
         assert_eq!(revoked.id, key.id);
@@ -503,21 +477,13 @@ mod tests {
         // A key is registered once, even after it was revoked.
         assert!(matches!(
             registry
-                .upload(
-                    &principal,
-                    &pem,
-                    &keygate_core::audit::Origin::operator("test")
-                )
+                .upload(&principal, &pem, &crate::test_support::ops())
                 .await,
             Err(RegistryError::PublicKeyReused)
         ));
         assert!(matches!(
             registry
-                .upload(
-                    &principal,
-                    "not a key",
-                    &keygate_core::audit::Origin::operator("test")
-                )
+                .upload(&principal, "not a key", &crate::test_support::ops())
                 .await,
             Err(RegistryError::KeyRejected(_))
         ));

@@ -182,20 +182,12 @@ mod tests {
         let id = principal.api_key.id;
         assert!(matches!(
             registry
-                .stage_successor(
-                    &principal,
-                    &public_key_pem(0),
-                    &keygate_core::audit::Origin::operator("test")
-                )
+                .stage_successor(&principal, &public_key_pem(0), &crate::test_support::ops())
                 .await,
             Err(RegistryError::NoActiveKeyToSucceed)
         ));
         let first = registry
-            .upload(
-                &principal,
-                &public_key_pem(0),
-                &keygate_core::audit::Origin::operator("test"),
-            )
+            .upload(&principal, &public_key_pem(0), &crate::test_support::ops())
             .await
             .unwrap();
         hand.advance(600);
@@ -205,11 +197,7 @@ mod tests {
             "no overlap: revoked at once"
         );
         let next = registry
-            .stage_successor(
-                &principal,
-                &public_key_pem(1),
-                &keygate_core::audit::Origin::operator("test"),
-            )
+            .stage_successor(&principal, &public_key_pem(1), &crate::test_support::ops())
             .await
             .unwrap();
         assert_eq!(next.status(registry.now()), KeyStatus::Pending);
@@ -217,11 +205,7 @@ mod tests {
         assert_eq!(next.expires_at, first.expires_at + 3600);
         assert!(matches!(
             registry
-                .stage_successor(
-                    &principal,
-                    &public_key_pem(2),
-                    &keygate_core::audit::Origin::operator("test")
-                )
+                .stage_successor(&principal, &public_key_pem(2), &crate::test_support::ops())
                 .await,
             Err(RegistryError::SuccessorExists)
         ));
@@ -231,7 +215,7 @@ mod tests {
                 .stage_successor(
                     &principal,
                     &next.public_key_pem,
-                    &keygate_core::audit::Origin::operator("test")
+                    &crate::test_support::ops()
                 )
                 .await,
             Err(RegistryError::PublicKeyReused)
@@ -264,16 +248,12 @@ mod tests {
         assert_eq!(sql, Some(next.clone()));
         assert!(matches!(
             registry
-                .upload(
-                    &principal,
-                    &public_key_pem(3),
-                    &keygate_core::audit::Origin::operator("test")
-                )
+                .upload(&principal, &public_key_pem(3), &crate::test_support::ops())
                 .await,
             Err(RegistryError::ActiveKeyExists)
         ));
         let revoked = registry
-            .revoke(id, None, &keygate_core::audit::Origin::operator("test"))
+            .revoke(id, None, &crate::test_support::ops())
             .await
             .unwrap();
         assert_eq!(revoked.id, next.id);
@@ -284,28 +264,16 @@ mod tests {
         let (registry, hand, principal, _guard) = registry().await;
         let id = principal.api_key.id;
         let first = registry
-            .upload(
-                &principal,
-                &public_key_pem(0),
-                &keygate_core::audit::Origin::operator("test"),
-            )
+            .upload(&principal, &public_key_pem(0), &crate::test_support::ops())
             .await
             .unwrap();
         let next = registry
-            .stage_successor(
-                &principal,
-                &public_key_pem(1),
-                &keygate_core::audit::Origin::operator("test"),
-            )
+            .stage_successor(&principal, &public_key_pem(1), &crate::test_support::ops())
             .await
             .unwrap();
         hand.advance(100);
         registry
-            .revoke(
-                id,
-                Some("laptop lost"),
-                &keygate_core::audit::Origin::operator("test"),
-            )
+            .revoke(id, Some("laptop lost"), &crate::test_support::ops())
             .await
             .unwrap();
         let now = registry.now();
@@ -325,28 +293,20 @@ mod tests {
         let id = principal.api_key.id;
         assert!(matches!(
             registry
-                .withdraw_successor(id, &keygate_core::audit::Origin::operator("test"))
+                .withdraw_successor(id, &crate::test_support::ops())
                 .await,
             Err(RegistryError::NoSuccessor)
         ));
         let first = registry
-            .upload(
-                &principal,
-                &public_key_pem(0),
-                &keygate_core::audit::Origin::operator("test"),
-            )
+            .upload(&principal, &public_key_pem(0), &crate::test_support::ops())
             .await
             .unwrap();
         let staged = registry
-            .stage_successor(
-                &principal,
-                &public_key_pem(1),
-                &keygate_core::audit::Origin::operator("test"),
-            )
+            .stage_successor(&principal, &public_key_pem(1), &crate::test_support::ops())
             .await
             .unwrap();
         let withdrawn = registry
-            .withdraw_successor(id, &keygate_core::audit::Origin::operator("test"))
+            .withdraw_successor(id, &crate::test_support::ops())
             .await
             .unwrap();
         assert_eq!(withdrawn.status(registry.now()), KeyStatus::Withdrawn);
@@ -356,23 +316,19 @@ mod tests {
                 .stage_successor(
                     &principal,
                     &staged.public_key_pem,
-                    &keygate_core::audit::Origin::operator("test")
+                    &crate::test_support::ops()
                 )
                 .await,
             Err(RegistryError::PublicKeyReused)
         ));
         assert!(matches!(
             registry
-                .activate_successor(id, &keygate_core::audit::Origin::operator("test"))
+                .activate_successor(id, &crate::test_support::ops())
                 .await,
             Err(RegistryError::NoSuccessor)
         ));
         let next = registry
-            .stage_successor(
-                &principal,
-                &public_key_pem(2),
-                &keygate_core::audit::Origin::operator("test"),
-            )
+            .stage_successor(&principal, &public_key_pem(2), &crate::test_support::ops())
             .await
             .unwrap();
         hand.advance(10);
@@ -387,7 +343,7 @@ mod tests {
             "never past its own expiry"
         );
         let activated = registry
-            .activate_successor(id, &keygate_core::audit::Origin::operator("test"))
+            .activate_successor(id, &crate::test_support::ops())
             .await
             .unwrap();
         assert_eq!((activated.id, activated.activates_at), (next.id, t));
@@ -417,28 +373,20 @@ mod tests {
         let (registry, hand, principal, _, _guard) = registry_with(with_overlap).await;
         let id = principal.api_key.id;
         let first = registry
-            .upload(
-                &principal,
-                &public_key_pem(0),
-                &keygate_core::audit::Origin::operator("test"),
-            )
+            .upload(&principal, &public_key_pem(0), &crate::test_support::ops())
             .await
             .unwrap();
         registry
-            .stage_successor(
-                &principal,
-                &public_key_pem(1),
-                &keygate_core::audit::Origin::operator("test"),
-            )
+            .stage_successor(&principal, &public_key_pem(1), &crate::test_support::ops())
             .await
             .unwrap();
         registry
-            .activate_successor(id, &keygate_core::audit::Origin::operator("test"))
+            .activate_successor(id, &crate::test_support::ops())
             .await
             .unwrap();
         hand.advance(5);
         registry
-            .revoke(id, None, &keygate_core::audit::Origin::operator("test"))
+            .revoke(id, None, &crate::test_support::ops())
             .await
             .unwrap();
         let now = registry.now();

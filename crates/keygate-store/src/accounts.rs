@@ -39,14 +39,7 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await;
-            match inserted {
-                Ok(_) => {
-                    append_audit!(self, tx, &events, now);
-                    tx.commit().await?;
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            }
+            commit_audited!(self, tx, inserted, &events, now)
         });
         match result {
             Ok(_) => Ok(client),
@@ -118,14 +111,7 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await;
-            match inserted {
-                Ok(_) => {
-                    append_audit!(self, tx, &events, now);
-                    tx.commit().await?;
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            }
+            commit_audited!(self, tx, inserted, &events, now)
         });
         match result {
             Ok(_) => Ok(api_key),

@@ -106,14 +106,7 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await;
-            match inserted {
-                Ok(_) => {
-                    append_audit!(self, tx, audit, now);
-                    tx.commit().await?;
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            }
+            commit_audited!(self, tx, inserted, audit, now)
         });
         match result {
             Ok(_) => Ok(true),

@@ -192,3 +192,20 @@ macro_rules! append_audit {
         appended
     }};
 }
+
+/// The end of a write transaction whose one statement's `$result` (a `Result` of sqlx) was kept
+/// to map its constraint violations: on success, `$events` are appended (`append_audit!`) and
+/// the transaction commits; on failure the error is the value (dropping the transaction rolls
+/// it back).
+macro_rules! commit_audited {
+    ($store:expr, $tx:ident, $result:expr, $events:expr, $now:expr) => {
+        match $result {
+            Ok(_) => {
+                append_audit!($store, $tx, $events, $now);
+                $tx.commit().await?;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    };
+}

@@ -201,14 +201,7 @@ impl Store {
             .bind(expires_at)
             .execute(&mut *tx)
             .await;
-            match inserted {
-                Ok(_) => {
-                    append_audit!(self, tx, audit, now);
-                    tx.commit().await?;
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            }
+            commit_audited!(self, tx, inserted, audit, now)
         });
         match result {
             Ok(_) => Ok(()),
