@@ -3,8 +3,9 @@
 use keygate_core::audit::{AuditEventType, NewAuditEvent, Origin};
 use keygate_core::model::{Alias, ApiKey, Client};
 use keygate_store::StoreError;
+use uuid::Uuid;
 
-use crate::credentials::{hash_password_blocking, new_credentials};
+use crate::credentials::{hash_password_blocking, new_credentials, new_password};
 use crate::{Registry, RegistryError};
 
 /// Most characters a client's name may have.
@@ -66,10 +67,7 @@ impl Registry {
         origin: &Origin,
     ) -> Result<Client, RegistryError> {
         let alias = Alias::parse(alias).map_err(RegistryError::InvalidAlias)?;
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_CLIENT_NAME_CHARS {
-            return Err(RegistryError::InvalidClientName);
-        }
+        let name = client_name(name)?;
         Ok(self
             .store
             .create_client(name, alias.as_str(), self.now(), |c| {
@@ -126,6 +124,71 @@ impl Registry {
         })
     }
 
+    /// Rename the client with this alias or id (the name rule of [`Registry::create_client`]);
+    /// `client.updated` holds the previous and the new name.
+    ///
+    /// # Errors
+    /// [`RegistryError::InvalidClientName`], [`RegistryError::UnknownClient`], or a store
+    /// failure.
+    pub async fn rename_client(
+        &self,
+        alias_or_id: &str,
+        name: &str,
+        origin: &Origin,
+    ) -> Result<Client, RegistryError> {
+        let name = client_name(name)?;
+        let client = self.client(alias_or_id).await?;
+        let event = NewAuditEvent::new(AuditEventType::ClientUpdated, origin)
+            .client(client.id)
+            .detail("previous_name", client.name.as_str())
+            .detail("name", name);
+        if !self
+            .store
+            .rename_client(client.id, name, self.now(), &[event])
+            .await?
+        {
+            return Err(RegistryError::UnknownClient(alias_or_id.to_owned()));
+        }
+        Ok(Client {
+            name: name.to_owned(),
+            ..client
+        })
+    }
+
+    /// Give an API key a new password (argon2id-hashed; the clear password is returned once)
+    /// and end its sessions; `api_key.updated` says what changed, never the password.
+    ///
+    /// # Errors
+    /// [`RegistryError::UnknownApiKey`], or a store failure.
+    pub async fn reset_password(
+        &self,
+        api_key_id: Uuid,
+        origin: &Origin,
+    ) -> Result<NewApiKey, RegistryError> {
+        let (api_key, client) = self
+            .store
+            .find_api_key(api_key_id)
+            .await?
+            .ok_or(RegistryError::UnknownApiKey(api_key_id))?;
+        let password = new_password()?;
+        let hash = hash_password_blocking(&password).await?;
+        let updated = |ended: u64| {
+            vec![NewAuditEvent::new(AuditEventType::ApiKeyUpdated, origin)
+                .api_key(client.id, api_key.id)
+                .detail("changed", "password")
+                .detail("sessions_ended", ended)]
+        };
+        self.store
+            .set_api_key_password(api_key_id, &hash, self.now(), updated)
+            .await?
+            .ok_or(RegistryError::UnknownApiKey(api_key_id))?;
+        Ok(NewApiKey {
+            client,
+            api_key,
+            password,
+        })
+    }
+
     /// The API keys of the client with this alias or id.
     ///
     /// # Errors
@@ -171,6 +234,15 @@ impl Registry {
             password,
         })
     }
+}
+
+/// A client's name, trimmed: 1 to 200 characters.
+fn client_name(name: &str) -> Result<&str, RegistryError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_CLIENT_NAME_CHARS {
+        return Err(RegistryError::InvalidClientName);
+    }
+    Ok(name)
 }
 
 /// `client.created`: the name and alias (docs/design.md §11).
@@ -243,6 +315,40 @@ mod tests {
         assert!(matches!(
             registry.ensure_demo_client().await.unwrap(),
             DemoClient::Exists
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_password_reset_ends_sessions_and_only_the_new_password_logs_in() {
+        let (registry, _hand, principal, (login, password), _guard) =
+            crate::test_support::registry_with(crate::test_support::settings()).await;
+        let home = std::net::IpAddr::from([127, 0, 0, 1]);
+        let session = registry.login(&login, &password, home).await.unwrap();
+        let made = registry
+            .reset_password(principal.api_key.id, &ops())
+            .await
+            .unwrap();
+        assert!(matches!(
+            registry.session(&session.token).await,
+            Err(RegistryError::SessionUnknown)
+        ));
+        assert!(matches!(
+            registry.login(&login, &password, home).await,
+            Err(RegistryError::InvalidCredentials)
+        ));
+        assert!(registry.login(&login, &made.password, home).await.is_ok());
+        assert!(matches!(
+            registry.reset_password(uuid::Uuid::new_v4(), &ops()).await,
+            Err(RegistryError::UnknownApiKey(_))
+        ));
+        let renamed = registry
+            .rename_client(&principal.client.id.to_string(), " Acme plc ", &ops())
+            .await
+            .unwrap();
+        assert_eq!(renamed.name, "Acme plc");
+        assert!(matches!(
+            registry.rename_client("nobody", "x", &ops()).await,
+            Err(RegistryError::UnknownClient(_))
         ));
     }
 }

@@ -51,12 +51,17 @@ pub fn random_secret(n: usize) -> Result<String, RegistryError> {
 /// [`RegistryError::Internal`] if the system random generator fails.
 pub fn new_credentials() -> Result<(String, String), RegistryError> {
     let login = format!("kg_{}", random_secret(18)?);
+    Ok((login, new_password()?))
+}
+
+/// A new password: 24 random bytes, base64url, never starting with `-` (so a command line
+/// never takes it for a flag).
+pub fn new_password() -> Result<String, RegistryError> {
     let password = random_secret(24)?;
-    let password = match password.strip_prefix('-') {
+    Ok(match password.strip_prefix('-') {
         Some(rest) => format!("_{rest}"),
         None => password,
-    };
-    Ok((login, password))
+    })
 }
 
 /// Tokens are stored only as their SHA-256 (lowercase hex), so a database dump holds no usable

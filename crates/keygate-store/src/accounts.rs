@@ -137,6 +137,66 @@ impl Store {
         }
     }
 
+    /// Renames a client, appending `audit` in the same transaction. `false`: no such client.
+    pub async fn rename_client(
+        &self,
+        client_id: Uuid,
+        name: &str,
+        now: UnixTime,
+        audit: &[NewAuditEvent],
+    ) -> Result<bool, StoreError> {
+        let id = client_id.to_string();
+        let done = in_write_tx!(self, |tx| {
+            let done = sqlx::query("UPDATE clients SET name = $2 WHERE id = $1")
+                .bind(&id)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if done > 0 {
+                append_audit!(self, tx, audit, now);
+                tx.commit().await?;
+            }
+            done
+        });
+        Ok(done > 0)
+    }
+
+    /// Replaces an API key's password hash and ends its sessions (every node refuses their
+    /// tokens), appending `audit` in the same transaction. `None`: no such API key; else how
+    /// many sessions ended.
+    pub async fn set_api_key_password(
+        &self,
+        api_key_id: Uuid,
+        password_hash: &str,
+        now: UnixTime,
+        audit: impl FnOnce(u64) -> Vec<NewAuditEvent> + Send,
+    ) -> Result<Option<u64>, StoreError> {
+        let id = api_key_id.to_string();
+        let ended = in_write_tx!(self, |tx| {
+            let done = sqlx::query("UPDATE api_keys SET password_hash = $2 WHERE id = $1")
+                .bind(&id)
+                .bind(password_hash)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if done == 0 {
+                None
+            } else {
+                let ended = sqlx::query("DELETE FROM sessions WHERE api_key_id = $1")
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let events = audit(ended);
+                append_audit!(self, tx, &events, now);
+                tx.commit().await?;
+                Some(ended)
+            }
+        });
+        Ok(ended)
+    }
+
     /// A client's API keys, by alias in byte order (the same on both backends).
     pub async fn list_api_keys(&self, client_id: Uuid) -> Result<Vec<ApiKey>, StoreError> {
         let client = client_id.to_string();

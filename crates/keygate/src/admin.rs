@@ -67,6 +67,16 @@ pub enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change a client's name (its alias and id stay).
+    Rename {
+        /// The client's alias or id.
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -83,6 +93,13 @@ pub enum ApiKeyCommand {
     List {
         #[arg(long)]
         client: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give an API key a new password (shown only now) and end its sessions.
+    ResetPassword {
+        #[arg(long)]
+        api_key_id: Uuid,
         #[arg(long)]
         json: bool,
     },
@@ -133,12 +150,18 @@ fn described(command: &AdminCommand) -> (&'static str, serde_json::Value) {
                 ("client create", json!({"name": name, "alias": alias}))
             }
             ClientCommand::List { .. } => ("client list", json!({})),
+            ClientCommand::Rename { client, name, .. } => {
+                ("client rename", json!({"client": client, "name": name}))
+            }
         },
         AdminCommand::ApiKey { command } => match command {
             ApiKeyCommand::Create { client, alias, .. } => {
                 ("api-key create", json!({"client": client, "alias": alias}))
             }
             ApiKeyCommand::List { client, .. } => ("api-key list", json!({"client": client})),
+            ApiKeyCommand::ResetPassword { api_key_id, .. } => {
+                ("api-key reset-password", json!({"api_key_id": api_key_id}))
+            }
         },
         AdminCommand::PublicKey { command } => match command {
             PublicKeyCommand::Revoke {
@@ -187,6 +210,17 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
         .map_err(explain)?;
     match command {
         AdminCommand::Client { command } => match command {
+            ClientCommand::Rename { client, name, json } => {
+                let client = registry
+                    .rename_client(client, name, &origin)
+                    .await
+                    .map_err(explain)?;
+                if *json {
+                    println!("{}", client_json(&client));
+                } else {
+                    println!("renamed client {} to {}", client.alias, client.name);
+                }
+            }
             ClientCommand::Create { name, alias, json } => {
                 let client = registry
                     .create_client(name, alias, &origin)
@@ -214,6 +248,23 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
             }
         },
         AdminCommand::ApiKey { command } => match command {
+            ApiKeyCommand::ResetPassword { api_key_id, json } => {
+                let made = registry
+                    .reset_password(*api_key_id, &origin)
+                    .await
+                    .map_err(explain)?;
+                let (key, password) = (made.api_key, made.password);
+                if *json {
+                    println!(
+                        "{}",
+                        json!({"api_key_id": key.id, "api_key": key.api_key, "password": password})
+                    );
+                } else {
+                    println!("new password for API key {} ({})", key.alias, key.id);
+                    println!("  password:   {password}   (shown only now; store it safely)");
+                    println!("  its sessions have ended: log in again with the new password");
+                }
+            }
             ApiKeyCommand::Create {
                 client,
                 alias,

@@ -147,6 +147,25 @@ async fn admin_commands_are_audited_and_the_chain_shows_tampering(backend: Backe
         "--json",
     ]);
     admin.json(&["system-key", "rotate", "--json"]);
+    let renamed = admin.json(&[
+        "client",
+        "rename",
+        "--client",
+        "acme",
+        "--name",
+        "Acme Bank plc",
+        "--json",
+    ]);
+    assert_eq!(renamed["name"], "Acme Bank plc");
+    let reset = admin.json(&[
+        "api-key",
+        "reset-password",
+        "--api-key-id",
+        &api_key_id,
+        "--json",
+    ]);
+    let new_password = reset["password"].as_str().unwrap().to_owned();
+    assert_ne!(new_password, made["password"].as_str().unwrap());
 
     let events = admin.events(&[]);
     let of = |t: &str| -> Vec<&Value> { events.iter().filter(|e| e["event_type"] == t).collect() };
@@ -156,6 +175,8 @@ async fn admin_commands_are_audited_and_the_chain_shows_tampering(backend: Backe
         "key.revoked",
         "system_key.created",
         "system_key.rotated",
+        "client.updated",
+        "api_key.updated",
     ] {
         let found = of(t);
         assert_eq!(found.len(), 1, "{t}: {events:?}");
@@ -165,6 +186,13 @@ async fn admin_commands_are_audited_and_the_chain_shows_tampering(backend: Backe
     assert_eq!(of("client.created")[0]["client_id"], client["id"]);
     assert_eq!(of("key.revoked")[0]["key_id"], key_id.to_string().as_str());
     assert_eq!(of("key.revoked")[0]["details"]["reason"], "lost laptop");
+    let updated = &of("client.updated")[0]["details"];
+    assert_eq!(
+        (&updated["previous_name"], &updated["name"]),
+        (&Value::from("Acme Bank"), &Value::from("Acme Bank plc"))
+    );
+    assert_eq!(of("api_key.updated")[0]["details"]["changed"], "password");
+    assert_eq!(of("api_key.updated")[0]["api_key_id"], api_key_id.as_str());
     // Every command, the list itself included, newest first.
     let commands: Vec<&str> = of("admin.command")
         .iter()
@@ -174,6 +202,8 @@ async fn admin_commands_are_audited_and_the_chain_shows_tampering(backend: Backe
         commands,
         [
             "audit list",
+            "api-key reset-password",
+            "client rename",
             "system-key rotate",
             "public-key revoke",
             "api-key create",
@@ -185,13 +215,14 @@ async fn admin_commands_are_audited_and_the_chain_shows_tampering(backend: Backe
         .all(|e| e["actor"] == operator.as_str()));
     let text = serde_json::to_string(&events).unwrap();
     assert!(!text.contains(made["password"].as_str().unwrap()));
+    assert!(!text.contains(&new_password));
 
     // Filters: a client's and an API key's events, and a time.
     let acme = admin.events(&["--client", "acme"]);
     assert!(acme.iter().all(|e| e["client_id"] == client["id"]));
-    assert_eq!(acme.len(), 3, "{acme:?}");
+    assert_eq!(acme.len(), 5, "{acme:?}");
     let by_key = admin.events(&["--api-key", &api_key_id]);
-    assert_eq!(by_key.len(), 2, "{by_key:?}");
+    assert_eq!(by_key.len(), 3, "{by_key:?}");
     assert!(admin.events(&["--since", "2100-01-01"]).is_empty());
     assert_eq!(admin.events(&["--limit", "2"]).len(), 2);
     let refused = admin.run(&["audit", "list", "--since", "soon"]);
