@@ -48,8 +48,9 @@ pub struct AuditPage {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// Events per page, 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
+    /// Events per page, 1 to 500 (default 50). Read as text, so a bad value gets the API's own
+    /// `invalid_page` answer.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
     /// The previous page's `next_cursor`.
     pub cursor: Option<String>,

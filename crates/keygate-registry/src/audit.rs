@@ -127,7 +127,8 @@ impl Registry {
     }
 
     /// One page of an API key's own trail, newest first: up to `limit` (1 to
-    /// [`MAX_AUDIT_PAGE`]) events before the event `before_seq` (the previous page's cursor).
+    /// [`MAX_AUDIT_PAGE`] + 1: a caller asks one more than a page to tell whether another
+    /// follows) events before the event `before_seq` (the previous page's cursor).
     ///
     /// # Errors
     /// A store failure.
@@ -144,7 +145,7 @@ impl Registry {
         };
         Ok(self
             .store
-            .list_audit(&filter, limit.clamp(1, MAX_AUDIT_PAGE))
+            .list_audit(&filter, limit.clamp(1, MAX_AUDIT_PAGE + 1))
             .await?)
     }
 

@@ -243,6 +243,24 @@ async fn the_trail_pages_newest_first_and_refuses_bad_pages(backend: Backend) {
     }
     let reply = app.client().audit_trail(None, None).await.unwrap();
     assert_eq!(reply.slug(), Some("unauthorized"));
+
+    // A full page of the largest size still says whether another follows.
+    let many: Vec<_> = (0..500)
+        .map(|_| {
+            keygate_core::audit::NewAuditEvent::new(
+                keygate_core::audit::AuditEventType::LoginFailed,
+                &keygate_core::audit::Origin::api_key(creds.api_key_id, None),
+            )
+            .api_key(creds.client_id, creds.api_key_id)
+        })
+        .collect();
+    app.store.append_audit(&many, app.now()).await.unwrap();
+    let page = client.audit_trail(Some(500), None).await.unwrap();
+    assert_eq!(page.data()["events"].as_array().unwrap().len(), 500);
+    let next = page.data()["next_cursor"].as_str().unwrap().to_owned();
+    let rest = client.audit_trail(Some(500), Some(&next)).await.unwrap();
+    assert_eq!(rest.data()["events"].as_array().unwrap().len(), 7);
+    assert_eq!(rest.data()["next_cursor"], Value::Null);
 }
 
 async fn time_driven_events_are_recorded_once_by_the_sweep(backend: Backend) {
