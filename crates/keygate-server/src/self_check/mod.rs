@@ -37,7 +37,7 @@ pub struct Attempt<'a> {
 /// now, in the words of `words`.
 ///
 /// # Errors
-/// The registry or the replay record could not be read ([`ApiError::Unavailable`] and kin); a
+/// The registry or the replay record could not be read ([`ApiError::ServiceUnavailable`] and kin); a
 /// failed check is never an error, it is reported.
 pub async fn check_signature(
     state: &AppState,
