@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::ClientRef;
+use crate::error::ErrorSlug;
 use crate::system::Jwk;
 
 /// The upload request.
@@ -103,6 +104,57 @@ pub struct KeyView {
     pub public_key: String,
     /// The key as a JWK, with `kid` the key's id.
     pub jwk: Jwk,
+    /// What the gateway counted for this key.
+    pub usage: KeyUsage,
+}
+
+/// What the gateway counted for one key, all nodes together, as of the last flush (every
+/// `usage_flush_interval`, a few seconds; docs/design.md §5, "Usage"). A signed call counts
+/// against the key that signed it (during a rotation's overlap, the one its `kid` names), else
+/// against the active key; calls refused before the caller is known (no or a bad bearer token)
+/// count against no key.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+pub struct KeyUsage {
+    /// Signed calls accepted: let through to the upstream.
+    pub accepted: u64,
+    /// Signed calls refused, every slug together.
+    pub refused: u64,
+    /// When the last accepted call was made (RFC 3339 UTC, seconds); null if none was.
+    #[schema(required = true)]
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Refused calls by slug, in slug order; a slug never answered is absent.
+    pub refusals: Vec<RefusalCount>,
+    /// The last refusal; null if none.
+    #[schema(required = true)]
+    pub last_refusal: Option<LastRefusal>,
+}
+
+/// How many signed calls were refused with one slug.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RefusalCount {
+    /// The refusal.
+    pub slug: ErrorSlug,
+    /// How many calls got it.
+    pub count: u64,
+}
+
+/// The last refused signed call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LastRefusal {
+    /// The refusal.
+    pub slug: ErrorSlug,
+    /// When (RFC 3339 UTC, seconds).
+    pub at: DateTime<Utc>,
+}
+
+/// A row of the status table with its key's usage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct KeyTableRow {
+    /// The row.
+    #[serde(flatten)]
+    pub row: KeyRow,
+    /// What the gateway counted for this key.
+    pub usage: KeyUsage,
 }
 
 /// The API key a key belongs to, with its current key's PEM.
@@ -146,8 +198,8 @@ pub struct KeyViewData {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(as = KeysData)]
 pub struct KeyTable {
-    /// The rows.
-    pub keys: Vec<KeyRow>,
+    /// The rows, each with its key's usage.
+    pub keys: Vec<KeyTableRow>,
 }
 
 #[cfg(test)]

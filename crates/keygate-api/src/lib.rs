@@ -30,7 +30,7 @@ pub use envelope::Envelope;
 pub use error::{ErrorBody, ErrorSlug};
 pub use health::{Liveness, Readiness};
 pub use keys::{
-    KeyAnswer, KeyData, KeyOwner, KeyRow, KeyStatus, KeyTable, KeyView, KeyViewData, RevokeBody,
-    UploadBody,
+    KeyAnswer, KeyData, KeyOwner, KeyRow, KeyStatus, KeyTable, KeyTableRow, KeyUsage, KeyView,
+    KeyViewData, LastRefusal, RefusalCount, RevokeBody, UploadBody,
 };
 pub use system::{Jwk, JwkSet, SystemKey};

@@ -218,6 +218,20 @@ mod tests {
     }
 }
 
+/// What the gateway counted for one public key, all nodes together (docs/design.md §5,
+/// "Usage"): signed calls accepted and refused, as of the last flush.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeyUsage {
+    /// Signed calls accepted (let through to the upstream) with this key.
+    pub accepted: u64,
+    /// When the last of them was accepted; `None` if none was.
+    pub last_used_at: Option<UnixTime>,
+    /// Signed calls refused, by slug, each slug once, in slug order.
+    pub refusals: Vec<(String, u64)>,
+    /// The last refusal's slug and instant.
+    pub last_refusal: Option<(String, UnixTime)>,
+}
+
 /// A client or API key alias: 1 to 64 letters, digits, `_` or `-` (docs/design.md §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alias(String);

@@ -5,8 +5,10 @@
 //! the refusals (`InsertKeyError`); this module turns them into [`RegistryError`]s and keeps
 //! the caches in step.
 
+use std::collections::HashMap;
+
 use keygate_core::audit::{AuditEventType, Origin};
-use keygate_core::model::{KeyRecord, KeyStatus, Principal, RevokeReason, UnixTime};
+use keygate_core::model::{KeyRecord, KeyStatus, KeyUsage, Principal, RevokeReason, UnixTime};
 use keygate_core::public_key::ValidPublicKey;
 use keygate_store::{InsertKeyError, NewKey};
 
@@ -202,12 +204,19 @@ pub struct KeyTable {
     pub keys: Vec<KeyRecord>,
     /// The moment the statuses are read at.
     pub now: UnixTime,
+    /// What the gateway counted for each key that was used (docs/design.md §5, "Usage").
+    pub usage: HashMap<Uuid, KeyUsage>,
 }
 
 impl KeyTable {
     /// Where the API key stands (the one definition, applied to the table).
     pub fn current(&self) -> CurrentKey {
         CurrentKey::of(self.keys.iter().cloned(), self.now)
+    }
+
+    /// The usage of one key of the table (all zero when it was never used).
+    pub fn usage_of(&self, key_id: Uuid) -> KeyUsage {
+        self.usage.get(&key_id).cloned().unwrap_or_default()
     }
 
     /// Each key with its status at the table's moment.
@@ -346,9 +355,11 @@ impl Registry {
     /// A store failure.
     pub async fn key_table(&self, api_key_id: Uuid) -> Result<KeyTable, RegistryError> {
         let keys = self.store.list_keys(api_key_id).await?;
+        let usage = self.store.usage_of_api_key(api_key_id).await?;
         Ok(KeyTable {
             keys,
             now: self.now(),
+            usage,
         })
     }
 
@@ -361,6 +372,15 @@ impl Registry {
             .get_key(api_key_id, key_id)
             .await?
             .ok_or(RegistryError::UnknownKey)
+    }
+
+    /// What the gateway counted for one key ("view key"), as of the last flush; all zero when
+    /// it was never used. The caller has found the key among the API key's own ([`Registry::key`]).
+    ///
+    /// # Errors
+    /// A store failure.
+    pub async fn key_usage(&self, key_id: Uuid) -> Result<KeyUsage, RegistryError> {
+        Ok(self.store.usage_of_key(key_id).await?)
     }
 }
 

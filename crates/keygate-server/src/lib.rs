@@ -204,6 +204,7 @@ impl Application {
                     max_upstream_body: settings.max_upstream_body_bytes,
                     own_cookies: &web::session::OWN_COOKIES,
                     clock: registry.clock().clone(),
+                    usage_flush_interval: settings.usage_flush_interval,
                 },
             )
             .map_err(StartError::Gateway)?,
@@ -253,7 +254,8 @@ impl Application {
     }
 
     /// Serve until the future `shutdown` completes, then stop gracefully: stop accepting, let
-    /// the requests in flight finish within `shutdown_timeout`, close the database pools.
+    /// the requests in flight finish within `shutdown_timeout`, write the usage counts, close
+    /// the database pools.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -309,6 +311,8 @@ impl Application {
         }
         housekeeping.abort();
         audit_sweep.abort();
+        // The usage counted since the last flush, before the pools close (docs/design.md §5).
+        self.state.gateway.usage.flush(&self.state.store).await;
         // Closing the pools ends each database session cleanly (PostgreSQL logs no broken
         // connection); bounded, so a connection still held cannot keep the process alive.
         if tokio::time::timeout(POOL_CLOSE_TIMEOUT, self.state.store.close())

@@ -19,6 +19,11 @@ use uuid::Uuid;
 #[derive(Debug, Clone)]
 pub struct RouteLabel(pub Arc<str>);
 
+/// The slug of a refusal the gateway answered, set on the answer for the front door's metrics
+/// (`keygate_gateway_refusals_total`, by slug only: bounded series, docs/operations.md).
+#[derive(Debug, Clone, Copy)]
+pub struct GatewayRefusal(pub keygate_api::ErrorSlug);
+
 /// `X-Request-Id`: taken from the caller when well-formed (see [`request_id`]), sent back on every
 /// answer and written in the request's log lines.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -10,10 +10,11 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use keygate_api::ErrorSlug;
 use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
-pub use crate::request_log::RouteLabel;
+pub use crate::request_log::{GatewayRefusal, RouteLabel};
 use crate::state::AppState;
 
 /// Installs the log subscriber: text or JSON lines on stderr, level from `RUST_LOG`.
@@ -115,9 +116,31 @@ pub async fn label_route(req: Request, next: Next) -> Response {
     response
 }
 
+/// `keygate_gateway_refusals_total{slug}`, one series per slug, registered on first use: by slug
+/// only (no route, no client), so the number of series is bounded by the slug table.
+fn count_refusal(slug: ErrorSlug) {
+    static COUNTERS: OnceLock<RwLock<HashMap<ErrorSlug, Counter>>> = OnceLock::new();
+    let counters = COUNTERS.get_or_init(|| RwLock::new(HashMap::new()));
+    if let Ok(map) = counters.read() {
+        if let Some(counter) = map.get(&slug) {
+            counter.increment(1);
+            return;
+        }
+    }
+    let counter = metrics::counter!("keygate_gateway_refusals_total", "slug" => slug.as_str());
+    counter.increment(1);
+    if let Ok(mut map) = counters.write() {
+        map.insert(slug, counter);
+    }
+}
+
 /// Counts and times one answered request by method, route pattern (the [`RouteLabel`] on the
-/// response, never the raw path; `unmatched` without one) and status.
+/// response, never the raw path; `unmatched` without one) and status; a gateway refusal also by
+/// its slug ([`GatewayRefusal`]).
 pub fn observe(method: &Method, response: &Response, start: Instant) {
+    if let Some(GatewayRefusal(slug)) = response.extensions().get::<GatewayRefusal>() {
+        count_refusal(*slug);
+    }
     let route = response
         .extensions()
         .get::<RouteLabel>()

@@ -12,8 +12,8 @@
 //! bounds and counts every operation and answers readiness; `macros` dispatches a query to the
 //! backend's pool; `rows` maps rows to model types; `accounts`, `keys` (with `successor`, the
 //! staged successor of docs/design.md §2), `sessions`, `gateway`, `checks` (the self-check's
-//! challenges) and `audit` (the hash-chained audit trail, docs/design.md §11) hold the queries,
-//! one module per kind of record.
+//! challenges), `audit` (the hash-chained audit trail, docs/design.md §11) and `usage` (per-key
+//! usage counts) hold the queries, one module per kind of record.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -33,6 +33,7 @@ mod migrations;
 mod rows;
 mod sessions;
 mod successor;
+mod usage;
 
 use std::fmt;
 use std::time::Duration;
@@ -49,6 +50,7 @@ pub use gateway::{Invalidations, SystemKeyRow, INVALIDATE_CHANNEL};
 pub use health::StoreStats;
 pub use keys::{KeyChange, NewKey};
 pub use sessions::{LoginAttempt, LoginAttemptKey};
+pub use usage::UsageDelta;
 
 /// `database_timeout` when the caller does not choose one (`keygate admin`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);

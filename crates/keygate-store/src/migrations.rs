@@ -36,6 +36,11 @@ pub(crate) const SQLITE: Embedded = &[
         "audit_events",
         include_str!("../migrations/sqlite/0005_audit_events.sql"),
     ),
+    (
+        6,
+        "key_usage",
+        include_str!("../migrations/sqlite/0006_key_usage.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -63,6 +68,11 @@ pub(crate) const POSTGRES: Embedded = &[
         5,
         "audit_events",
         include_str!("../migrations/postgres/0005_audit_events.sql"),
+    ),
+    (
+        6,
+        "key_usage",
+        include_str!("../migrations/postgres/0006_key_usage.sql"),
     ),
 ];
 

@@ -84,6 +84,13 @@ pub(crate) fn parse_compact(jws: &str) -> Result<CompactJws<'_>, SignatureError>
     })
 }
 
+/// The `kid` a compact JWS's header names, if the JWS splits and its header reads; nothing is
+/// verified. The gateway counts a refused call against the key it names (docs/design.md §5,
+/// "Usage").
+pub fn jws_header_kid(jws: &str) -> Option<String> {
+    parse_compact(jws).ok()?.header.kid
+}
+
 /// Step 2: `alg` present and allowed.
 pub(crate) fn check_alg(
     header: &JwsHeader,

@@ -48,7 +48,7 @@ pub use jwe::{
     decrypt_compact_jwe, encrypt_compact_jwe, DecryptedJwe, JweDecryptError, JweEncryptError,
     JweKeyAlg,
 };
-pub use jws::{verify_jws_signature, JwsHeader, VerifiedJws};
+pub use jws::{jws_header_kid, verify_jws_signature, JwsHeader, VerifiedJws};
 pub use self_check::{check_signed_request, Outcome, SignedRequestReport};
 pub use signature_error::{InvalidReason, SignatureError, StaleReason};
 pub use signed_request::{

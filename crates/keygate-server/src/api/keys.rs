@@ -101,7 +101,8 @@ pub async fn revoke(
     Ok(ok(StatusCode::OK, KeyData { key }))
 }
 
-/// The status table: every key of this API key, newest first.
+/// The status table: every key of this API key, newest first, each with its usage (as of the
+/// last flush, `usage_flush_interval`).
 #[utoipa::path(
     get, path = "/clients/api_key/public_keys", operation_id = "listPublicKeys",
     tag = "public keys", security(("bearer" = [])),
@@ -115,7 +116,7 @@ pub async fn list(
     let keys = table
         .keys
         .iter()
-        .map(|k| view::key_row(k, table.now))
+        .map(|k| view::key_table_row(k, table.now, &table.usage_of(k.id)))
         .collect();
     Ok(ok(StatusCode::OK, KeyTable { keys }))
 }
@@ -135,6 +136,7 @@ pub async fn view(
     // An id that is not a UUID names no key either.
     let id = Uuid::parse_str(&id).map_err(|_| RegistryError::UnknownKey)?;
     let record = state.registry.key(auth.principal.api_key.id, id).await?;
-    let key = view::key_view(&record, state.now())?;
+    let usage = state.registry.key_usage(record.id).await?;
+    let key = view::key_view(&record, state.now(), &usage)?;
     Ok(ok(StatusCode::OK, KeyViewData { key }))
 }

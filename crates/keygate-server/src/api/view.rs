@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use keygate_api::{
-    ApiKeyRef, AuditEventRow, ClientRef, Jwk, KeyAnswer, KeyOwner, KeyRow, KeyStatus, KeyView,
-    LoginAnswer,
+    ApiKeyRef, AuditEventRow, ClientRef, ErrorSlug, Jwk, KeyAnswer, KeyOwner, KeyRow, KeyStatus,
+    KeyTableRow, KeyUsage, KeyView, LastRefusal, LoginAnswer, RefusalCount,
 };
 use keygate_core::audit::AuditEvent;
 use keygate_core::model::{self, KeyRecord, Principal, UnixTime};
@@ -76,8 +76,52 @@ pub fn key_row(record: &KeyRecord, now: UnixTime) -> KeyRow {
     }
 }
 
-/// "View key": the row plus the PEM and the JWK (its `kid` is the key's id).
-pub fn key_view(record: &KeyRecord, now: UnixTime) -> Result<KeyView, ApiError> {
+/// A slug as stored by the usage counts; one this version does not know (written by a newer
+/// node sharing the database) is left out rather than failing the table.
+fn slug(text: &str) -> Option<ErrorSlug> {
+    ErrorSlug::ALL.iter().copied().find(|s| s.as_str() == text)
+}
+
+/// A key's usage on the wire (docs/design.md §5, "Usage").
+pub fn usage(usage: &model::KeyUsage) -> KeyUsage {
+    let refusals: Vec<RefusalCount> = usage
+        .refusals
+        .iter()
+        .filter_map(|(text, count)| {
+            slug(text).map(|slug| RefusalCount {
+                slug,
+                count: *count,
+            })
+        })
+        .collect();
+    KeyUsage {
+        accepted: usage.accepted,
+        refused: refusals.iter().map(|r| r.count).fold(0, u64::saturating_add),
+        last_used_at: usage.last_used_at.map(time),
+        refusals,
+        last_refusal: usage.last_refusal.as_ref().and_then(|(text, at)| {
+            slug(text).map(|slug| LastRefusal {
+                slug,
+                at: time(*at),
+            })
+        }),
+    }
+}
+
+/// A row of the status table with its key's usage.
+pub fn key_table_row(record: &KeyRecord, now: UnixTime, used: &model::KeyUsage) -> KeyTableRow {
+    KeyTableRow {
+        row: key_row(record, now),
+        usage: usage(used),
+    }
+}
+
+/// "View key": the row plus the PEM, the JWK (its `kid` is the key's id) and the key's usage.
+pub fn key_view(
+    record: &KeyRecord,
+    now: UnixTime,
+    used: &model::KeyUsage,
+) -> Result<KeyView, ApiError> {
     // The stored PEM passed these checks when it was uploaded; re-parse it under its own size
     // in case the allowed sizes have changed since.
     let policy = KeyPolicy {
@@ -90,6 +134,7 @@ pub fn key_view(record: &KeyRecord, now: UnixTime) -> Result<KeyView, ApiError> 
         row: key_row(record, now),
         public_key: record.public_key_pem.clone(),
         jwk,
+        usage: usage(used),
     })
 }
 

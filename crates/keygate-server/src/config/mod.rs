@@ -196,6 +196,11 @@ pub struct Settings {
     /// is answered 503 `service_unavailable` (`database_timeout`, default 5s; docs/operations.md).
     #[serde(deserialize_with = "de::duration")]
     pub database_timeout: Duration,
+    /// How often each node adds the usage it counted in memory to the database
+    /// (`usage_flush_interval`, default 5s; docs/design.md §5, "Usage"). The status table shows
+    /// a call at most this long after it was made.
+    #[serde(deserialize_with = "de::duration")]
+    pub usage_flush_interval: Duration,
     /// The gateway's `[[routes]]`, in order (docs/gateway.md).
     pub routes: Vec<RouteConfig>,
     /// `--demo`: add the sample card API's routes and create the `demo` client at start.
@@ -260,6 +265,7 @@ impl Default for Settings {
             max_connections: 4096,
             shutdown_timeout: Duration::from_secs(20),
             database_timeout: Duration::from_secs(5),
+            usage_flush_interval: Duration::from_secs(5),
             routes: Vec::new(),
             demo: false,
             system_key_grace: Duration::from_secs(7 * 86_400),
@@ -409,6 +415,13 @@ impl Settings {
             || self.database_timeout > Duration::from_secs(60)
         {
             return invalid("database_timeout must be between 100ms and 60s (e.g. 5s)");
+        }
+        // Under 100 ms the flush would be a database write per burst of calls; over an hour the
+        // status table would say little about today.
+        if self.usage_flush_interval < Duration::from_millis(100)
+            || self.usage_flush_interval > Duration::from_secs(3600)
+        {
+            return invalid("usage_flush_interval must be between 100ms and 1h (e.g. 5s)");
         }
         if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
             return invalid(

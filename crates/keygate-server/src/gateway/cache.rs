@@ -243,8 +243,8 @@ impl Caches {
         let warn_from = current.expiry_warning_from(registry.expiry_warning_secs());
         let state = match current {
             CurrentKey::Never => KeyState::Required,
-            CurrentKey::Revoked(_) => KeyState::Revoked,
-            CurrentKey::Expired(_) => KeyState::Expired,
+            CurrentKey::Revoked(key) => KeyState::Revoked(key.id),
+            CurrentKey::Expired(key) => KeyState::Expired(key.id),
             CurrentKey::Active {
                 key,
                 retiring,

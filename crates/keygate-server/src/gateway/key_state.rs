@@ -35,10 +35,10 @@ pub enum KeyState {
     },
     /// No key was ever uploaded: 403 `public_key_required`.
     Required,
-    /// The latest key has expired: 403 `public_key_expired`.
-    Expired,
-    /// The latest key was revoked: 403 `public_key_revoked`.
-    Revoked,
+    /// The latest key (this id) has expired: 403 `public_key_expired`.
+    Expired(Uuid),
+    /// The latest key (this id) was revoked: 403 `public_key_revoked`.
+    Revoked(Uuid),
 }
 
 /// Why a key that is over no longer signs.
@@ -73,6 +73,11 @@ pub struct PreviousKey {
 }
 
 impl PreviousKey {
+    /// The key's id.
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
     /// Whether `jws`'s signature verifies with this key (a `kid`, if any, naming it). Claims
     /// are not looked at: the call is refused either way.
     pub fn signed(&self, jws: &str, allowed_algs: &[SigAlg]) -> bool {
@@ -108,9 +113,20 @@ impl KeyState {
                 retiring: retiring.clone(),
                 previous: previous.clone(),
             }),
-            KeyState::Active { .. } | KeyState::Expired => Err(RegistryError::PublicKeyExpired),
+            KeyState::Active { .. } | KeyState::Expired(_) => Err(RegistryError::PublicKeyExpired),
             KeyState::Required => Err(RegistryError::PublicKeyRequired),
-            KeyState::Revoked => Err(RegistryError::PublicKeyRevoked),
+            KeyState::Revoked(_) => Err(RegistryError::PublicKeyRevoked),
+        }
+    }
+
+    /// The key a signed call counts against before its signature is checked (docs/design.md
+    /// §5, "Usage"): the active key (or the one that has just expired), else the latest key
+    /// that is over; none when no key was ever uploaded.
+    pub fn usage_key(&self) -> Option<Uuid> {
+        match self {
+            KeyState::Active { key, .. } => Some(key.id()),
+            KeyState::Expired(id) | KeyState::Revoked(id) => Some(*id),
+            KeyState::Required => None,
         }
     }
 

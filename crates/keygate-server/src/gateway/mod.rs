@@ -10,7 +10,8 @@
 //! - `upstream`: where requests go — HTTP(S) or the in-process demo, one interface;
 //! - `routes`, `target`, `cache`, `replay`, `listener`, `health`: the route table, the
 //!   request-target check, the hot path's memory, `jti` records, invalidations, and the
-//!   database's state as this node sees it.
+//!   database's state as this node sees it;
+//! - `usage`: signed calls counted per key in memory, flushed in batches.
 //!
 //! Imports point one way: the gateway imports the crate's leaves (`error`, `config`,
 //! `system_key`, `bearer`, `request_log`) and never `state`, `auth`, `web`, `api`, `front` or
@@ -28,6 +29,7 @@ pub mod replay;
 pub mod routes;
 pub mod target;
 pub mod upstream;
+pub mod usage;
 
 pub use background::spawn_background;
 pub use node::{Gateway, GatewayParts};

@@ -12,6 +12,7 @@ use super::cache::Caches;
 use super::health::DbHealth;
 use super::replay::ReplayGuard;
 use super::routes::RouteTable;
+use super::usage::UsageCounter;
 use crate::system_key::{load_keyring, Keyring, MasterKey};
 
 /// Entries in each cache (keys, sessions).
@@ -27,6 +28,10 @@ pub struct Gateway {
     pub health: Arc<DbHealth>,
     /// Where each signature's `jti` is recorded before forwarding.
     pub replay: ReplayGuard,
+    /// Signed calls counted per key since the last flush (docs/design.md §5, "Usage").
+    pub usage: UsageCounter,
+    /// `usage_flush_interval`: how often `usage` is added to the database.
+    pub usage_flush_interval: Duration,
     keyring: RwLock<Arc<Keyring>>,
     master: MasterKey,
     grace_secs: i64,
@@ -70,6 +75,8 @@ pub struct GatewayParts {
     pub own_cookies: &'static [&'static str],
     /// The registry's clock (docs/architecture.md, "One clock").
     pub clock: Clock,
+    /// `usage_flush_interval`.
+    pub usage_flush_interval: Duration,
 }
 
 impl Gateway {
@@ -89,6 +96,8 @@ impl Gateway {
             caches: Caches::new(CACHE_CAPACITY, max_age, !store.is_shared()),
             health: Arc::new(DbHealth::new()),
             replay: ReplayGuard::for_store(store),
+            usage: UsageCounter::new(),
+            usage_flush_interval: parts.usage_flush_interval,
             keyring: RwLock::new(Arc::new(parts.keyring)),
             master: parts.master,
             grace_secs: i64::try_from(parts.grace.as_secs()).unwrap_or(i64::MAX),

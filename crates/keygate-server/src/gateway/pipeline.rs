@@ -13,12 +13,13 @@ use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use keygate_core::jose::{
-    decrypt_fields_in_json, encrypt_fields_in_json, verify_signed_request,
+    decrypt_fields_in_json, encrypt_fields_in_json, jws_header_kid, verify_signed_request,
     verify_signed_request_by_any, ClientKey, FieldsInJson, InvalidReason, RequestFacts,
     RequestFieldsError, SignatureError, SignaturePolicy, VerifiedSignature,
 };
 use keygate_core::model::UnixTime;
 use keygate_registry::Registry;
+use uuid::Uuid;
 
 use super::cache::{CallerKeys, Fate};
 use super::headers::{copy_response_headers, forward_headers, origin_headers};
@@ -27,7 +28,7 @@ use super::upstream::{CallUpstream, UpstreamRequest};
 use super::Gateway;
 use crate::bearer::{bearer_token, request_signature, SignatureHeader};
 use crate::error::ApiError;
-use crate::request_log::RouteLabel;
+use crate::request_log::{GatewayRefusal, RouteLabel};
 
 impl Gateway {
     /// Answers a request for the gateway: every path the JSON API and the web page do not
@@ -41,23 +42,21 @@ impl Gateway {
         let route = match self.routes.find(request.method(), request.uri().path()) {
             Matched::Route(route) => route,
             Matched::WrongMethod => {
-                let mut response = ApiError::MethodNotAllowed.into_response();
+                let mut response = refusal(ApiError::MethodNotAllowed);
                 origin_headers(&mut response);
                 return response;
             }
             Matched::None => {
-                let mut response =
-                    ApiError::NotFound("nothing is served at this path").into_response();
+                let mut response = refusal(ApiError::NotFound("nothing is served at this path"));
                 origin_headers(&mut response);
                 return response;
             }
         };
-        let mut expires = None;
-        let mut response = match proxy(self, registry, now, route, request, &mut expires).await {
-            Ok(response) => response,
-            Err(error) => error.into_response(),
-        };
-        if let Some(value) = expires.and_then(expiry_header) {
+        let mut notes = Notes::default();
+        let outcome = proxy(self, registry, now, route, request, &mut notes).await;
+        self.count_usage(&notes, outcome.as_ref().err(), now);
+        let mut response = outcome.unwrap_or_else(refusal);
+        if let Some(value) = notes.expires.and_then(expiry_header) {
             response.headers_mut().insert(KEY_EXPIRES, value);
         }
         response
@@ -65,6 +64,42 @@ impl Gateway {
             .insert(RouteLabel(route.pattern.clone()));
         origin_headers(&mut response);
         response
+    }
+}
+
+/// The answer to a refusal, marked with its slug for `/metrics` (`telemetry::observe`).
+fn refusal(error: ApiError) -> Response {
+    let slug = error.slug();
+    let mut response = error.into_response();
+    response.extensions_mut().insert(GatewayRefusal(slug));
+    response
+}
+
+/// What [`proxy`] learnt about a call on its way, whatever its answer.
+#[derive(Default)]
+struct Notes {
+    /// Set when the answer (refusals included) announces the caller's key's expiry.
+    expires: Option<UnixTime>,
+    /// The key a signed call counts against (docs/design.md §5, "Usage"): set once the caller's
+    /// keys are known, moved to the key that signed once the signature is checked.
+    usage_key: Option<Uuid>,
+    /// The call was let through to the upstream: accepted, whatever the upstream answers.
+    forwarded: bool,
+}
+
+impl Gateway {
+    /// Counts a signed call against its key in memory (`usage`): accepted once forwarded, else
+    /// refused with the answer's slug. A failure of keygate's own (5xx: the database, an
+    /// upstream) is not the caller's refusal and is not counted against a key.
+    fn count_usage(&self, notes: &Notes, error: Option<&ApiError>, now: UnixTime) {
+        let Some(key) = notes.usage_key else { return };
+        if notes.forwarded {
+            self.usage.accepted(key, now);
+        } else if let Some(error) = error {
+            if error.status().is_client_error() {
+                self.usage.refused(key, error.slug(), now);
+            }
+        }
     }
 }
 
@@ -89,26 +124,40 @@ fn signature_error(e: SignatureError) -> ApiError {
 /// overlap the retiring key may sign too (the `kid` picks the key, else the active key is tried
 /// first); the key that verified is returned, to encrypt the answer to it. A signature made
 /// with the newest key that is over is refused with that key's fate (403), not as invalid.
+/// `charged` is set to the key the call counts against (docs/design.md §5, "Usage"): the key
+/// that verified; on a refusal, the retiring key when the `kid` names it, the key that is over
+/// when it made the signature, else (as it already holds) the active key.
 fn verify_with(
     jws: &str,
     keys: &CallerKeys,
     facts: &RequestFacts<'_>,
     now: UnixTime,
     policy: &SignaturePolicy,
+    charged: &mut Option<Uuid>,
 ) -> Result<(VerifiedSignature, Arc<ClientKey>), ApiError> {
     let outcome = match &keys.retiring {
         None => verify_signed_request(jws, &keys.active, facts, now, policy)
             .map(|verified| (verified, keys.active.clone())),
         Some(retiring) => {
             let both: [&ClientKey; 2] = [&keys.active, retiring];
-            verify_signed_request_by_any(jws, &both, facts, now, policy).map(|(verified, i)| {
-                let signer = if i == 0 { &keys.active } else { retiring };
-                (verified, signer.clone())
-            })
+            verify_signed_request_by_any(jws, &both, facts, now, policy)
+                .map(|(verified, i)| {
+                    let signer = if i == 0 { &keys.active } else { retiring };
+                    (verified, signer.clone())
+                })
+                .inspect_err(|_| {
+                    // Only on a refusal during an overlap: the header is read once more.
+                    if jws_header_kid(jws).as_deref() == Some(retiring.kid()) {
+                        *charged = Some(retiring.id());
+                    }
+                })
         }
     };
     match outcome {
-        Ok(found) => Ok(found),
+        Ok(found) => {
+            *charged = Some(found.1.id());
+            Ok(found)
+        }
         Err(SignatureError::Invalid(InvalidReason::KidMismatch | InvalidReason::BadSignature))
             if keys
                 .previous
@@ -116,6 +165,9 @@ fn verify_with(
                 .is_some_and(|old| old.signed(jws, &policy.allowed_algs)) =>
         {
             let fate = keys.previous.as_ref().map_or(Fate::Revoked, |old| old.fate);
+            if let Some(old) = &keys.previous {
+                *charged = Some(old.id());
+            }
             Err(fate.refusal().into())
         }
         Err(e) => Err(signature_error(e)),
@@ -123,14 +175,15 @@ fn verify_with(
 }
 
 /// Steps 1–6 for a matched route; the first refusal is the answer. Once the caller is known,
-/// `expires` is set when its answer (refusals included) announces the key's expiry.
+/// `notes` says whether its answer (refusals included) announces the key's expiry, and on a
+/// signed route which key the call counts against and whether it was forwarded.
 async fn proxy(
     gw: &Gateway,
     registry: &Registry,
     now: UnixTime,
     route: &Route,
     request: Request,
-    expires: &mut Option<UnixTime>,
+    notes: &mut Notes,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
 
@@ -145,11 +198,14 @@ async fn proxy(
     //    expiry warning, and are not refused when it cannot be read.
     let client_keys = if route.needs_client_key() {
         let state = gw.caches.key_state(registry, api_key_id, now).await?;
-        *expires = state.expiry_warning(now);
+        notes.expires = state.expiry_warning(now);
+        if route.signature_required {
+            notes.usage_key = state.usage_key();
+        }
         Some(state.active(now)?)
     } else {
         let state = gw.caches.key_state(registry, api_key_id, now).await.ok();
-        *expires = state.and_then(|state| state.expiry_warning(now));
+        notes.expires = state.and_then(|state| state.expiry_warning(now));
         None
     };
     // The key answers are encrypted to: the one that signed the request, else the active one.
@@ -195,7 +251,8 @@ async fn proxy(
             body: &body,
             bearer_token: token,
         };
-        let (verified, signer) = verify_with(jws, keys, &facts, now, &gw.policy)?;
+        let (verified, signer) =
+            verify_with(jws, keys, &facts, now, &gw.policy, &mut notes.usage_key)?;
         answer_key = Some(signer);
         let until = verified.iat.saturating_add(gw.policy.max_skew_secs);
         gw.replay
@@ -233,6 +290,7 @@ async fn proxy(
         body,
         max_reply: gw.max_upstream_body,
     };
+    notes.forwarded = true;
     let reply = route.upstream.call(request, headers).await?;
 
     // 6. Confidential response fields, encrypted to the key that signed the request (the

@@ -1,0 +1,202 @@
+//! Per-key usage (docs/design.md §5, "Usage"): what each node counted in memory, added to the
+//! totals in batches, and read back for the status table and "view key".
+//!
+//! Every write is additive (`accepted = accepted + n`, `count = count + n`) and the instants
+//! take the later value, so nodes sharing one PostgreSQL merge their counts without
+//! coordinating and a batch written twice only over-counts, never loses.
+
+use std::collections::HashMap;
+
+use keygate_core::model::{KeyUsage, UnixTime};
+use uuid::Uuid;
+
+use crate::rows::parse_uuid;
+use crate::{Backend, Store, StoreError};
+
+/// What one node counted for one key since its last flush.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UsageDelta {
+    /// The public key's id (`public_keys.id`).
+    pub key_id: Uuid,
+    /// Signed calls accepted.
+    pub accepted: u64,
+    /// When the last of them was accepted.
+    pub last_used_at: Option<UnixTime>,
+    /// Refused signed calls by slug, each slug once.
+    pub refusals: Vec<(&'static str, u64)>,
+    /// The last refusal: its slug and when.
+    pub last_refusal: Option<(&'static str, UnixTime)>,
+}
+
+/// The later of two optional instants, as SQL both backends run the same way (SQLite's `max()`
+/// of a NULL is NULL; PostgreSQL's `GREATEST` skips it).
+macro_rules! later {
+    ($old:literal, $new:literal) => {
+        concat!(
+            "CASE WHEN ",
+            $new,
+            " IS NOT NULL AND (",
+            $old,
+            " IS NULL OR ",
+            $new,
+            " > ",
+            $old,
+            ") THEN ",
+            $new,
+            " ELSE ",
+            $old,
+            " END"
+        )
+    };
+}
+
+const UPSERT_USAGE: &str = concat!(
+    "INSERT INTO key_usage (key_id, accepted, last_used_at, last_refusal_slug, last_refusal_at) \
+     VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (key_id) DO UPDATE SET \
+       accepted = key_usage.accepted + excluded.accepted, \
+       last_used_at = ",
+    later!("key_usage.last_used_at", "excluded.last_used_at"),
+    ", last_refusal_slug = CASE WHEN excluded.last_refusal_at IS NOT NULL AND \
+         (key_usage.last_refusal_at IS NULL OR excluded.last_refusal_at > key_usage.last_refusal_at) \
+         THEN excluded.last_refusal_slug ELSE key_usage.last_refusal_slug END, \
+       last_refusal_at = ",
+    later!("key_usage.last_refusal_at", "excluded.last_refusal_at"),
+);
+
+const UPSERT_REFUSALS: &str = "INSERT INTO key_refusals (key_id, slug, count) VALUES ($1, $2, $3) \
+     ON CONFLICT (key_id, slug) DO UPDATE SET count = key_refusals.count + excluded.count";
+
+type UsageDbRow = (String, i64, Option<i64>, Option<String>, Option<i64>);
+
+impl Store {
+    /// Adds a batch of counts to the totals, in one transaction. Rows are written in key order
+    /// (then slug order), so two nodes flushing at once on PostgreSQL lock rows in the same order
+    /// and never deadlock.
+    pub async fn record_usage(&self, batch: &[UsageDelta]) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut sorted: Vec<&UsageDelta> = batch.iter().collect();
+        sorted.sort_by_key(|d| d.key_id);
+        in_write_tx!(self, |tx| {
+            for delta in &sorted {
+                let key_id = delta.key_id.to_string();
+                let (slug, at) = match delta.last_refusal {
+                    Some((slug, at)) => (Some(slug), Some(at)),
+                    None => (None, None),
+                };
+                sqlx::query(UPSERT_USAGE)
+                    .bind(&key_id)
+                    .bind(count(delta.accepted))
+                    .bind(delta.last_used_at)
+                    .bind(slug)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                let mut refusals = delta.refusals.clone();
+                refusals.sort_unstable();
+                for (slug, n) in refusals {
+                    sqlx::query(UPSERT_REFUSALS)
+                        .bind(&key_id)
+                        .bind(slug)
+                        .bind(count(n))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The usage of every key of an API key that was ever used, by key id.
+    pub async fn usage_of_api_key(
+        &self,
+        api_key_id: Uuid,
+    ) -> Result<HashMap<Uuid, KeyUsage>, StoreError> {
+        let api_key_id = api_key_id.to_string();
+        let (rows, refusals): (Vec<UsageDbRow>, Vec<(String, String, i64)>) =
+            on_pool!(self, |pool| {
+                let rows = sqlx::query_as(
+                    "SELECT u.key_id, u.accepted, u.last_used_at, u.last_refusal_slug, \
+                       u.last_refusal_at FROM key_usage u \
+                     JOIN public_keys k ON k.id = u.key_id WHERE k.api_key_id = $1",
+                )
+                .bind(&api_key_id)
+                .fetch_all(pool)
+                .await?;
+                let refusals = sqlx::query_as(
+                    "SELECT r.key_id, r.slug, r.count FROM key_refusals r \
+                     JOIN public_keys k ON k.id = r.key_id WHERE k.api_key_id = $1 \
+                     ORDER BY r.key_id, r.slug",
+                )
+                .bind(&api_key_id)
+                .fetch_all(pool)
+                .await?;
+                (rows, refusals)
+            });
+        let mut usage = HashMap::with_capacity(rows.len());
+        for (key_id, accepted, last_used_at, slug, at) in rows {
+            let key_id = parse_uuid(&key_id, "key_usage.key_id")?;
+            usage.insert(
+                key_id,
+                KeyUsage {
+                    accepted: u64::try_from(accepted).unwrap_or(0),
+                    last_used_at,
+                    refusals: Vec::new(),
+                    last_refusal: slug.zip(at),
+                },
+            );
+        }
+        for (key_id, slug, n) in refusals {
+            let key_id = parse_uuid(&key_id, "key_refusals.key_id")?;
+            usage
+                .entry(key_id)
+                .or_default()
+                .refusals
+                .push((slug, u64::try_from(n).unwrap_or(0)));
+        }
+        Ok(usage)
+    }
+
+    /// The usage of one key (all zero when it was never used).
+    pub async fn usage_of_key(&self, key_id: Uuid) -> Result<KeyUsage, StoreError> {
+        let key_id = key_id.to_string();
+        let (row, refusals): (Option<UsageDbRow>, Vec<(String, i64)>) = on_pool!(self, |pool| {
+            let row = sqlx::query_as(
+                "SELECT key_id, accepted, last_used_at, last_refusal_slug, last_refusal_at \
+                 FROM key_usage WHERE key_id = $1",
+            )
+            .bind(&key_id)
+            .fetch_optional(pool)
+            .await?;
+            let refusals = sqlx::query_as(
+                "SELECT slug, count FROM key_refusals WHERE key_id = $1 ORDER BY slug",
+            )
+            .bind(&key_id)
+            .fetch_all(pool)
+            .await?;
+            (row, refusals)
+        });
+        let mut usage = row
+            .map(|(_, accepted, last_used_at, slug, at)| KeyUsage {
+                accepted: u64::try_from(accepted).unwrap_or(0),
+                last_used_at,
+                refusals: Vec::new(),
+                last_refusal: slug.zip(at),
+            })
+            .unwrap_or_default();
+        usage.refusals = refusals
+            .into_iter()
+            .map(|(slug, n)| (slug, u64::try_from(n).unwrap_or(0)))
+            .collect();
+        Ok(usage)
+    }
+}
+
+/// A count as the BIGINT column holds it (a node cannot count past `i64::MAX` between flushes).
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
