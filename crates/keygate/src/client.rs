@@ -187,9 +187,46 @@ async fn signing_kid(
     table
         .keys
         .iter()
-        .find(|row| row.fingerprint_sha256 == fingerprint)
-        .map(|row| row.id.to_string())
+        .find(|row| row.row.fingerprint_sha256 == fingerprint)
+        .map(|row| row.row.id.to_string())
         .or_else(fallback)
+}
+
+/// One key's usage for people (docs/design.md §5, "Usage"), or `None` when nothing was counted:
+/// `usage of key ID (ACTIVE): 12 accepted, last used AT; 2 refused (signature_stale 2); last
+/// refusal signature_stale at AT`.
+fn usage_line(row: &keygate_client::api::KeyTableRow) -> Option<String> {
+    let usage = &row.usage;
+    if usage.accepted == 0 && usage.refused == 0 {
+        return None;
+    }
+    let status = serde_json::to_value(row.row.status).ok()?;
+    let mut line = format!(
+        "usage of key {} ({}): {} accepted",
+        row.row.id,
+        status.as_str().unwrap_or("?"),
+        usage.accepted
+    );
+    if let Some(at) = usage.last_used_at {
+        line.push_str(&format!(", last used {}", at.format("%Y-%m-%dT%H:%M:%SZ")));
+    }
+    line.push_str(&format!("; {} refused", usage.refused));
+    if !usage.refusals.is_empty() {
+        let by_slug: Vec<String> = usage
+            .refusals
+            .iter()
+            .map(|r| format!("{} {}", r.slug, r.count))
+            .collect();
+        line.push_str(&format!(" ({})", by_slug.join(", ")));
+    }
+    if let Some(last) = &usage.last_refusal {
+        line.push_str(&format!(
+            "; last refusal {} at {}",
+            last.slug,
+            last.at.format("%Y-%m-%dT%H:%M:%SZ")
+        ));
+    }
+    Some(line)
 }
 
 fn read_key(path: &Path) -> anyhow::Result<ClientPrivateKey> {
@@ -316,6 +353,14 @@ pub async fn run(args: &ClientArgs) -> anyhow::Result<()> {
             let client = authed(&state)?;
             let reply = client.list_keys().await?;
             print_reply(&reply)?;
+            // Standard output stays the JSON answer; the usage is said for people beside it.
+            if let Ok(table) = reply.answer::<keygate_client::api::KeyTable>() {
+                for row in &table.keys {
+                    if let Some(line) = usage_line(row) {
+                        eprintln!("{line}");
+                    }
+                }
+            }
             // The active key, as the server sees it now: a successor may have taken over.
             let current = client.current_key().await?;
             if let Ok(answer) = current.answer::<KeyAnswer>() {

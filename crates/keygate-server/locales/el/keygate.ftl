@@ -106,6 +106,34 @@ retiring-until = Γίνεται δεκτό έως τις { $when }
 withdrawn-on = Αποσύρθηκε στις { $when }
 revoked-on = Ανακλήθηκε στις { $when }
 revoked-on-because = Ανακλήθηκε στις { $when }: { $reason }
+col-usage = Χρήση
+usage-never = Δεν έχει χρησιμοποιηθεί
+usage-last-used = Τελευταία χρήση: { $ago }
+usage-counts = { $accepted ->
+        [one] 1 κλήση έγινε δεκτή
+       *[other] { $accepted } κλήσεις έγιναν δεκτές
+    }, { $refused ->
+        [one] 1 απορρίφθηκε
+       *[other] { $refused } απορρίφθηκαν
+    }
+usage-last-refusal = Τελευταία απόρριψη: { $slug }, { $ago }
+ago-seconds = { $n ->
+        [0] μόλις τώρα
+        [one] πριν από 1 δευτερόλεπτο
+       *[other] πριν από { $n } δευτερόλεπτα
+    }
+ago-minutes = { $n ->
+        [one] πριν από 1 λεπτό
+       *[other] πριν από { $n } λεπτά
+    }
+ago-hours = { $n ->
+        [one] πριν από 1 ώρα
+       *[other] πριν από { $n } ώρες
+    }
+ago-days = { $n ->
+        [one] πριν από 1 ημέρα
+       *[other] πριν από { $n } ημέρες
+    }
 
 ## Προβολή κλειδιού
 key-title = Δημόσιο κλειδί

@@ -106,6 +106,31 @@ retiring-until = Still accepted until { $when }
 withdrawn-on = Withdrawn on { $when }
 revoked-on = Revoked on { $when }
 revoked-on-because = Revoked on { $when }: { $reason }
+col-usage = Usage
+usage-never = Never used
+usage-last-used = Last used { $ago }
+usage-counts = { $accepted ->
+        [one] 1 call accepted
+       *[other] { $accepted } calls accepted
+    }, { $refused } refused
+usage-last-refusal = Last refusal: { $slug }, { $ago }
+ago-seconds = { $n ->
+        [0] just now
+        [one] 1 second ago
+       *[other] { $n } seconds ago
+    }
+ago-minutes = { $n ->
+        [one] 1 minute ago
+       *[other] { $n } minutes ago
+    }
+ago-hours = { $n ->
+        [one] 1 hour ago
+       *[other] { $n } hours ago
+    }
+ago-days = { $n ->
+        [one] 1 day ago
+       *[other] { $n } days ago
+    }
 
 ## Key view
 key-title = Public key

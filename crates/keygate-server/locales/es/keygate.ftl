@@ -106,6 +106,34 @@ retiring-until = Aceptada hasta el { $when }
 withdrawn-on = Retirada el { $when }
 revoked-on = Revocada el { $when }
 revoked-on-because = Revocada el { $when }: { $reason }
+col-usage = Uso
+usage-never = Nunca usada
+usage-last-used = Último uso: { $ago }
+usage-counts = { $accepted ->
+        [one] 1 llamada aceptada
+       *[other] { $accepted } llamadas aceptadas
+    }, { $refused ->
+        [one] 1 rechazada
+       *[other] { $refused } rechazadas
+    }
+usage-last-refusal = Último rechazo: { $slug }, { $ago }
+ago-seconds = { $n ->
+        [0] ahora mismo
+        [one] hace 1 segundo
+       *[other] hace { $n } segundos
+    }
+ago-minutes = { $n ->
+        [one] hace 1 minuto
+       *[other] hace { $n } minutos
+    }
+ago-hours = { $n ->
+        [one] hace 1 hora
+       *[other] hace { $n } horas
+    }
+ago-days = { $n ->
+        [one] hace 1 día
+       *[other] hace { $n } días
+    }
 
 ## Vista de la clave
 key-title = Clave pública

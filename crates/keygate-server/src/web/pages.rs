@@ -2,7 +2,7 @@
 
 use askama::Template;
 use keygate_core::audit::AuditEvent;
-use keygate_core::model::{KeyRecord, KeyStatus, Principal, UnixTime};
+use keygate_core::model::{KeyRecord, KeyStatus, KeyUsage, Principal, UnixTime};
 
 use super::i18n::{Lang, Tr};
 
@@ -188,6 +188,52 @@ pub struct RowView {
     /// When the status changes next, or changed last for a withdrawn key (pending: activates;
     /// retiring: revoked at; withdrawn: when), in the page's language.
     pub change: Option<String>,
+    /// What the gateway counted for the key (docs/design.md §5, "Usage").
+    pub usage: UsageView,
+}
+
+/// A key's usage in words: "Last used 3 minutes ago", the counts, "Last refusal:
+/// signature_stale, 3 minutes ago".
+pub struct UsageView {
+    pub last_used: String,
+    /// The counts, when any call was counted.
+    pub counts: Option<String>,
+    pub last_refusal: Option<String>,
+    /// The last refusal's slug (`data-slug`, a test hook), or empty.
+    pub last_refusal_slug: String,
+}
+
+/// A key's usage, said at `now`.
+pub fn usage_view(t: Tr, usage: &KeyUsage, now: UnixTime) -> UsageView {
+    let refused: u64 = usage.refusals.iter().map(|(_, n)| *n).sum();
+    let number = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    UsageView {
+        last_used: match usage.last_used_at {
+            Some(at) => t.fmt("usage-last-used", &[("ago", &t.ago(at, now))]),
+            None => t.msg("usage-never"),
+        },
+        counts: (usage.accepted > 0 || refused > 0).then(|| {
+            t.num_fmt(
+                "usage-counts",
+                &[],
+                &[
+                    ("accepted", number(usage.accepted)),
+                    ("refused", number(refused)),
+                ],
+            )
+        }),
+        last_refusal: usage.last_refusal.as_ref().map(|(slug, at)| {
+            t.fmt(
+                "usage-last-refusal",
+                &[("slug", slug), ("ago", &t.ago(*at, now))],
+            )
+        }),
+        last_refusal_slug: usage
+            .last_refusal
+            .as_ref()
+            .map(|(slug, _)| slug.clone())
+            .unwrap_or_default(),
+    }
 }
 
 pub struct KeyDetail {
@@ -219,7 +265,7 @@ pub fn status_code(status: KeyStatus) -> &'static str {
     }
 }
 
-pub fn row_view(t: Tr, record: &KeyRecord, now: UnixTime) -> RowView {
+pub fn row_view(t: Tr, record: &KeyRecord, now: UnixTime, usage: &KeyUsage) -> RowView {
     let status = record.status(now);
     let code = status_code(status);
     // A retiring key's revocation is in the future: shown as its change, not as revoked.
@@ -254,6 +300,7 @@ pub fn row_view(t: Tr, record: &KeyRecord, now: UnixTime) -> RowView {
                 .map(|at| t.fmt("withdrawn-on", &[("when", &t.date_time(at))])),
             _ => None,
         },
+        usage: usage_view(t, usage, now),
     }
 }
 
@@ -266,6 +313,48 @@ mod tests {
         let fp = "00:11:22:33:44:55:66:77:88:99";
         assert_eq!(short_fingerprint(fp), "00:11:22:33:44:55:66:77…");
         assert_eq!(short_fingerprint("aa:bb"), "aa:bb");
+    }
+
+    #[test]
+    fn usage_is_said_in_relative_words_in_every_language() {
+        let usage = KeyUsage {
+            accepted: 12,
+            last_used_at: Some(1_000),
+            refusals: vec![("signature_stale".into(), 2)],
+            last_refusal: Some(("signature_stale".into(), 1_000 - 120)),
+        };
+        let said = |lang| usage_view(Tr::new(lang), &usage, 1_000 + 60);
+        let en = said(Lang::En);
+        assert_eq!(en.last_used, "Last used 1 minute ago");
+        assert_eq!(en.counts.as_deref(), Some("12 calls accepted, 2 refused"));
+        assert_eq!(
+            en.last_refusal.as_deref(),
+            Some("Last refusal: signature_stale, 3 minutes ago")
+        );
+        let el = said(Lang::El);
+        assert_eq!(el.last_used, "Τελευταία χρήση: πριν από 1 λεπτό");
+        assert_eq!(
+            el.last_refusal.as_deref(),
+            Some("Τελευταία απόρριψη: signature_stale, πριν από 3 λεπτά")
+        );
+        let es = said(Lang::Es);
+        assert_eq!(
+            es.counts.as_deref(),
+            Some("12 llamadas aceptadas, 2 rechazadas")
+        );
+        assert_eq!(
+            es.last_refusal.as_deref(),
+            Some("Último rechazo: signature_stale, hace 3 minutos")
+        );
+        let t = Tr::new(Lang::En);
+        assert_eq!(t.ago(50, 50), "just now");
+        assert_eq!(t.ago(60, 50), "just now", "another node's clock a little ahead");
+        assert_eq!(t.ago(0, 1), "1 second ago");
+        assert_eq!(t.ago(0, 7200), "2 hours ago");
+        assert_eq!(t.ago(0, 86_400), "1 day ago");
+        let never = usage_view(t, &KeyUsage::default(), 0);
+        assert_eq!(never.last_used, "Never used");
+        assert!(never.counts.is_none() && never.last_refusal.is_none());
     }
 
     #[test]

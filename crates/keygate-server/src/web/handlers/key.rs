@@ -25,12 +25,13 @@ pub async fn view_key(
         Err(RegistryError::UnknownKey) => return Err(WebError::not_found()),
         Err(e) => return Err(e.into()),
     };
+    let usage = state.registry.key_usage(record.id).await?;
     let t = Tr::new(lang);
     let now = state.now();
     let page = KeyPage {
         c: Chrome::new(lang, "key-title").logged_in(&session.principal, &session.csrf),
         k: KeyDetail {
-            row: pages::row_view(t, &record, now),
+            row: pages::row_view(t, &record, now, &usage),
             thumbprint: record.jwk_thumbprint.clone(),
             bits: record.bits,
             exponent: record.exponent,

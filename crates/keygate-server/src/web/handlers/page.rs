@@ -150,7 +150,10 @@ pub(super) async fn main_page(
         successor,
         upload,
         stage,
-        rows: keys.iter().map(|k| pages::row_view(t, k, now)).collect(),
+        rows: keys
+            .iter()
+            .map(|k| pages::row_view(t, k, now, &table.usage_of(k.id)))
+            .collect(),
         activity: activity
             .iter()
             .map(|e| pages::activity_view(t, e, session.principal.api_key.id))

@@ -188,10 +188,24 @@ impl Tr {
 
     /// The message, or `None` when the catalog lacks it.
     pub fn try_format(&self, id: &str, args: &[(&str, &str)]) -> Option<String> {
+        self.format_with(id, args, &[])
+    }
+
+    /// The message with text arguments and number arguments (a number picks a plural form:
+    /// `{ $n -> [one] … *[other] … }`), or `None` when the catalog lacks it.
+    fn format_with(
+        &self,
+        id: &str,
+        args: &[(&str, &str)],
+        numbers: &[(&str, i64)],
+    ) -> Option<String> {
         let bundle = self.bundle();
         let pattern = bundle.get_message(id)?.value()?;
         let mut fluent_args = FluentArgs::new();
         for (name, value) in args {
+            fluent_args.set(*name, FluentValue::from(*value));
+        }
+        for (name, value) in numbers {
             fluent_args.set(*name, FluentValue::from(*value));
         }
         let mut errors = Vec::new();
@@ -208,6 +222,26 @@ impl Tr {
                 "message formatted with errors"
             );
             Some(text)
+        }
+    }
+
+    /// A message with text and number arguments; a missing id shows the id.
+    pub fn num_fmt(&self, id: &str, args: &[(&str, &str)], numbers: &[(&str, i64)]) -> String {
+        self.format_with(id, args, numbers).unwrap_or_else(|| {
+            tracing::warn!(id, lang = self.lang.code(), "missing message");
+            id.to_string()
+        })
+    }
+
+    /// How long before `now` the instant `at` was, in words ("3 minutes ago", "just now"), in
+    /// the largest whole unit; an instant after `now` (another node's clock) is "just now".
+    pub fn ago(&self, at: UnixTime, now: UnixTime) -> String {
+        let secs = now.saturating_sub(at).max(0);
+        match secs {
+            0..=59 => self.num_fmt("ago-seconds", &[], &[("n", secs)]),
+            60..=3599 => self.num_fmt("ago-minutes", &[], &[("n", secs / 60)]),
+            3600..=86_399 => self.num_fmt("ago-hours", &[], &[("n", secs / 3600)]),
+            _ => self.num_fmt("ago-days", &[], &[("n", secs / 86_400)]),
         }
     }
 
