@@ -199,4 +199,3 @@ impl Store {
 fn count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
-

@@ -32,6 +32,7 @@ pub struct TestApp {
     pub time: ManualTime,
     clock: Clock,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    running: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Drop for TestApp {
@@ -99,7 +100,7 @@ async fn start(
     let addr = application.local_addr().expect("local address");
     let store = application.state().store.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(application.run_until(async {
+    let running = tokio::spawn(application.run_until(async {
         let _ = rx.await;
     }));
     TestApp {
@@ -110,6 +111,7 @@ async fn start(
         time,
         clock,
         shutdown: Some(tx),
+        running: Some(running),
     }
 }
 
@@ -127,6 +129,20 @@ pub struct Credentials {
 }
 
 impl TestApp {
+    /// Stops the node gracefully, as SIGTERM does, and waits until it has stopped (its work at
+    /// stop done, its database pools closed). Its `store` is closed after this.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(running) = self.running.take() {
+            running
+                .await
+                .expect("the node's task")
+                .expect("the node stops cleanly");
+        }
+    }
+
     /// A client of this node, not logged in.
     pub fn client(&self) -> KeygateClient {
         KeygateClient::new(&self.base_url)

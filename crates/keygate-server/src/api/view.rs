@@ -96,7 +96,10 @@ pub fn usage(usage: &model::KeyUsage) -> KeyUsage {
         .collect();
     KeyUsage {
         accepted: usage.accepted,
-        refused: refusals.iter().map(|r| r.count).fold(0, u64::saturating_add),
+        refused: refusals
+            .iter()
+            .map(|r| r.count)
+            .fold(0, u64::saturating_add),
         last_used_at: usage.last_used_at.map(time),
         refusals,
         last_refusal: usage.last_refusal.as_ref().and_then(|(text, at)| {

@@ -117,7 +117,9 @@ impl UsageCounter {
         let shard = &self.shards[index];
         // A panic while holding the lock cannot leave a tally half-updated in a way that
         // matters (counts only); carry on with the map.
-        shard.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        shard
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A signed call with `key_id` was accepted at `now`.
@@ -221,7 +223,10 @@ mod tests {
         assert_eq!(ta.last_used_at, Some(100));
         assert_eq!(
             ta.refusals,
-            vec![(ErrorSlug::SignatureStale, 2), (ErrorSlug::SignatureInvalid, 1)]
+            vec![
+                (ErrorSlug::SignatureStale, 2),
+                (ErrorSlug::SignatureInvalid, 1)
+            ]
         );
         assert_eq!(ta.last_refusal, Some((ErrorSlug::SignatureStale, 102)));
         let tb = drained.remove(&b).unwrap();
@@ -229,7 +234,10 @@ mod tests {
         assert_eq!(tb.last_refusal, Some((ErrorSlug::PublicKeyRevoked, 50)));
 
         let delta = ta.delta(a);
-        assert_eq!(delta.refusals, vec![("signature_stale", 2), ("signature_invalid", 1)]);
+        assert_eq!(
+            delta.refusals,
+            vec![("signature_stale", 2), ("signature_invalid", 1)]
+        );
         assert_eq!(delta.last_refusal, Some(("signature_stale", 102)));
     }
 

@@ -348,7 +348,11 @@ mod tests {
         );
         let t = Tr::new(Lang::En);
         assert_eq!(t.ago(50, 50), "just now");
-        assert_eq!(t.ago(60, 50), "just now", "another node's clock a little ahead");
+        assert_eq!(
+            t.ago(60, 50),
+            "just now",
+            "another node's clock a little ahead"
+        );
         assert_eq!(t.ago(0, 1), "1 second ago");
         assert_eq!(t.ago(0, 7200), "2 hours ago");
         assert_eq!(t.ago(0, 86_400), "1 day ago");

@@ -14,6 +14,7 @@ mod self_check_gateway;
 mod signatures;
 mod slow_bodies;
 mod tls;
+mod usage;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
