@@ -85,9 +85,38 @@ fn bad_values_are_refused_clearly() {
 }
 
 #[test]
+fn usage_flush_interval_is_a_bounded_duration() {
+    assert_eq!(
+        Settings::default().usage_flush_interval,
+        Duration::from_secs(5)
+    );
+    let set = |value: &str| {
+        Settings::load(
+            None,
+            vec![(
+                "KEYGATE_USAGE_FLUSH_INTERVAL".to_string(),
+                value.to_string(),
+            )],
+            &Overrides::default(),
+        )
+    };
+    assert_eq!(
+        set("2s").unwrap().usage_flush_interval,
+        Duration::from_secs(2)
+    );
+    for bad in ["0s", "50ms", "2h"] {
+        let err = set(bad).unwrap_err();
+        assert!(
+            err.to_string().contains("usage_flush_interval"),
+            "{bad}: {err}"
+        );
+    }
+}
+
+#[test]
 fn keys_are_the_fields_of_settings() {
     let keys = keys();
-    assert_eq!(keys.len(), 35, "{keys:?}");
+    assert_eq!(keys.len(), 36, "{keys:?}");
     for key in [
         "listen",
         "allowed_key_bits",

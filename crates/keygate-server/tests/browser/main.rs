@@ -8,4 +8,5 @@ mod http;
 mod rotation;
 mod self_check;
 mod statuses;
+mod usage;
 mod web;
