@@ -19,7 +19,11 @@ fn keygate(dir: &Path) -> Command {
 
 /// `keygate serve --demo` on port 0: the URL and what it printed on stdout about the demo client.
 fn serve_demo(dir: &Path) -> (Server, String, Vec<String>) {
-    let (server, url, mut out) = KEYGATE.serve(dir, &["--demo"], &[]);
+    let (server, url, mut out) = KEYGATE.serve(
+        dir,
+        &["--demo"],
+        &[("KEYGATE_USAGE_FLUSH_INTERVAL", "200ms")],
+    );
     let mut printed = Vec::new();
     loop {
         let line = out
@@ -156,8 +160,54 @@ fn demo_walkthrough_with_the_client_commands() {
     ));
     assert_eq!(card["data"]["card"]["pin"], "9876");
 
-    let status = ok_json(&client(&dir, &url, &["status"]));
+    // A call signed with another key pair: refused, and counted against the active key.
+    assert!(client(&dir, &url, &["keygen", "--out", "other"])
+        .status
+        .success());
+    let out = client(
+        &dir,
+        &url,
+        &[
+            "call",
+            "GET",
+            "/demo/cards/42",
+            "--key",
+            "other/private.pem",
+        ],
+    );
+    assert!(!out.status.success());
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["error"], "signature_invalid");
+
+    // `status`: the table with each key's usage (4 calls accepted, 1 refused), flushed every
+    // 200 ms here; on standard error, the same in a line.
+    let mut status = Value::Null;
+    let mut said = String::new();
+    for _ in 0..50 {
+        let out = client(&dir, &url, &["status"]);
+        status = ok_json(&out);
+        said = String::from_utf8_lossy(&out.stderr).into_owned();
+        if status["data"]["keys"][0]["usage"]["refused"] == 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     assert_eq!(status["data"]["keys"][0]["status"], "ACTIVE");
+    let usage = &status["data"]["keys"][0]["usage"];
+    assert_eq!(usage["accepted"], 4, "{status}");
+    assert_eq!(
+        usage["refusals"],
+        serde_json::json!([{"slug": "signature_invalid", "count": 1}])
+    );
+    assert_eq!(usage["last_refusal"]["slug"], "signature_invalid");
+    let key_id = status["data"]["keys"][0]["id"].as_str().unwrap();
+    assert!(
+        said.contains(&format!(
+            "usage of key {key_id} (ACTIVE): 4 accepted, last used "
+        )) && said
+            .contains("; 1 refused (signature_invalid 1); last refusal signature_invalid at "),
+        "{said}"
+    );
 
     // Rotation from the admin command; the running node picks it up (5 s refresh).
     let out = keygate(&dir)
