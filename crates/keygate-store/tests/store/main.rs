@@ -12,3 +12,4 @@ mod keys;
 mod sessions;
 mod successor;
 mod support;
+mod usage;
