@@ -137,17 +137,9 @@ impl Store {
                 (rows, refusals)
             });
         let mut usage = HashMap::with_capacity(rows.len());
-        for (key_id, accepted, last_used_at, slug, at) in rows {
-            let key_id = parse_uuid(&key_id, "key_usage.key_id")?;
-            usage.insert(
-                key_id,
-                KeyUsage {
-                    accepted: u64::try_from(accepted).unwrap_or(0),
-                    last_used_at,
-                    refusals: Vec::new(),
-                    last_refusal: slug.zip(at),
-                },
-            );
+        for row in rows {
+            let key_id = parse_uuid(&row.0, "key_usage.key_id")?;
+            usage.insert(key_id, usage_from_row(row));
         }
         for (key_id, slug, n) in refusals {
             let key_id = parse_uuid(&key_id, "key_refusals.key_id")?;
@@ -179,19 +171,22 @@ impl Store {
             .await?;
             (row, refusals)
         });
-        let mut usage = row
-            .map(|(_, accepted, last_used_at, slug, at)| KeyUsage {
-                accepted: u64::try_from(accepted).unwrap_or(0),
-                last_used_at,
-                refusals: Vec::new(),
-                last_refusal: slug.zip(at),
-            })
-            .unwrap_or_default();
+        let mut usage = row.map(usage_from_row).unwrap_or_default();
         usage.refusals = refusals
             .into_iter()
             .map(|(slug, n)| (slug, u64::try_from(n).unwrap_or(0)))
             .collect();
         Ok(usage)
+    }
+}
+
+/// A `key_usage` row, its refusals by slug still to be added.
+fn usage_from_row((_, accepted, last_used_at, slug, at): UsageDbRow) -> KeyUsage {
+    KeyUsage {
+        accepted: u64::try_from(accepted).unwrap_or(0),
+        last_used_at,
+        refusals: Vec::new(),
+        last_refusal: slug.zip(at),
     }
 }
 

@@ -58,20 +58,35 @@ fn at(t: i64) -> Value {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
-/// A signed `GET path` whose `iat` is `iat`.
-async fn call_at(gw: &Gw, path: &str, iat: i64) -> u16 {
+/// A signed `GET path` through `client` whose `iat` is `iat`: its status.
+async fn call_via_at(gw: &Gw, client: &KeygateClient, path: &str, iat: i64) -> u16 {
     let sig = gw.key.sign(
         SigAlg::PS256,
         Some(&gw.key_id),
         "GET",
         path,
         b"",
-        Some(gw.token()),
+        client.token(),
         iat,
     );
-    gw.send_signed(&gw.client, Method::GET, path, None, &sig)
+    gw.send_signed(client, Method::GET, path, None, &sig)
         .await
         .status
+}
+
+/// `n` signed calls through `client`, each accepted.
+async fn accept(gw: &Gw, client: &KeygateClient, n: usize) {
+    for i in 0..n {
+        let reply = gw
+            .call_via(client, Method::GET, &format!("/cards/{i}"), None)
+            .await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+    }
+}
+
+/// A signed `GET path` whose `iat` is `iat`: its status.
+async fn call_at(gw: &Gw, path: &str, iat: i64) -> u16 {
+    call_via_at(gw, &gw.client, path, iat).await
 }
 
 async fn a_known_mix_of_calls_shows_in_the_table_and_the_key_view(backend: Backend) {
@@ -85,14 +100,7 @@ async fn a_known_mix_of_calls_shows_in_the_table_and_the_key_view(backend: Backe
     let start = gw.app.now();
 
     // 3 accepted.
-    for i in 0..3 {
-        assert_eq!(
-            gw.call(Method::GET, &format!("/cards/{i}"), None)
-                .await
-                .status,
-            200
-        );
-    }
+    accept(&gw, &gw.client, 3).await;
     // 1 accepted, then the same signature again: signature_replayed.
     let sig = gw.sign("GET", "/cards/7", b"");
     assert_eq!(
@@ -310,36 +318,15 @@ async fn two_nodes_on_one_database_merge_their_counts() {
     let on_second = KeygateClient::new(&second.base_url).with_token(gw.token());
     let start = gw.app.now();
     // Node 1: 3 accepted, 1 stale. Node 2: 2 accepted, 2 stale, the last one later.
-    for i in 0..3 {
-        assert_eq!(
-            gw.call(Method::GET, &format!("/cards/{i}"), None)
-                .await
-                .status,
-            200
-        );
-    }
+    accept(&gw, &gw.client, 3).await;
     assert_eq!(call_at(&gw, "/cards/1", start - 3600).await, 401);
     gw.app.time.advance(5);
-    for i in 0..2 {
-        let reply = gw
-            .call_via(&on_second, Method::GET, &format!("/cards/{i}"), None)
-            .await;
-        assert_eq!(reply.status, 200, "{:?}", reply.body);
-    }
+    accept(&gw, &on_second, 2).await;
     for _ in 0..2 {
-        let sig = gw.key.sign(
-            SigAlg::PS256,
-            Some(&gw.key_id),
-            "GET",
-            "/cards/1",
-            b"",
-            Some(gw.token()),
-            start - 3600,
+        assert_eq!(
+            call_via_at(&gw, &on_second, "/cards/1", start - 3600).await,
+            401
         );
-        let reply = gw
-            .send_signed(&on_second, Method::GET, "/cards/1", None, &sig)
-            .await;
-        assert_eq!(reply.slug(), Some("signature_stale"));
     }
     let usage = usage_once(&gw.client, &gw.key_id, |u| {
         u["accepted"] == 5 && u["refused"] == 3
