@@ -67,7 +67,26 @@ const UPSERT_USAGE: &str = concat!(
 const UPSERT_REFUSALS: &str = "INSERT INTO key_refusals (key_id, slug, count) VALUES ($1, $2, $3) \
      ON CONFLICT (key_id, slug) DO UPDATE SET count = key_refusals.count + excluded.count";
 
-type UsageDbRow = (String, i64, Option<i64>, Option<String>, Option<i64>);
+/// A key's totals with one of its per-slug counts (none for a key never refused).
+type UsageDbRow = (
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+);
+
+/// The totals and the per-slug counts in one statement, so a flush committing between two
+/// reads can never show counts that disagree with the last refusal (one snapshot on both
+/// backends). Every `key_refusals` row has its `key_usage` row: a flush writes both.
+macro_rules! usage_select {
+    () => {
+        "SELECT u.key_id, u.accepted, u.last_used_at, u.last_refusal_slug, u.last_refusal_at, \
+           r.slug, r.count FROM key_usage u LEFT JOIN key_refusals r ON r.key_id = u.key_id"
+    };
+}
 
 impl Store {
     /// Adds a batch of counts to the totals, in one transaction. Rows are written in key order
@@ -116,78 +135,57 @@ impl Store {
         api_key_id: Uuid,
     ) -> Result<HashMap<Uuid, KeyUsage>, StoreError> {
         let api_key_id = api_key_id.to_string();
-        let (rows, refusals): (Vec<UsageDbRow>, Vec<(String, String, i64)>) =
-            on_pool!(self, |pool| {
-                let rows = sqlx::query_as(
-                    "SELECT u.key_id, u.accepted, u.last_used_at, u.last_refusal_slug, \
-                       u.last_refusal_at FROM key_usage u \
-                     JOIN public_keys k ON k.id = u.key_id WHERE k.api_key_id = $1",
-                )
-                .bind(&api_key_id)
-                .fetch_all(pool)
-                .await?;
-                let refusals = sqlx::query_as(
-                    "SELECT r.key_id, r.slug, r.count FROM key_refusals r \
-                     JOIN public_keys k ON k.id = r.key_id WHERE k.api_key_id = $1 \
-                     ORDER BY r.key_id, r.slug",
-                )
-                .bind(&api_key_id)
-                .fetch_all(pool)
-                .await?;
-                (rows, refusals)
-            });
-        let mut usage = HashMap::with_capacity(rows.len());
-        for row in rows {
-            let key_id = parse_uuid(&row.0, "key_usage.key_id")?;
-            usage.insert(key_id, usage_from_row(row));
-        }
-        for (key_id, slug, n) in refusals {
-            let key_id = parse_uuid(&key_id, "key_refusals.key_id")?;
-            usage
-                .entry(key_id)
-                .or_default()
-                .refusals
-                .push((slug, u64::try_from(n).unwrap_or(0)));
-        }
-        Ok(usage)
+        let rows: Vec<UsageDbRow> = on_pool!(self, |pool| {
+            sqlx::query_as(concat!(
+                usage_select!(),
+                " JOIN public_keys k ON k.id = u.key_id WHERE k.api_key_id = $1 \
+                 ORDER BY u.key_id, r.slug"
+            ))
+            .bind(&api_key_id)
+            .fetch_all(pool)
+            .await?
+        });
+        usage_from_rows(rows)
     }
 
     /// The usage of one key (all zero when it was never used).
     pub async fn usage_of_key(&self, key_id: Uuid) -> Result<KeyUsage, StoreError> {
         let key_id = key_id.to_string();
-        let (row, refusals): (Option<UsageDbRow>, Vec<(String, i64)>) = on_pool!(self, |pool| {
-            let row = sqlx::query_as(
-                "SELECT key_id, accepted, last_used_at, last_refusal_slug, last_refusal_at \
-                 FROM key_usage WHERE key_id = $1",
-            )
-            .bind(&key_id)
-            .fetch_optional(pool)
-            .await?;
-            let refusals = sqlx::query_as(
-                "SELECT slug, count FROM key_refusals WHERE key_id = $1 ORDER BY slug",
-            )
+        let rows: Vec<UsageDbRow> = on_pool!(self, |pool| {
+            sqlx::query_as(concat!(
+                usage_select!(),
+                " WHERE u.key_id = $1 ORDER BY r.slug"
+            ))
             .bind(&key_id)
             .fetch_all(pool)
-            .await?;
-            (row, refusals)
+            .await?
         });
-        let mut usage = row.map(usage_from_row).unwrap_or_default();
-        usage.refusals = refusals
-            .into_iter()
-            .map(|(slug, n)| (slug, u64::try_from(n).unwrap_or(0)))
-            .collect();
-        Ok(usage)
+        Ok(usage_from_rows(rows)?
+            .into_values()
+            .next()
+            .unwrap_or_default())
     }
 }
 
-/// A `key_usage` row, its refusals by slug still to be added.
-fn usage_from_row((_, accepted, last_used_at, slug, at): UsageDbRow) -> KeyUsage {
-    KeyUsage {
-        accepted: u64::try_from(accepted).unwrap_or(0),
-        last_used_at,
-        refusals: Vec::new(),
-        last_refusal: slug.zip(at),
+/// Builds the usage of each key from its rows: one per (key, slug), or one without a slug for a
+/// key never refused.
+fn usage_from_rows(rows: Vec<UsageDbRow>) -> Result<HashMap<Uuid, KeyUsage>, StoreError> {
+    let mut usage: HashMap<Uuid, KeyUsage> = HashMap::new();
+    for (key_id, accepted, last_used_at, last_slug, last_at, slug, count) in rows {
+        let key_id = parse_uuid(&key_id, "key_usage.key_id")?;
+        let entry = usage.entry(key_id).or_insert_with(|| KeyUsage {
+            accepted: u64::try_from(accepted).unwrap_or(0),
+            last_used_at,
+            refusals: Vec::new(),
+            last_refusal: last_slug.zip(last_at),
+        });
+        if let (Some(slug), Some(count)) = (slug, count) {
+            entry
+                .refusals
+                .push((slug, u64::try_from(count).unwrap_or(0)));
+        }
     }
+    Ok(usage)
 }
 
 /// A count as the BIGINT column holds it (a node cannot count past `i64::MAX` between flushes).

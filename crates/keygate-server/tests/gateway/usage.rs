@@ -288,7 +288,11 @@ async fn refusals_count_against_the_key_that_signed(backend: Backend) {
         Some("public_key_revoked")
     );
     let new = usage_once(&gw.client, &next_id, |u| u["refused"] == 2).await;
-    assert_eq!(new["last_refusal"]["slug"], "public_key_revoked");
+    assert_eq!(
+        new["last_refusal"],
+        json!({"slug": "public_key_revoked", "at": at(later)}),
+        "{new}"
+    );
 }
 
 /// A stop writes what was counted since the last flush: with a flush interval far longer than
