@@ -46,8 +46,9 @@ enum ClientCommand {
     },
     /// Upload a public key (PEM file).
     UploadKey { file: PathBuf },
-    /// The status table of this API key's keys, with a warning when the active key expires
-    /// soon and no successor is staged.
+    /// The status table of this API key's keys with each key's usage (a line per used key on
+    /// standard error), and a warning when the active key expires soon and no successor is
+    /// staged.
     Status,
     /// Stage the successor of the active key (PEM file): it takes over when the active key
     /// expires or is revoked, or at `activate-successor`.
