@@ -13,3 +13,4 @@ mod refusals;
 mod schemas;
 mod self_check_schemas;
 mod successor;
+mod usage_schemas;
