@@ -15,12 +15,12 @@ async fn batches_add_up_and_the_later_instants_win(kind: Backend) {
     let (store, _guard, url) = open(kind).await;
     let api_key = new_api_key(&store).await;
     let (a, b) = (new_key(api_key.id), new_key(api_key.id));
-    let a = store.insert_key(a, NOW, YEAR).await.unwrap().id;
+    let a = store.insert_key(a, NOW, YEAR, &[]).await.unwrap().id;
     store
-        .revoke_active(api_key.id, None, NOW + 1)
+        .revoke_active(api_key.id, None, NOW + 1, |_| Vec::new())
         .await
         .unwrap();
-    let b = store.insert_key(b, NOW + 2, YEAR).await.unwrap().id;
+    let b = store.insert_key(b, NOW + 2, YEAR, &[]).await.unwrap().id;
     assert_eq!(store.usage_of_key(a).await.unwrap(), KeyUsage::default());
     assert!(store.usage_of_api_key(api_key.id).await.unwrap().is_empty());
 
