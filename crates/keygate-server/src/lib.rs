@@ -23,6 +23,7 @@ pub mod system_key;
 pub mod telemetry;
 pub mod tls;
 pub mod web;
+pub mod webhooks;
 
 pub use router::router;
 
@@ -68,6 +69,9 @@ pub enum StartError {
     /// The gateway could not be put together.
     #[error("{0}")]
     Gateway(String),
+    /// A `[[webhooks]]` entry cannot be used (its secret, its TLS setup).
+    #[error("invalid configuration: {0}")]
+    Webhooks(#[from] webhooks::WebhookSetupError),
 }
 
 /// How long closing the database pools may take when the node stops.
@@ -118,6 +122,8 @@ pub struct Application {
     demo_client: Option<demo::DemoClient>,
     /// With `tls_cert_file` and `tls_key_file`: the certificate served, reloaded on SIGHUP.
     tls: Option<Arc<tls::TlsFiles>>,
+    /// The webhook relay, started with `serve` (docs/webhooks.md).
+    relay: webhooks::Relay,
 }
 
 impl Application {
@@ -138,6 +144,8 @@ impl Application {
             (Some(cert), Some(key)) => Some(Arc::new(tls::TlsFiles::load(cert, key)?)),
             _ => None,
         };
+        // The webhooks' secrets next: a missing one is a configuration error too.
+        let webhooks = webhooks::from_settings(&settings, |name| std::env::var(name).ok())?;
         telemetry::init_metrics();
         let store =
             Store::connect_with_timeout(&settings.database_url, settings.database_timeout).await?;
@@ -210,6 +218,8 @@ impl Application {
             .map_err(StartError::Gateway)?,
         );
         gateway::spawn_background(store.clone(), &gateway);
+        let relay = webhooks::Relay::new(store.clone(), registry.clock().clone(), webhooks);
+        relay.prepare().await?;
         let listener =
             TcpListener::bind(settings.listen)
                 .await
@@ -230,6 +240,7 @@ impl Application {
             state,
             demo_client,
             tls,
+            relay,
         })
     }
 
@@ -285,6 +296,7 @@ impl Application {
     ) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(auth::housekeeping(self.state.clone()));
         let audit_sweep = tokio::spawn(audit::sweep(self.state.clone()));
+        let relay = tokio::spawn(self.relay.clone().run());
         let settings = &self.state.settings;
         let limits = serve::Limits {
             header_read_timeout: settings.header_read_timeout,
@@ -311,6 +323,7 @@ impl Application {
         }
         housekeeping.abort();
         audit_sweep.abort();
+        relay.abort();
         // The usage counted since the last flush, before the pools close (docs/design.md §5).
         self.state.gateway.usage.flush(&self.state.store).await;
         // Closing the pools ends each database session cleanly (PostgreSQL logs no broken

@@ -12,8 +12,9 @@
 //! bounds and counts every operation and answers readiness; `macros` dispatches a query to the
 //! backend's pool; `rows` maps rows to model types; `accounts`, `keys` (with `successor`, the
 //! staged successor of docs/design.md §2), `sessions`, `gateway`, `checks` (the self-check's
-//! challenges), `audit` (the hash-chained audit trail, docs/design.md §11) and `usage` (per-key
-//! usage counts) hold the queries, one module per kind of record.
+//! challenges), `audit` (the hash-chained audit trail, docs/design.md §11), `usage` (per-key
+//! usage counts) and `webhooks` (the webhook relay's cursors and deliveries) hold the queries,
+//! one module per kind of record.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -34,6 +35,7 @@ mod rows;
 mod sessions;
 mod successor;
 mod usage;
+mod webhooks;
 
 use std::fmt;
 use std::time::Duration;
@@ -51,6 +53,7 @@ pub use health::StoreStats;
 pub use keys::{KeyChange, NewKey};
 pub use sessions::{LoginAttempt, LoginAttemptKey};
 pub use usage::UsageDelta;
+pub use webhooks::{DeadDelivery, DeliveryOutcome, TakenDelivery, WebhookEvent, FAN_OUT_BATCH};
 
 /// `database_timeout` when the caller does not choose one (`keygate admin`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -41,6 +41,11 @@ pub(crate) const SQLITE: Embedded = &[
         "key_usage",
         include_str!("../migrations/sqlite/0006_key_usage.sql"),
     ),
+    (
+        7,
+        "webhooks",
+        include_str!("../migrations/sqlite/0007_webhooks.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -73,6 +78,11 @@ pub(crate) const POSTGRES: Embedded = &[
         6,
         "key_usage",
         include_str!("../migrations/postgres/0006_key_usage.sql"),
+    ),
+    (
+        7,
+        "webhooks",
+        include_str!("../migrations/postgres/0007_webhooks.sql"),
     ),
 ];
 

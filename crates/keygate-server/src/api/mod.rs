@@ -10,7 +10,7 @@ mod keys;
 mod openapi;
 mod successor;
 mod system;
-mod view;
+pub(crate) mod view;
 
 use axum::routing::{get, post, put};
 

@@ -11,6 +11,7 @@
 //! fields, or bound a value, are in `Settings::check`. Every error names the key at fault.
 
 mod de;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 pub use keygate_core::jose::Scheme;
 use serde::Deserialize;
+pub use webhooks::{WebhookConfig, WebhookUrl, WEBHOOK_EVENTS};
 
 /// Why the settings could not be loaded; the text names the setting (or file) at fault.
 #[derive(Debug, thiserror::Error)]
@@ -203,6 +205,8 @@ pub struct Settings {
     pub usage_flush_interval: Duration,
     /// The gateway's `[[routes]]`, in order (docs/gateway.md).
     pub routes: Vec<RouteConfig>,
+    /// The `[[webhooks]]` key events are posted to, signed (docs/webhooks.md).
+    pub webhooks: Vec<WebhookConfig>,
     /// `--demo`: add the sample card API's routes and create the `demo` client at start.
     pub demo: bool,
     /// How long a rotated-out system key keeps decrypting (`system_key_grace`, default 7d).
@@ -267,6 +271,7 @@ impl Default for Settings {
             database_timeout: Duration::from_secs(5),
             usage_flush_interval: Duration::from_secs(5),
             routes: Vec::new(),
+            webhooks: Vec::new(),
             demo: false,
             system_key_grace: Duration::from_secs(7 * 86_400),
             audit_retention: Duration::from_secs(400 * 86_400),
@@ -438,6 +443,17 @@ impl Settings {
             || self.audit_sweep_interval > Duration::from_secs(3600)
         {
             return invalid("audit_sweep_interval must be between 1s and 1h (e.g. 30s)");
+        }
+        for (i, webhook) in self.webhooks.iter().enumerate() {
+            webhook
+                .check(&format!("webhooks[{i}]"))
+                .map_err(ConfigError::Invalid)?;
+            // The URL is the webhook's identity in the database (its cursor, its deliveries).
+            if let Some(j) = self.webhooks[..i].iter().position(|w| w.url == webhook.url) {
+                return Err(ConfigError::Invalid(format!(
+                    "webhooks[{i}].url is the same as webhooks[{j}].url: list each URL once, with all its events"
+                )));
+            }
         }
         Ok(())
     }

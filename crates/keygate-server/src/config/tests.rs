@@ -119,6 +119,7 @@ fn keys_are_the_fields_of_settings() {
     assert_eq!(keys.len(), 36, "{keys:?}");
     for key in [
         "listen",
+        "webhooks",
         "allowed_key_bits",
         "cookie_secure",
         "routes",
@@ -253,4 +254,112 @@ fn rotation_settings_have_the_seeds_defaults_and_a_bound() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("rotation_overlap"), "{err}");
+}
+
+/// `[[webhooks]]` from a file: a good entry, then each refusal naming what is wrong.
+#[test]
+fn webhooks_are_checked_and_name_the_fault() {
+    let dir = std::env::temp_dir().join(format!("kg-config-hooks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("keygate.toml");
+    let load = |text: &str| {
+        std::fs::write(&file, text).unwrap();
+        Settings::load(Some(&file), Vec::new(), &Overrides::default())
+    };
+    let entry = |url: &str, events: &str, secret: &str| {
+        format!("[[webhooks]]\nurl = \"{url}\"\nevents = {events}\n{secret}\n")
+    };
+    let good = load(
+        &(entry(
+            "https://hooks.example.com/keygate?token=abc",
+            r#"["key.revoked", "key.expiring", "key.revoked"]"#,
+            "secret_file = \"/etc/keygate/hook.secret\"",
+        ) + &entry(
+            "http://127.0.0.1:9000/hook",
+            r#"["login.locked"]"#,
+            "secret_env = \"HOOK_SECRET\"\nretry_for = \"1h\"\ntimeout = \"3s\"",
+        )),
+    )
+    .unwrap();
+    let hooks = &good.webhooks;
+    assert_eq!(hooks.len(), 2);
+    assert_eq!(hooks[0].events, ["key.revoked", "key.expiring"]);
+    assert_eq!(hooks[0].retry_for, Duration::from_secs(86_400));
+    assert_eq!(hooks[0].timeout, Duration::from_secs(10));
+    assert_eq!(hooks[1].retry_for, Duration::from_secs(3600));
+    assert_eq!(hooks[0].url.display(), "https://hooks.example.com/keygate");
+    assert!(
+        !format!("{good:?}").contains("token=abc"),
+        "Debug hides the query"
+    );
+    assert_ne!(hooks[0].url.id(), hooks[1].url.id());
+    assert_eq!(hooks[0].url.id().len(), 32);
+
+    let file_secret = "secret_file = \"/s\"";
+    for (text, expected) in [
+        (
+            entry("https://h/x", r#"["key.deleted"]"#, file_secret),
+            "unknown event \"key.deleted\"",
+        ),
+        (
+            entry("https://h/x", "[]", file_secret),
+            "list at least one event",
+        ),
+        (
+            entry(
+                "http://hooks.example.com/x",
+                r#"["key.revoked"]"#,
+                file_secret,
+            ),
+            "must be https (http only to a loopback address",
+        ),
+        (
+            entry("https://u:p@h/x", r#"["key.revoked"]"#, file_secret),
+            "no user, password",
+        ),
+        (
+            entry("ftp://h/x", r#"["key.revoked"]"#, file_secret),
+            "the scheme must be https",
+        ),
+        (
+            entry("https://h/x", r#"["key.revoked"]"#, ""),
+            "webhooks[0]: set exactly one of secret_file and secret_env",
+        ),
+        (
+            entry(
+                "https://h/x",
+                r#"["key.revoked"]"#,
+                "secret_file = \"/s\"\nsecret_env = \"S\"",
+            ),
+            "set exactly one of secret_file and secret_env",
+        ),
+        (
+            entry(
+                "https://h/x",
+                r#"["key.revoked"]"#,
+                "secret_file = \"/s\"\ntimeout = \"2m\"",
+            ),
+            "webhooks[0].timeout must be between 1s and 60s",
+        ),
+        (
+            entry("https://h/x", r#"["key.revoked"]"#, file_secret)
+                + &entry("https://h/x", r#"["key.expired"]"#, file_secret),
+            "webhooks[1].url is the same as webhooks[0].url",
+        ),
+        (
+            entry("https://h/x", r#"["key.revoked"]"#, "secret = \"whsec_x\""),
+            "unknown field `secret`",
+        ),
+    ] {
+        let err = load(&text).unwrap_err().to_string();
+        assert!(err.contains(expected), "{text}: {err}");
+        assert!(!err.contains("whsec_x"), "{err}");
+    }
+    let err = load(&entry("https://h/x", r#"["key.nope"]"#, file_secret))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("webhooks[0].events"),
+        "the key is named: {err}"
+    );
 }
