@@ -53,7 +53,7 @@ pub use health::StoreStats;
 pub use keys::{KeyChange, NewKey};
 pub use sessions::{LoginAttempt, LoginAttemptKey};
 pub use usage::UsageDelta;
-pub use webhooks::{DeadDelivery, DeliveryOutcome, TakenDelivery, WebhookEvent, FAN_OUT_BATCH};
+pub use webhooks::{DeadDelivery, DeliveryOutcome, TakenDelivery, FAN_OUT_BATCH};
 
 /// `database_timeout` when the caller does not choose one (`keygate admin`).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -4,31 +4,12 @@
 //! webhook; a node takes due deliveries with a lease (PostgreSQL `FOR UPDATE SKIP LOCKED`, so
 //! two nodes never take the same one), and only the lease's owner may record the outcome.
 
+use keygate_core::audit::AuditEvent;
 use keygate_core::model::UnixTime;
 use uuid::Uuid;
 
+use crate::audit::{audit_from_row, AuditRow};
 use crate::{Backend, Store, StoreError};
-
-/// An audit event as a webhook carries it: no source address, no hashes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookEvent {
-    /// The event's id: the message's `webhook-id`, the same on every attempt.
-    pub id: String,
-    /// When it happened.
-    pub at: UnixTime,
-    /// Its type's name (`key.revoked`…).
-    pub event_type: String,
-    /// The client it concerns.
-    pub client_id: Option<String>,
-    /// The API key it concerns.
-    pub api_key_id: Option<String>,
-    /// The public key it concerns.
-    pub key_id: Option<String>,
-    /// Who caused it (`api_key:<id>`, `operator:<user>`, `keygate`).
-    pub actor: String,
-    /// Its details, JSON text (never a secret: docs/design.md §11).
-    pub details: String,
-}
 
 /// A delivery a node has taken, with its lease, to attempt now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +21,7 @@ pub struct TakenDelivery {
     /// When its retry window began (its making, or the operator's `retry`).
     pub retry_from: UnixTime,
     /// The event, or `None` when `audit_retention` pruned it meanwhile.
-    pub event: Option<WebhookEvent>,
+    pub event: Option<AuditEvent>,
 }
 
 /// What came of an attempt, as recorded.
@@ -86,19 +67,8 @@ pub struct DeadDelivery {
 /// How many events one fan-out reads at most (the relay calls again while there are more).
 pub const FAN_OUT_BATCH: i64 = 500;
 
-type TakenRow = (
-    String,
-    i64,
-    i64,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// A taken delivery: id, attempts, retry_from, event_seq, event_id.
+type TakenRow = (String, i64, i64, i64, String);
 type DeadRow = (
     String,
     String,
@@ -253,7 +223,7 @@ impl Store {
               ORDER BY next_attempt_at, event_seq LIMIT $5{lock})"
         );
         let owner = owner.to_string();
-        let rows: Vec<TakenRow> = in_write_tx!(self, |tx| {
+        let (rows, events): (Vec<TakenRow>, Vec<AuditRow>) = in_write_tx!(self, |tx| {
             sqlx::query(&take)
                 .bind(webhook)
                 .bind(now)
@@ -263,37 +233,32 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             let rows = sqlx::query_as(
-                "SELECT d.id, d.attempts, d.retry_from, e.id, e.at, e.event_type, e.client_id, \
-                 e.api_key_id, e.key_id, e.actor, e.details \
-                 FROM webhook_deliveries d \
-                 LEFT JOIN audit_events e ON e.seq = d.event_seq AND e.id = d.event_id \
-                 WHERE d.lease_owner = $1 AND d.status = 'pending' ORDER BY d.event_seq",
+                "SELECT id, attempts, retry_from, event_seq, event_id FROM webhook_deliveries \
+                 WHERE lease_owner = $1 AND status = 'pending' ORDER BY event_seq",
             )
             .bind(&owner)
             .fetch_all(&mut *tx)
             .await?;
+            let events = sqlx::query_as(concat!(
+                "SELECT ",
+                audit_columns!(),
+                " FROM audit_events WHERE seq IN (SELECT event_seq FROM webhook_deliveries \
+                 WHERE lease_owner = $1) ORDER BY seq"
+            ))
+            .bind(&owner)
+            .fetch_all(&mut *tx)
+            .await?;
             tx.commit().await?;
-            rows
+            (rows, events)
         });
+        let mut events: Vec<AuditEvent> = events.into_iter().map(audit_from_row).collect();
         rows.into_iter()
-            .map(|row| {
-                let (id, attempts, retry_from, event_id, at, event_type) =
-                    (row.0, row.1, row.2, row.3, row.4, row.5);
-                let event = match (event_id, at, event_type, row.9, row.10) {
-                    (Some(id), Some(at), Some(event_type), Some(actor), Some(details)) => {
-                        Some(WebhookEvent {
-                            id,
-                            at,
-                            event_type,
-                            client_id: row.6,
-                            api_key_id: row.7,
-                            key_id: row.8,
-                            actor,
-                            details,
-                        })
-                    }
-                    _ => None,
-                };
+            .map(|(id, attempts, retry_from, seq, event_id)| {
+                // No event with that seq and id: `audit_retention` pruned it.
+                let event = events
+                    .iter()
+                    .position(|e| e.seq == seq && e.id == event_id)
+                    .map(|at| events.swap_remove(at));
                 Ok(TakenDelivery {
                     id: uuid(&id)?,
                     attempts: count(attempts),

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
+use keygate_core::audit::AuditEventType;
 
 #[test]
 fn layers_apply_in_order() {
@@ -283,7 +284,10 @@ fn webhooks_are_checked_and_name_the_fault() {
     .unwrap();
     let hooks = &good.webhooks;
     assert_eq!(hooks.len(), 2);
-    assert_eq!(hooks[0].events, ["key.revoked", "key.expiring"]);
+    assert_eq!(
+        hooks[0].events,
+        [AuditEventType::KeyRevoked, AuditEventType::KeyExpiring]
+    );
     assert_eq!(hooks[0].retry_for, Duration::from_secs(86_400));
     assert_eq!(hooks[0].timeout, Duration::from_secs(10));
     assert_eq!(hooks[1].retry_for, Duration::from_secs(3600));

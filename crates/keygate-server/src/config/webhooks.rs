@@ -8,18 +8,19 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use keygate_core::audit::AuditEventType;
 use serde::de::{Deserializer, Error};
 use serde::Deserialize;
 
-/// The event types a webhook may ask for: exactly the audit trail's key and lockout events
-/// (docs/design.md, "Webhooks").
-pub const WEBHOOK_EVENTS: [&str; 6] = [
-    "key.uploaded",
-    "key.revoked",
-    "key.expiring",
-    "key.expired",
-    "key.successor_activated",
-    "login.locked",
+/// The event types a webhook may ask for: these of the audit trail's (docs/design.md §11,
+/// "Webhooks").
+pub const WEBHOOK_EVENTS: [AuditEventType; 6] = [
+    AuditEventType::KeyUploaded,
+    AuditEventType::KeyRevoked,
+    AuditEventType::KeyExpiring,
+    AuditEventType::KeyExpired,
+    AuditEventType::KeySuccessorActivated,
+    AuditEventType::LoginLocked,
 ];
 
 /// One `[[webhooks]]` entry.
@@ -32,7 +33,7 @@ pub struct WebhookConfig {
     pub url: WebhookUrl,
     /// The event types sent: a non-empty subset of [`WEBHOOK_EVENTS`].
     #[serde(deserialize_with = "events")]
-    pub events: Vec<String>,
+    pub events: Vec<AuditEventType>,
     /// A file holding the `whsec_<base64>` secret (exactly one of `secret_file`, `secret_env`).
     #[serde(default)]
     pub secret_file: Option<PathBuf>,
@@ -163,24 +164,32 @@ fn url<'de, D: Deserializer<'de>>(d: D) -> Result<WebhookUrl, D::Error> {
 }
 
 /// A non-empty list of known event names, each once; an unknown name is refused by name.
-fn events<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+fn events<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<AuditEventType>, D::Error> {
     let names = Vec::<String>::deserialize(d)?;
+    let known = || {
+        WEBHOOK_EVENTS
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if names.is_empty() {
         return Err(D::Error::custom(format!(
             "list at least one event of {}",
-            WEBHOOK_EVENTS.join(", ")
+            known()
         )));
     }
-    let mut chosen: Vec<String> = Vec::new();
+    let mut chosen = Vec::new();
     for name in names {
-        if !WEBHOOK_EVENTS.contains(&name.as_str()) {
+        let Some(event) = AuditEventType::parse(&name).filter(|t| WEBHOOK_EVENTS.contains(t))
+        else {
             return Err(D::Error::custom(format!(
                 "unknown event {name:?}; the events are {}",
-                WEBHOOK_EVENTS.join(", ")
+                known()
             )));
-        }
-        if !chosen.contains(&name) {
-            chosen.push(name);
+        };
+        if !chosen.contains(&event) {
+            chosen.push(event);
         }
     }
     Ok(chosen)

@@ -27,8 +27,8 @@ pub struct Webhook {
     pub id: String,
     /// Its URL without the query, for logs.
     pub display: String,
-    /// The event types it is sent.
-    pub events: Vec<String>,
+    /// The names of the event types it is sent.
+    pub events: Vec<&'static str>,
     /// How long a delivery is retried, in seconds.
     pub retry_for: i64,
     /// The bound on one attempt.
@@ -75,7 +75,7 @@ pub fn from_settings(
             Ok(Webhook {
                 id: config.url.id(),
                 display: config.url.display(),
-                events: config.events.clone(),
+                events: config.events.iter().map(|t| t.as_str()).collect(),
                 retry_for: i64::try_from(config.retry_for.as_secs()).unwrap_or(i64::MAX),
                 timeout: config.timeout,
                 sender,

@@ -3,7 +3,7 @@
 //! event on every attempt, byte for byte the same each time.
 
 use chrono::{DateTime, Utc};
-use keygate_store::WebhookEvent;
+use keygate_core::audit::AuditEvent;
 use serde::Serialize;
 
 use crate::api::view::time;
@@ -36,7 +36,7 @@ struct Data<'a> {
 }
 
 /// The body posted for `event`.
-pub fn body(event: &WebhookEvent) -> Vec<u8> {
+pub fn body(event: &AuditEvent) -> Vec<u8> {
     // A details text that is not JSON (a row changed by hand) is sent as an empty object; the
     // audit chain's `verify` is what reports such a change.
     let details = serde_json::from_str::<serde_json::Value>(&event.details)
@@ -65,8 +65,9 @@ pub fn body(event: &WebhookEvent) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn event(details: &str) -> WebhookEvent {
-        WebhookEvent {
+    fn event(details: &str) -> AuditEvent {
+        AuditEvent {
+            seq: 7,
             id: "0b0e7c4e-7d7c-4b51-9a53-0b8f6a6f2a11".into(),
             at: 1_700_000_000,
             event_type: "key.revoked".into(),
@@ -74,14 +75,21 @@ mod tests {
             api_key_id: Some("a".into()),
             key_id: Some("k".into()),
             actor: "operator:ops".into(),
+            source: Some("192.0.2.1".into()),
             details: details.into(),
+            prev_hash: vec![0; 32],
+            hash: vec![1; 32],
         }
     }
 
     #[test]
     fn the_standard_webhooks_shape() {
-        let body: serde_json::Value =
-            serde_json::from_slice(&body(&event(r#"{"reason":"lost"}"#))).unwrap();
+        let bytes = body(&event(r#"{"reason":"lost"}"#));
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("192.0.2.1"),
+            "no source address"
+        );
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(
             body,
             serde_json::json!({

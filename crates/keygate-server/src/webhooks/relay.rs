@@ -97,10 +97,9 @@ impl Relay {
     /// One pass over every webhook.
     pub async fn once(&self) -> Result<(), StoreError> {
         for webhook in self.webhooks.iter() {
-            let events: Vec<&str> = webhook.events.iter().map(String::as_str).collect();
             while self
                 .store
-                .fan_out_webhook(&webhook.id, &events, self.clock.now())
+                .fan_out_webhook(&webhook.id, &webhook.events, self.clock.now())
                 .await?
                 == usize::try_from(keygate_store::FAN_OUT_BATCH).unwrap_or(usize::MAX)
             {}

@@ -155,7 +155,7 @@ mod tests {
     fn loading_says_where_never_what() {
         let config = |file: Option<&str>, env: Option<&str>| WebhookConfig {
             url: crate::config::WebhookUrl::parse("https://example.com/hook").unwrap(),
-            events: vec!["key.revoked".into()],
+            events: vec![keygate_core::audit::AuditEventType::KeyRevoked],
             secret_file: file.map(Into::into),
             secret_env: env.map(Into::into),
             retry_for: std::time::Duration::from_secs(60),

@@ -13,3 +13,4 @@ mod sessions;
 mod successor;
 mod support;
 mod usage;
+mod webhooks;
