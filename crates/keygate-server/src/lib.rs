@@ -323,7 +323,10 @@ impl Application {
         }
         housekeeping.abort();
         audit_sweep.abort();
+        // Wait for the relay to end, so no attempt outlives the node (its lease hands any
+        // delivery cut short to the next taker).
         relay.abort();
+        let _ = relay.await;
         // The usage counted since the last flush, before the pools close (docs/design.md §5).
         self.state.gateway.usage.flush(&self.state.store).await;
         // Closing the pools ends each database session cleanly (PostgreSQL logs no broken

@@ -143,6 +143,19 @@ impl TestApp {
         }
     }
 
+    /// Stop the node, then start it again on the same database, settings and clock (on a new
+    /// port): what an operator's restart does.
+    pub async fn restart(mut self) -> TestApp {
+        let (settings, db, clock, time) = (
+            self.settings.clone(),
+            self.db.clone(),
+            self.clock.clone(),
+            self.time.clone(),
+        );
+        self.stop().await;
+        start(settings, db, clock, time).await
+    }
+
     /// A client of this node, not logged in.
     pub fn client(&self) -> KeygateClient {
         KeygateClient::new(&self.base_url)

@@ -7,7 +7,8 @@
 //! - [`process`]: the `keygate` binary run as a process (its tests keep the real clock).
 //! - `app` (feature `app`): `spawn_app` — a real node on port 0 over a fresh database, with
 //!   a manual clock whose hand (`TestApp::time`) a test moves instead of sleeping; API keys,
-//!   key pairs and signatures; captured logs.
+//!   key pairs and signatures; captured logs; a webhook receiver that verifies with the
+//!   official Standard Webhooks package (`webhooks`).
 //!
 //! Without the `app` feature the kit depends on no keygate crate, so `keygate-store`'s own
 //! tests use it without a second copy of the store in their build.
@@ -27,6 +28,8 @@ pub mod app;
 pub mod keys;
 #[cfg(feature = "app")]
 pub mod logs;
+#[cfg(feature = "app")]
+pub mod webhooks;
 
 pub use db::{postgres_admin_url, Backend, TestDatabase};
 pub use files::{Immutable, Unwritable};
@@ -41,6 +44,8 @@ pub use app::{
 pub use keys::{new_jti, KeyPair};
 #[cfg(feature = "app")]
 pub use logs::{capture_logs, LogBuffer};
+#[cfg(feature = "app")]
+pub use webhooks::{Received, Receiver};
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -14,3 +14,4 @@ mod schemas;
 mod self_check_schemas;
 mod successor;
 mod usage_schemas;
+mod webhooks;
