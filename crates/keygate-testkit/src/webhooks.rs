@@ -50,6 +50,8 @@ pub struct Received {
 impl Receiver {
     /// Start one (`python3` with `tests/requirements.txt` installed).
     pub fn start() -> Receiver {
+        // The kit's HTTP calls to it go through reqwest, which has no TLS provider of its own.
+        keygate_client::tls::install_crypto_provider();
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../../tests/interop/webhook_receiver.py");
         let mut child = Command::new("python3")

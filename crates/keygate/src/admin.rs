@@ -37,6 +37,11 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: crate::audit::AuditCommand,
     },
+    /// Webhook deliveries that failed for good, and sending them again (docs/webhooks.md).
+    Webhooks {
+        #[command(subcommand)]
+        command: crate::admin_webhooks::WebhooksCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -176,6 +181,7 @@ fn described(command: &AdminCommand) -> (&'static str, serde_json::Value) {
             SystemKeyCommand::List { .. } => ("system-key list", json!({})),
         },
         AdminCommand::Audit { command } => crate::audit::described(command),
+        AdminCommand::Webhooks { command } => crate::admin_webhooks::described(command),
     }
 }
 
@@ -352,6 +358,9 @@ pub async fn run(command: &AdminCommand, settings: &Settings) -> anyhow::Result<
             }
         },
         AdminCommand::Audit { command } => crate::audit::run(command, &registry).await?,
+        AdminCommand::Webhooks { command } => {
+            crate::admin_webhooks::run(command, &store, settings, now()).await?;
+        }
         AdminCommand::PublicKey { command } => match command {
             PublicKeyCommand::Revoke {
                 api_key_id,

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod admin;
+mod admin_webhooks;
 mod audit;
 mod client;
 mod client_check;
