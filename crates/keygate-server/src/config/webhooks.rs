@@ -12,8 +12,7 @@ use keygate_core::audit::AuditEventType;
 use serde::de::{Deserializer, Error};
 use serde::Deserialize;
 
-/// The event types a webhook may ask for: these of the audit trail's (docs/design.md §11,
-/// "Webhooks").
+/// The event types a webhook may ask for, of the audit trail's (docs/design.md §12).
 pub const WEBHOOK_EVENTS: [AuditEventType; 6] = [
     AuditEventType::KeyUploaded,
     AuditEventType::KeyRevoked,
