@@ -80,6 +80,18 @@ type DeadRow = (
     Option<String>,
 );
 
+/// Runs one statement, `$query` (a `sqlx::query(…)` with its binds), in a write transaction of
+/// its own; the value is how many rows it changed.
+macro_rules! write_one {
+    ($store:expr, $query:expr) => {
+        in_write_tx!($store, |tx| {
+            let done = $query.execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            done
+        })
+    };
+}
+
 fn count(n: i64) -> u32 {
     u32::try_from(n.max(0)).unwrap_or(u32::MAX)
 }
@@ -93,18 +105,16 @@ impl Store {
     /// events from its first start on. Called at start, before the node serves, so no event of
     /// this run is missed.
     pub async fn init_webhook_cursor(&self, webhook: &str) -> Result<(), StoreError> {
-        in_write_tx!(self, |tx| {
-            // `WHERE true`: SQLite's parser needs it before an upsert's ON CONFLICT.
+        // `WHERE true`: SQLite's parser needs it before an upsert's ON CONFLICT.
+        write_one!(
+            self,
             sqlx::query(
                 "INSERT INTO webhook_cursors (webhook, last_seq) \
                  SELECT $1, COALESCE(MAX(seq), 0) FROM audit_events WHERE true \
                  ON CONFLICT (webhook) DO NOTHING",
             )
             .bind(webhook)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-        });
+        );
         Ok(())
     }
 
@@ -287,8 +297,9 @@ impl Store {
             } => ("pending", *next_attempt_at, Some(error.as_str()), None),
             DeliveryOutcome::Dead { error } => ("dead", now, Some(error.as_str()), None),
         };
-        let done = in_write_tx!(self, |tx| {
-            let done = sqlx::query(
+        let done = write_one!(
+            self,
+            sqlx::query(
                 "UPDATE webhook_deliveries SET status = $3, attempts = attempts + 1, \
                  last_attempt_at = $4, next_attempt_at = $5, \
                  last_error = COALESCE($6, last_error), delivered_at = $7, \
@@ -302,12 +313,7 @@ impl Store {
             .bind(next)
             .bind(error)
             .bind(delivered_at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            tx.commit().await?;
-            done
-        });
+        );
         Ok(done == 1)
     }
 
@@ -349,20 +355,16 @@ impl Store {
         id: Uuid,
         now: UnixTime,
     ) -> Result<bool, StoreError> {
-        let done = in_write_tx!(self, |tx| {
-            let done = sqlx::query(
+        let done = write_one!(
+            self,
+            sqlx::query(
                 "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, \
                  retry_from = $2, next_attempt_at = $2, lease_owner = NULL, lease_until = NULL \
                  WHERE id = $1 AND status = 'dead'",
             )
             .bind(id.to_string())
             .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            tx.commit().await?;
-            done
-        });
+        );
         Ok(done == 1)
     }
 
@@ -373,20 +375,15 @@ impl Store {
         delivered_before: UnixTime,
         dead_before: UnixTime,
     ) -> Result<u64, StoreError> {
-        let done = in_write_tx!(self, |tx| {
-            let done = sqlx::query(
+        Ok(write_one!(
+            self,
+            sqlx::query(
                 "DELETE FROM webhook_deliveries WHERE \
                  (status = 'delivered' AND delivered_at < $1) \
                  OR (status = 'dead' AND last_attempt_at < $2)",
             )
             .bind(delivered_before)
             .bind(dead_before)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            tx.commit().await?;
-            done
-        });
-        Ok(done)
+        ))
     }
 }
