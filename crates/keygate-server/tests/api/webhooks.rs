@@ -1,20 +1,24 @@
-//! Webhooks, black-box (docs/webhooks.md): a real node posts key events to a receiver that
-//! verifies each delivery with the official Standard Webhooks Python package
+//! Webhooks, black-box (docs/webhooks.md): key events caused through the API reach a receiver
+//! that verifies each delivery with the official Standard Webhooks Python package
 //! (`keygate_testkit::Receiver`). Delivered once per event; retried with backoff after failures
 //! (the node's manual clock is moved past each wait); carried on after a restart; exactly once
-//! with two nodes on PostgreSQL. The relay looks for work each second, so results are awaited
-//! with `eventually`, and "no more than once" is checked after a few more of its passes.
+//! with two nodes on PostgreSQL; `key.expiring` and `key.expired` found by the audit sweep with
+//! short validity settings. The relay looks for work each second, so results are awaited with
+//! `eventually`, and "no more than once" is checked after a few more of its passes.
 
 use std::time::Duration;
 
-use keygate_core::audit::{AuditEventType, NewAuditEvent, Origin};
+use keygate_client::http::KeygateClient;
+use keygate_core::audit::{AuditEvent, AuditEventType};
 use keygate_server::config::{Settings, WebhookConfig, WebhookUrl};
+use keygate_store::AuditFilter;
 use keygate_testkit::*;
 
 both_backends!(
     each_event_is_delivered_once_and_signed,
     a_failing_receiver_gets_it_on_the_third_try,
-    a_restart_carries_on
+    a_restart_carries_on,
+    expiring_and_expired_are_sent_once_each
 );
 
 /// Long enough for anything the relay does at once (it looks each second).
@@ -36,19 +40,34 @@ async fn app_with_hook(
     backend: Backend,
     receiver: &Receiver,
     events: &[AuditEventType],
+    tweak: impl FnOnce(&mut Settings),
 ) -> TestApp {
     let hook = webhook(receiver, events);
-    spawn_app_with(backend, move |s: &mut Settings| s.webhooks = vec![hook]).await
+    spawn_app_with(backend, move |s: &mut Settings| {
+        s.webhooks = vec![hook];
+        tweak(s);
+    })
+    .await
 }
 
-/// An event of `kind` for a new API key, appended as the registry does, at the node's now.
-async fn record(app: &TestApp, kind: AuditEventType) -> String {
-    let creds = app.new_api_key().await;
-    let event = NewAuditEvent::new(kind, &Origin::api_key(creds.api_key_id, None))
-        .api_key(creds.client_id, creds.api_key_id)
-        .detail("reason", "test");
-    let appended = app.store.append_audit(&[event], app.now()).await.unwrap();
-    appended[0].id.clone()
+/// A new API key that uploads a key (`key.uploaded`); its client stays logged in.
+async fn upload(app: &TestApp) -> (KeygateClient, Credentials) {
+    let (client, creds) = app.logged_in().await;
+    let reply = client.upload_key(&new_public_key()).await.unwrap();
+    assert_eq!(reply.status, 201, "{:?}", reply.body);
+    (client, creds)
+}
+
+/// The audit trail's events of the given types, oldest first.
+async fn trail(app: &TestApp, types: &[AuditEventType]) -> Vec<AuditEvent> {
+    let mut events = app
+        .store
+        .list_audit(&AuditFilter::default(), 1000)
+        .await
+        .unwrap();
+    events.reverse();
+    events.retain(|e| e.kind().is_some_and(|k| types.contains(&k)));
+    events
 }
 
 /// Wait until the receiver has answered `n` deliveries 2xx.
@@ -77,43 +96,86 @@ async fn settle() {
 
 async fn each_event_is_delivered_once_and_signed(backend: Backend) {
     let receiver = Receiver::start();
-    let app = app_with_hook(
-        backend,
-        &receiver,
-        &[AuditEventType::KeyUploaded, AuditEventType::KeyRevoked],
-    )
+    let types = [
+        AuditEventType::KeyUploaded,
+        AuditEventType::KeyRevoked,
+        AuditEventType::KeySuccessorActivated,
+        AuditEventType::LoginLocked,
+    ];
+    let app = app_with_hook(backend, &receiver, &types, |s| {
+        s.login_max_failures_per_key = 2;
+    })
     .await;
-    let uploaded = record(&app, AuditEventType::KeyUploaded).await;
-    let _not_asked_for = record(&app, AuditEventType::LoginSucceeded).await;
-    let revoked = record(&app, AuditEventType::KeyRevoked).await;
-    let got = until_accepted(&receiver, 2).await;
+    // Uploaded; a successor staged and activated; revoked with a reason; a login locked out.
+    let (client, creds) = upload(&app).await;
+    let staged = client.stage_successor(&new_public_key()).await.unwrap();
+    assert_eq!(staged.status, 201, "{:?}", staged.body);
+    let activated = client.activate_successor().await.unwrap();
+    assert_eq!(activated.status, 200, "{:?}", activated.body);
+    let revoked = client.revoke_key(Some("laptop lost")).await.unwrap();
+    assert_eq!(revoked.status, 200, "{:?}", revoked.body);
+    for _ in 0..3 {
+        let _ = app
+            .client()
+            .login_reply(&creds.api_key, "wrong password")
+            .await
+            .unwrap();
+    }
+    let expected = trail(&app, &types).await;
+    for t in types {
+        assert!(
+            expected.iter().any(|e| e.kind() == Some(t)),
+            "the trail has {t}: {expected:?}"
+        );
+    }
+    assert!(trail(&app, &[AuditEventType::LoginFailed]).await.len() >= 2);
+    until_accepted(&receiver, expected.len()).await;
     settle().await;
     let all = receiver.received().await;
+    let mut got: Vec<&str> = all.iter().map(|r| r.id.as_str()).collect();
+    got.sort_unstable();
+    let mut ids: Vec<&str> = expected.iter().map(|e| e.id.as_str()).collect();
+    ids.sort_unstable();
     assert_eq!(
-        all.len(),
-        2,
+        got, ids,
         "once per event, only the types asked for: {all:?}"
     );
     for r in &all {
         assert!(r.verified, "standardwebhooks verifies it: {r:?}");
         assert_eq!(r.timestamp, app.now());
         assert_eq!(r.content_type.as_deref(), Some("application/json"));
+        let event = expected.iter().find(|e| e.id == r.id).unwrap();
+        assert_eq!(r.body["type"], event.event_type.as_str());
         assert_eq!(
             r.body["data"]["id"],
-            r.id.as_str(),
+            event.id.as_str(),
             "webhook-id is the event's id"
         );
+        assert_eq!(
+            r.body["data"]["api_key_id"],
+            creds.api_key_id.to_string().as_str()
+        );
+        assert_eq!(
+            r.body["data"]["client_id"],
+            creds.client_id.to_string().as_str()
+        );
+        assert!(r.body["timestamp"].as_str().unwrap().ends_with('Z'));
+        let text = r.body.to_string();
+        assert!(
+            !text.contains(&creds.password) && !text.contains("wrong password"),
+            "no secret in a message: {text}"
+        );
+        assert!(r.body["data"].get("source").is_none(), "no source address");
     }
-    let mut ids: Vec<&str> = got.iter().map(|r| r.id.as_str()).collect();
-    ids.sort_unstable();
-    let mut expected = [uploaded.as_str(), revoked.as_str()];
-    expected.sort_unstable();
-    assert_eq!(ids, expected);
-    let revoke = got.iter().find(|r| r.id == revoked).unwrap();
-    assert_eq!(revoke.body["type"], "key.revoked");
-    assert_eq!(revoke.body["data"]["details"]["reason"], "test");
-    assert!(revoke.body["data"]["api_key_id"].is_string());
-    assert!(revoke.body["timestamp"].as_str().unwrap().ends_with('Z'));
+    let revoke = all
+        .iter()
+        .find(|r| r.body["type"] == "key.revoked")
+        .unwrap();
+    assert_eq!(revoke.body["data"]["details"]["reason"], "laptop lost");
+    assert_eq!(
+        revoke.body["data"]["actor"],
+        format!("api_key:{}", creds.api_key_id).as_str()
+    );
     // The secret is in no table.
     assert!(!database_text(&app).await.contains(&receiver.secret));
     assert!(metric(
@@ -121,14 +183,17 @@ async fn each_event_is_delivered_once_and_signed(backend: Backend) {
         "keygate_webhook_deliveries_total{outcome=\"delivered\"}"
     )
     .await
-    .is_some_and(|n| n >= 2.0));
+    .is_some_and(|n| n >= 4.0));
 }
 
 async fn a_failing_receiver_gets_it_on_the_third_try(backend: Backend) {
     let receiver = Receiver::start();
-    let app = app_with_hook(backend, &receiver, &[AuditEventType::KeyRevoked]).await;
+    let app = app_with_hook(backend, &receiver, &[AuditEventType::KeyUploaded], |_| {}).await;
     receiver.fail_next(2).await;
-    let id = record(&app, AuditEventType::KeyRevoked).await;
+    upload(&app).await;
+    let id = trail(&app, &[AuditEventType::KeyUploaded]).await[0]
+        .id
+        .clone();
     until_received(&receiver, 1).await;
     // Not again before its backoff (10 s at most after the first failure, 20 after the second).
     settle().await;
@@ -155,9 +220,12 @@ async fn a_failing_receiver_gets_it_on_the_third_try(backend: Backend) {
 
 async fn a_restart_carries_on(backend: Backend) {
     let receiver = Receiver::start();
-    let app = app_with_hook(backend, &receiver, &[AuditEventType::KeyUploaded]).await;
+    let app = app_with_hook(backend, &receiver, &[AuditEventType::KeyUploaded], |_| {}).await;
     receiver.fail_all(true).await;
-    let id = record(&app, AuditEventType::KeyUploaded).await;
+    upload(&app).await;
+    let id = trail(&app, &[AuditEventType::KeyUploaded]).await[0]
+        .id
+        .clone();
     until_received(&receiver, 1).await;
     let app = app.restart().await;
     receiver.fail_all(false).await;
@@ -172,14 +240,23 @@ async fn a_restart_carries_on(backend: Backend) {
 #[tokio::test]
 async fn two_nodes_deliver_each_event_once() {
     let receiver = Receiver::start();
-    let first = app_with_hook(Backend::Postgres, &receiver, &[AuditEventType::KeyUploaded]).await;
+    let first = app_with_hook(
+        Backend::Postgres,
+        &receiver,
+        &[AuditEventType::KeyUploaded],
+        |_| {},
+    )
+    .await;
     let second = spawn_second_node(&first).await;
-    let mut ids = Vec::new();
-    for i in 0..20 {
-        let node = if i % 2 == 0 { &first } else { &second };
-        ids.push(record(node, AuditEventType::KeyUploaded).await);
-    }
-    until_accepted(&receiver, 20).await;
+    let uploads = (0..12).map(|i| upload(if i % 2 == 0 { &first } else { &second }));
+    futures::future::join_all(uploads).await;
+    let mut ids: Vec<String> = trail(&first, &[AuditEventType::KeyUploaded])
+        .await
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids.len(), 12);
+    until_accepted(&receiver, 12).await;
     settle().await;
     let all = receiver.received().await;
     let mut got: Vec<String> = all.iter().map(|r| r.id.clone()).collect();
@@ -198,6 +275,7 @@ async fn a_bad_secret_stops_the_start() {
     let db = TestDatabase::new(Backend::Sqlite).await;
     let mut settings = test_settings(&db.url);
     settings.webhooks = vec![webhook(&receiver, &[AuditEventType::KeyRevoked])];
+    // (the node never starts, so nothing is sent)
     let err = keygate_server::Application::build(settings.clone())
         .await
         .err()
@@ -219,4 +297,46 @@ async fn a_bad_secret_stops_the_start() {
         err.contains("the environment variable KEYGATE_TEST_UNSET_HOOK_SECRET is not set"),
         "{err}"
     );
+}
+
+/// With a key valid for two minutes and a one-minute warning, the sweep (every second here)
+/// records `key.expiring` when the node's clock enters the window and `key.expired` when it
+/// passes the end; each is sent once.
+async fn expiring_and_expired_are_sent_once_each(backend: Backend) {
+    let receiver = Receiver::start();
+    let types = [AuditEventType::KeyExpiring, AuditEventType::KeyExpired];
+    let app = app_with_hook(backend, &receiver, &types, |s| {
+        s.key_validity = Duration::from_secs(120);
+        s.key_expiry_warning = Duration::from_secs(60);
+        s.audit_sweep_interval = Duration::from_secs(1);
+    })
+    .await;
+    let (client, creds) = upload(&app).await;
+    let key_id = client.current_key().await.unwrap().data()["key"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    settle().await;
+    assert!(
+        receiver.received().await.is_empty(),
+        "not yet in the window"
+    );
+    app.time.advance(61);
+    let got = until_accepted(&receiver, 1).await;
+    assert_eq!(got[0].body["type"], "key.expiring");
+    app.time.advance(60);
+    let got = until_accepted(&receiver, 2).await;
+    assert_eq!(got[1].body["type"], "key.expired");
+    settle().await;
+    let all = receiver.received().await;
+    assert_eq!(all.len(), 2, "once each: {all:?}");
+    for r in &all {
+        assert!(r.verified, "{r:?}");
+        assert_eq!(r.body["data"]["key_id"], key_id.as_str());
+        assert_eq!(
+            r.body["data"]["api_key_id"],
+            creds.api_key_id.to_string().as_str()
+        );
+        assert_eq!(r.body["data"]["actor"], "keygate");
+    }
 }

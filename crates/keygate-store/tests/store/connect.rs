@@ -123,7 +123,8 @@ async fn migrations_are_idempotent(kind: Backend) {
             (3, "successor".to_owned()),
             (4, "check_challenges".to_owned()),
             (5, "audit_events".to_owned()),
-            (6, "key_usage".to_owned())
+            (6, "key_usage".to_owned()),
+            (7, "webhooks".to_owned())
         ]
     );
 }
