@@ -32,6 +32,24 @@ pub mod logs;
 pub mod webhooks;
 
 pub use db::{postgres_admin_url, Backend, TestDatabase};
+
+/// The self-check's checks in the order every report lists them (docs/design.md §5,
+/// "Self-check"), written out as the wire shows them: the witness the API, page and CLI tests
+/// compare against.
+pub const SELF_CHECK_ORDER: [&str; 12] = [
+    "key_state",
+    "jws",
+    "alg",
+    "kid",
+    "signature",
+    "iat",
+    "exp",
+    "jti",
+    "htm",
+    "htu",
+    "body_sha256",
+    "ath",
+];
 pub use files::{Immutable, Unwritable};
 pub use pki::{genrsa, new_public_key, openssl, pubout, Pki};
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use keygate_testkit::process::{Binary, Server};
-use keygate_testkit::temp_dir;
+use keygate_testkit::{temp_dir, SELF_CHECK_ORDER};
 use serde_json::Value;
 
 /// The binary under test.
@@ -353,24 +353,10 @@ fn client_check_reports_both_self_checks() {
         "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for name in [
-        "key_state",
-        "jws",
-        "alg",
-        "kid",
-        "signature",
-        "iat",
-        "exp",
-        "jti",
-        "htm",
-        "htu",
-        "body_sha256",
-        "ath",
-        "jwe",
-        "rsa-oaep-256",
-        "rsa-pkcs1",
-        "answer",
-    ] {
+    for name in SELF_CHECK_ORDER
+        .into_iter()
+        .chain(["jwe", "rsa-oaep-256", "rsa-pkcs1", "answer"])
+    {
         assert!(text.contains(&format!("ok    {name} ")), "{name}: {text}");
     }
     assert!(text.contains("All checks passed"), "{text}");

@@ -12,20 +12,7 @@ use keygate_testkit::*;
 
 both_backends!(the_signature_check_names_each_failing_check);
 
-pub(crate) const ORDER: [&str; 12] = [
-    "key_state",
-    "jws",
-    "alg",
-    "kid",
-    "signature",
-    "iat",
-    "exp",
-    "jti",
-    "htm",
-    "htu",
-    "body_sha256",
-    "ath",
-];
+pub(crate) use keygate_testkit::SELF_CHECK_ORDER as ORDER;
 
 /// `(check, ok, detail)` of every check, after checking the answer's shape and order.
 pub(crate) fn checks(reply: &Reply) -> Vec<(String, bool, String)> {
