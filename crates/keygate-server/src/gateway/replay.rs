@@ -18,7 +18,7 @@
 //! `examples/replay_memory.rs`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use aws_lc_rs::digest::{digest, SHA256};
 use keygate_core::model::UnixTime;
@@ -66,17 +66,45 @@ fn jti_hash(jti: &str) -> JtiHash {
     out
 }
 
-/// The one-node table: each `(API key, jti)` seen and until when it matters, and how many
-/// entries each API key holds.
-#[derive(Default)]
+/// Shards of the one-node table. A `jti`'s shard is picked by its hash, so each lock covers a
+/// sixteenth of the entries: a resize or a purge holds up only that shard's calls, for a
+/// sixteenth of the time the whole table would (BENCHMARKS.md, "Stop 19"), and calls on several
+/// cores rarely meet on one lock. The limits are divided the same way (docs/gateway.md,
+/// "Replay detection").
+pub const SHARDS: usize = 16;
+
+/// One shard, or (with [`MemoryTable::default`]) a whole table: each `(API key, jti)` seen and
+/// until when it matters, and how many entries each API key holds.
 pub struct MemoryTable {
     seen: HashMap<(Uuid, JtiHash), UnixTime>,
     per_key: HashMap<Uuid, usize>,
     /// When a full table was last swept, so a flood does not sweep on every call.
     last_sweep: Option<UnixTime>,
+    /// Most entries held, all API keys together.
+    capacity: usize,
+    /// Most entries held for one API key.
+    per_key_capacity: usize,
+}
+
+impl Default for MemoryTable {
+    /// A whole table: [`MEMORY_CAPACITY`] and [`PER_KEY_CAPACITY`].
+    fn default() -> Self {
+        Self::with_limits(MEMORY_CAPACITY, PER_KEY_CAPACITY)
+    }
 }
 
 impl MemoryTable {
+    /// An empty table holding at most `capacity` entries, `per_key_capacity` for one API key.
+    pub fn with_limits(capacity: usize, per_key_capacity: usize) -> Self {
+        Self {
+            seen: HashMap::new(),
+            per_key: HashMap::new(),
+            last_sweep: None,
+            capacity,
+            per_key_capacity,
+        }
+    }
+
     /// Records `jti` for `api_key_id`: `Ok(true)` when new, `Ok(false)` when seen, and
     /// `Err(retry_after)` when this key's share or the whole table is full of live entries.
     pub fn record(
@@ -86,15 +114,25 @@ impl MemoryTable {
         now: UnixTime,
         expires_at: UnixTime,
     ) -> Result<bool, u64> {
-        let entry = (api_key_id, jti_hash(jti));
+        self.record_hashed(api_key_id, jti_hash(jti), now, expires_at)
+    }
+
+    fn record_hashed(
+        &mut self,
+        api_key_id: Uuid,
+        hash: JtiHash,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<bool, u64> {
+        let entry = (api_key_id, hash);
         if let Some(until) = self.seen.get(&entry) {
             if *until >= now {
                 return Ok(false);
             }
         }
         let full = |t: &Self| {
-            t.seen.len() >= MEMORY_CAPACITY
-                || t.per_key.get(&api_key_id).copied().unwrap_or(0) >= PER_KEY_CAPACITY
+            t.seen.len() >= t.capacity
+                || t.per_key.get(&api_key_id).copied().unwrap_or(0) >= t.per_key_capacity
         };
         if full(self) {
             // Expired entries no longer count; sweep at most once a second.
@@ -114,8 +152,12 @@ impl MemoryTable {
 
     /// Whether `record` would find `jti` seen now; records nothing (the self-check).
     pub fn seen(&self, api_key_id: Uuid, jti: &str, now: UnixTime) -> bool {
+        self.seen_hashed(api_key_id, jti_hash(jti), now)
+    }
+
+    fn seen_hashed(&self, api_key_id: Uuid, hash: JtiHash, now: UnixTime) -> bool {
         self.seen
-            .get(&(api_key_id, jti_hash(jti)))
+            .get(&(api_key_id, hash))
             .is_some_and(|until| *until >= now)
     }
 
@@ -145,11 +187,88 @@ impl MemoryTable {
     }
 }
 
+/// The one-node table as [`SHARDS`] locked shards: the same answers as one [`MemoryTable`] (a
+/// `jti` always falls in the same shard), each shard holding a sixteenth of the limits.
+pub struct ShardedTable {
+    shards: Vec<Mutex<MemoryTable>>,
+}
+
+impl Default for ShardedTable {
+    fn default() -> Self {
+        Self {
+            shards: (0..SHARDS)
+                .map(|_| {
+                    Mutex::new(MemoryTable::with_limits(
+                        MEMORY_CAPACITY / SHARDS,
+                        PER_KEY_CAPACITY / SHARDS,
+                    ))
+                })
+                .collect(),
+        }
+    }
+}
+
+impl ShardedTable {
+    /// The shard of a `jti` and its hash. The shard is read off the hash's last byte (the map
+    /// hashes the whole entry with its own keyed hasher, so the two do not interfere).
+    fn shard(&self, jti: &str) -> Result<(MutexGuard<'_, MemoryTable>, JtiHash), ReplayError> {
+        let hash = jti_hash(jti);
+        // `get` cannot miss (there are SHARDS shards); it only avoids an indexing panic.
+        let shard = self
+            .shards
+            .get(usize::from(hash[15]) % SHARDS)
+            .ok_or(ReplayError::Poisoned)?;
+        Ok((shard.lock().map_err(|_| ReplayError::Poisoned)?, hash))
+    }
+
+    /// As [`MemoryTable::record`], within the `jti`'s shard.
+    pub fn record(
+        &self,
+        api_key_id: Uuid,
+        jti: &str,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<bool, ReplayError> {
+        let (mut shard, hash) = self.shard(jti)?;
+        shard
+            .record_hashed(api_key_id, hash, now, expires_at)
+            .map_err(|retry_after| ReplayError::Full { retry_after })
+    }
+
+    /// As [`MemoryTable::seen`].
+    pub fn seen(&self, api_key_id: Uuid, jti: &str, now: UnixTime) -> Result<bool, ReplayError> {
+        let (shard, hash) = self.shard(jti)?;
+        Ok(shard.seen_hashed(api_key_id, hash, now))
+    }
+
+    /// Drops what expired before `now`, one shard at a time (calls to the other shards go on).
+    pub fn purge(&self, now: UnixTime) {
+        for shard in &self.shards {
+            if let Ok(mut shard) = shard.lock() {
+                shard.purge(now);
+            }
+        }
+    }
+
+    /// `jti`s held now, all shards together.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().map_or(0, |t| t.len()))
+            .sum()
+    }
+
+    /// Whether no shard holds a `jti`.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Where seen `jti`s are recorded: in this process for SQLite (one node), in the database for
 /// PostgreSQL so that every node sharing it sees the same record.
 pub enum ReplayGuard {
-    /// One node: an in-memory table, bounded per API key.
-    Memory(Mutex<MemoryTable>),
+    /// One node: an in-memory table in shards, bounded per API key.
+    Memory(ShardedTable),
     /// Several nodes: the store's shared table, written in batches.
     Shared(Batcher),
 }
@@ -278,7 +397,7 @@ impl ReplayGuard {
         if store.is_shared() {
             ReplayGuard::Shared(Batcher::new(store))
         } else {
-            ReplayGuard::Memory(Mutex::new(MemoryTable::default()))
+            ReplayGuard::Memory(ShardedTable::default())
         }
     }
 
@@ -292,11 +411,7 @@ impl ReplayGuard {
     ) -> Result<(), ReplayError> {
         let fresh = match self {
             ReplayGuard::Shared(batcher) => batcher.record(api_key_id, jti, expires_at).await?,
-            ReplayGuard::Memory(table) => table
-                .lock()
-                .map_err(|_| ReplayError::Poisoned)?
-                .record(api_key_id, jti, now, expires_at)
-                .map_err(|retry_after| ReplayError::Full { retry_after })?,
+            ReplayGuard::Memory(table) => table.record(api_key_id, jti, now, expires_at)?,
         };
         if fresh {
             Ok(())
@@ -319,10 +434,7 @@ impl ReplayGuard {
                 .jti_seen(api_key_id, jti)
                 .await
                 .map_err(|e| ReplayError::Store(Arc::new(e))),
-            ReplayGuard::Memory(table) => Ok(table
-                .lock()
-                .map_err(|_| ReplayError::Poisoned)?
-                .seen(api_key_id, jti, now)),
+            ReplayGuard::Memory(table) => table.seen(api_key_id, jti, now),
         }
     }
 
@@ -334,11 +446,7 @@ impl ReplayGuard {
                     tracing::warn!(error = %e, "purging seen jtis failed");
                 }
             }
-            ReplayGuard::Memory(table) => {
-                if let Ok(mut table) = table.lock() {
-                    table.purge(now);
-                }
-            }
+            ReplayGuard::Memory(table) => table.purge(now),
         }
     }
 }
@@ -382,6 +490,53 @@ mod tests {
         assert_eq!(t.record(a, "another-00000000", 300, 900), Ok(true));
         // Once its entries expire, the flooding key is served again.
         assert_eq!(t.record(flood, "one-more-0000000", 901, 1200), Ok(true));
+        t.purge(1000);
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn shards_answer_as_one_table_and_bound_a_key_close_to_its_share() {
+        let t = ShardedTable::default();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        assert!(t.record(a, "jti-0000000000001", 100, 200).unwrap());
+        assert!(t.seen(a, "jti-0000000000001", 150).unwrap());
+        assert!(!t.record(a, "jti-0000000000001", 150, 200).unwrap());
+        assert!(
+            t.record(b, "jti-0000000000001", 150, 200).unwrap(),
+            "per key"
+        );
+        assert!(
+            t.record(a, "jti-0000000000001", 201, 300).unwrap(),
+            "expired"
+        );
+
+        // A flooding key: each shard holds a sixteenth of its share and the jti hashes spread
+        // evenly, so its first refusal comes close to the whole share, never past it.
+        let flood = Uuid::new_v4();
+        let mut accepted = 0;
+        loop {
+            match t.record(flood, &format!("flood-{accepted:012}"), 300, 900) {
+                Ok(true) => accepted += 1,
+                Err(ReplayError::Full { retry_after: 1 }) => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(
+            (PER_KEY_CAPACITY * 97 / 100..=PER_KEY_CAPACITY).contains(&accepted),
+            "first refusal after {accepted}"
+        );
+        assert!(
+            !t.record(flood, "flood-000000000000", 300, 900).unwrap(),
+            "still exact"
+        );
+        assert!(
+            t.record(a, "another-00000000", 300, 900).unwrap(),
+            "others go on"
+        );
+        assert!(
+            t.record(flood, "one-more-0000000", 901, 1200).unwrap(),
+            "after expiry"
+        );
         t.purge(1000);
         assert_eq!(t.len(), 1);
     }

@@ -8,6 +8,7 @@ use keygate_testkit::{both_backends, Backend};
 use crate::support::{new_api_key, new_key, open, NOW};
 
 both_backends!(batches_add_up_and_the_later_instants_win);
+both_backends!(a_key_twice_in_one_batch_is_added_together);
 
 const YEAR: i64 = 365 * 86_400;
 
@@ -116,4 +117,49 @@ async fn batches_add_up_and_the_later_instants_win(kind: Backend) {
     if kind == Backend::Postgres {
         other.close().await;
     }
+}
+
+/// The flush sends each key once, but the store takes any batch: a key given twice is merged
+/// first (on PostgreSQL one `INSERT … ON CONFLICT DO UPDATE` may not touch a row twice).
+async fn a_key_twice_in_one_batch_is_added_together(kind: Backend) {
+    let (store, _guard, _url) = open(kind).await;
+    let api_key = new_api_key(&store).await;
+    let a = store
+        .insert_key(new_key(api_key.id), NOW, YEAR, &[])
+        .await
+        .unwrap()
+        .id;
+    store
+        .record_usage(&[
+            UsageDelta {
+                key_id: a,
+                accepted: 2,
+                last_used_at: Some(NOW + 9),
+                refusals: vec![("signature_stale", 1), ("signature_invalid", 4)],
+                last_refusal: Some(("signature_invalid", NOW + 7)),
+            },
+            UsageDelta {
+                key_id: a,
+                accepted: 5,
+                last_used_at: Some(NOW + 3),
+                refusals: vec![("signature_stale", 2)],
+                last_refusal: Some(("signature_stale", NOW + 8)),
+            },
+        ])
+        .await
+        .unwrap();
+    let usage = store.usage_of_key(a).await.unwrap();
+    assert_eq!(usage.accepted, 7);
+    assert_eq!(usage.last_used_at, Some(NOW + 9));
+    assert_eq!(
+        usage.refusals,
+        vec![
+            ("signature_invalid".to_owned(), 4),
+            ("signature_stale".to_owned(), 3)
+        ]
+    );
+    assert_eq!(
+        usage.last_refusal,
+        Some(("signature_stale".to_owned(), NOW + 8))
+    );
 }
