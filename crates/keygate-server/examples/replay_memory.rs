@@ -26,7 +26,10 @@ fn main() {
         match table.record(keys[i % 4], &jti, 0, 600) {
             Ok(true) => {}
             Err(ReplayError::Full { .. }) => break,
-            other => panic!("{other:?}"),
+            other => {
+                eprintln!("unexpected: {other:?}");
+                std::process::exit(1);
+            }
         }
     }
     let after = rss_kib();

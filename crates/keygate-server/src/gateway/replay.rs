@@ -514,13 +514,16 @@ mod tests {
         // evenly, so its first refusal comes close to the whole share, never past it.
         let flood = Uuid::new_v4();
         let mut accepted = 0;
-        loop {
+        let refusal = loop {
             match t.record(flood, &format!("flood-{accepted:012}"), 300, 900) {
                 Ok(true) => accepted += 1,
-                Err(ReplayError::Full { retry_after: 1 }) => break,
-                other => panic!("{other:?}"),
+                other => break other,
             }
-        }
+        };
+        assert!(
+            matches!(refusal, Err(ReplayError::Full { retry_after: 1 })),
+            "{refusal:?}"
+        );
         assert!(
             (PER_KEY_CAPACITY * 97 / 100..=PER_KEY_CAPACITY).contains(&accepted),
             "first refusal after {accepted}"
