@@ -11,6 +11,7 @@
 //! fields, or bound a value, are in `Settings::check`. Every error names the key at fault.
 
 mod de;
+pub mod secret_file;
 mod webhooks;
 
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use keygate_core::jose::Scheme;
+pub use secret_file::SecretFileError;
 use serde::Deserialize;
 pub use webhooks::{WebhookConfig, WebhookUrl, WEBHOOK_EVENTS};
 
