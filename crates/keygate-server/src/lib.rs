@@ -225,7 +225,12 @@ impl Application {
             .map_err(StartError::Gateway)?,
         );
         gateway::spawn_background(store.clone(), &gateway);
-        let relay = webhooks::Relay::new(store.clone(), registry.clock().clone(), webhooks);
+        let relay = webhooks::Relay::new(
+            store.clone(),
+            registry.clock().clone(),
+            webhooks,
+            settings.webhook_poll_interval,
+        );
         relay.prepare().await?;
         let listener =
             TcpListener::bind(settings.listen)
