@@ -91,6 +91,17 @@ event_types! {
     AuditCheckpoint = "audit.checkpoint",
 }
 
+/// The event types a webhook may ask for (docs/design.md §12). The store wakes the webhook
+/// relay when it appends one of these (docs/webhooks.md, "Delivery").
+pub const WEBHOOK_EVENTS: [AuditEventType; 6] = [
+    AuditEventType::KeyUploaded,
+    AuditEventType::KeyRevoked,
+    AuditEventType::KeyExpiring,
+    AuditEventType::KeyExpired,
+    AuditEventType::KeySuccessorActivated,
+    AuditEventType::LoginLocked,
+];
+
 impl fmt::Display for AuditEventType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -69,6 +69,10 @@ pub enum StartError {
     /// The gateway could not be put together.
     #[error("{0}")]
     Gateway(String),
+    /// A file holding a secret (`tls_key_file`) is not a regular file, or others can read or
+    /// change it (docs/deployment.md, "Secret files").
+    #[error("invalid configuration: {0}")]
+    SecretFile(#[from] config::SecretFileError),
     /// A `[[webhooks]]` entry cannot be used (its secret, its TLS setup).
     #[error("invalid configuration: {0}")]
     Webhooks(#[from] webhooks::WebhookSetupError),
@@ -141,7 +145,10 @@ impl Application {
         // The certificate first: a bad file is a configuration error, found before anything
         // else is touched.
         let tls = match (&settings.tls_cert_file, &settings.tls_key_file) {
-            (Some(cert), Some(key)) => Some(Arc::new(tls::TlsFiles::load(cert, key)?)),
+            (Some(cert), Some(key)) => {
+                config::secret_file::check(key, "tls_key_file")?;
+                Some(Arc::new(tls::TlsFiles::load(cert, key)?))
+            }
             _ => None,
         };
         // The webhooks' secrets next: a missing one is a configuration error too.
@@ -218,7 +225,12 @@ impl Application {
             .map_err(StartError::Gateway)?,
         );
         gateway::spawn_background(store.clone(), &gateway);
-        let relay = webhooks::Relay::new(store.clone(), registry.clock().clone(), webhooks);
+        let relay = webhooks::Relay::new(
+            store.clone(),
+            registry.clock().clone(),
+            webhooks,
+            settings.webhook_poll_interval,
+        );
         relay.prepare().await?;
         let listener =
             TcpListener::bind(settings.listen)

@@ -13,7 +13,7 @@ use keygate_core::model::UnixTime;
 use keygate_store::Store;
 use zeroize::Zeroizing;
 
-use crate::config::Settings;
+use crate::config::{secret_file, SecretFileError, Settings};
 
 /// Why the key ring could not be loaded. Never carries key material.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +35,9 @@ pub enum KeyringError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// `master_key_file` is not a regular file, or others can read or change it.
+    #[error("{0}")]
+    MasterKeyFileOpen(#[from] SecretFileError),
     /// The master key given does not open the system key stored in the database (another
     /// node's master key is needed); the node refuses to start rather than make a new key.
     #[error("the master key cannot open the stored system key {kid}: this node was given a different master key than the one the system key was sealed with. Give every node sharing this database the same master key (KEYGATE_MASTER_KEY or master_key_file); keygate refuses to start rather than make a new key")]
@@ -71,13 +74,20 @@ pub fn load_master_key(settings: &Settings) -> Result<MasterKey, KeyringError> {
     }
     let path = &settings.master_key_file;
     let shown = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(text) => decode_master(&text).ok_or(KeyringError::MasterKeyFile { path: shown }),
+    let io = |source| KeyringError::MasterKeyIo {
+        path: shown.clone(),
+        source,
+    };
+    match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_master_file(path),
-        Err(source) => Err(KeyringError::MasterKeyIo {
-            path: shown,
-            source,
-        }),
+        Err(e) => Err(io(e)),
+        Ok(metadata) => {
+            // An existing file is refused when others can read or change it
+            // (docs/deployment.md, "Secret files"); one keygate creates is 0600.
+            secret_file::check_metadata(path, "master_key_file", &metadata)?;
+            let text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
+            decode_master(&text).ok_or(KeyringError::MasterKeyFile { path: shown })
+        }
     }
 }
 

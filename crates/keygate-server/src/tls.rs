@@ -52,6 +52,11 @@ impl TlsFiles {
     /// Re-reads the files: the new certificate for new handshakes, or, when a file is bad, the
     /// old one kept and the reason logged.
     pub fn reload(&self) {
+        // The key file is checked as at start (docs/deployment.md, "Secret files").
+        if let Err(e) = crate::config::secret_file::check(&self.key, "tls_key_file") {
+            tracing::warn!(error = %e, "the TLS key file is refused; keeping the current certificate");
+            return;
+        }
         match server_config(&self.cert, &self.key) {
             Ok(config) => {
                 if let Ok(mut current) = self.current.write() {

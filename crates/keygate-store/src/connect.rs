@@ -224,6 +224,7 @@ impl Store {
             timeout,
             target: target.into(),
             stats: Default::default(),
+            webhook_wake: Default::default(),
         };
         store.migrate().await.map_err(|e| store.explain_open(e))?;
         // Migrations that are all applied already write nothing: try a write now, so a

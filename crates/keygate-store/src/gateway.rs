@@ -10,8 +10,14 @@ use crate::error::is_unique_violation;
 use crate::{Backend, Store, StoreError};
 
 /// The PostgreSQL channel the triggers of `0002_gateway.sql` announce changes on. Payloads:
-/// `key:<api_key_id>`, `session:<token_hash>`, `system_keys`.
+/// `key:<api_key_id>`, `session:<token_hash>`, `system_keys`; and [`WEBHOOK_EVENTS_PAYLOAD`],
+/// sent by `append_audit!`.
 pub const INVALIDATE_CHANNEL: &str = "keygate_invalidate";
+
+/// The payload on [`INVALIDATE_CHANNEL`] when a transaction that appended an event a webhook
+/// may want commits (docs/webhooks.md, "Delivery"): the listener then calls
+/// [`Store::wake_webhooks`].
+pub const WEBHOOK_EVENTS_PAYLOAD: &str = "webhook_events";
 
 /// One stored system key. `sealed_private_key` is the AES-256-GCM sealed PKCS#8 (never plain).
 #[derive(Clone, PartialEq, Eq)]
@@ -275,6 +281,26 @@ impl Store {
                 .await
             }
         }
+    }
+
+    /// Waits until an audit event a webhook may want ([`keygate_core::audit::WEBHOOK_EVENTS`])
+    /// was appended (docs/webhooks.md, "Delivery"), so the relay need not wait for its poll.
+    /// On SQLite `append_audit!` wakes it inside the appending transaction, which holds the one
+    /// writer's lock until it has committed or rolled back: taking that lock here waits for the
+    /// end, so the relay then reads the committed event. On PostgreSQL the wake comes from
+    /// [`Store::wake_webhooks`], called when the commit's `NOTIFY` is heard (any node). A wake
+    /// given while nobody waits is kept for the next wait; a spurious one only costs a pass.
+    pub async fn webhook_events_appended(&self) {
+        self.webhook_wake.notified().await;
+        if let Backend::Sqlite(_) = self.backend {
+            drop(self.sqlite_writer.lock().await);
+        }
+    }
+
+    /// Wakes [`Store::webhook_events_appended`]: the listener calls it on hearing
+    /// [`WEBHOOK_EVENTS_PAYLOAD`].
+    pub fn wake_webhooks(&self) {
+        self.webhook_wake.notify_one();
     }
 
     /// Sends `payload` on [`INVALIDATE_CHANNEL`] (PostgreSQL; nothing on SQLite). A node sends

@@ -48,7 +48,7 @@ use health::Counters;
 pub use audit::{AuditFilter, DueKeyEvent};
 pub use checks::ChallengeTaken;
 pub use error::{InsertKeyError, StoreError};
-pub use gateway::{Invalidations, SystemKeyRow, INVALIDATE_CHANNEL};
+pub use gateway::{Invalidations, SystemKeyRow, INVALIDATE_CHANNEL, WEBHOOK_EVENTS_PAYLOAD};
 pub use health::StoreStats;
 pub use keys::{KeyChange, NewKey};
 pub use sessions::{LoginAttempt, LoginAttemptKey};
@@ -74,6 +74,9 @@ pub struct Store {
     /// database name (never the user or the password).
     target: std::sync::Arc<str>,
     stats: std::sync::Arc<Counters>,
+    /// Wakes this process's webhook relay when an event a webhook may want was appended
+    /// ([`Store::webhook_events_appended`]).
+    webhook_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 #[derive(Clone)]

@@ -139,8 +139,9 @@ macro_rules! audit_columns {
 /// 1 and 2, `gateway.rs` 3, `lock_and_settle_keys!` 4), so appends from every node run one after
 /// the other; SQLite's one writer already does. Each event gets the previous seq + 1 and the
 /// previous hash. Taking the lock last, after any other lock of the transaction, keeps the lock
-/// order the same everywhere. The value is the sealed events (`Vec<AuditEvent>`), for what
-/// must be written with them in the same transaction.
+/// order the same everywhere. An event a webhook may want wakes the relays (below). The value is
+/// the sealed events (`Vec<AuditEvent>`), for what must be written with them in the same
+/// transaction.
 macro_rules! append_audit {
     ($store:expr, $tx:ident, $events:expr, $now:expr) => {{
         let events: &[keygate_core::audit::NewAuditEvent] = $events;
@@ -187,6 +188,25 @@ macro_rules! append_audit {
                 .await?;
                 prev.clone_from(&event.hash);
                 appended.push(event);
+            }
+            // Wake the webhook relays for an event one may want (docs/webhooks.md, "Delivery"):
+            // on PostgreSQL a NOTIFY, which is sent at the commit and only if it commits, to
+            // every node; on SQLite (one node) this process's relay, which waits for this
+            // transaction to end before it reads (`Store::webhook_events_appended`).
+            if events
+                .iter()
+                .any(|e| keygate_core::audit::WEBHOOK_EVENTS.contains(&e.event_type))
+            {
+                match $store.backend {
+                    Backend::Postgres(_) => {
+                        sqlx::query("SELECT pg_notify($1, $2)")
+                            .bind(crate::INVALIDATE_CHANNEL)
+                            .bind(crate::WEBHOOK_EVENTS_PAYLOAD)
+                            .execute(&mut *$tx)
+                            .await?;
+                    }
+                    Backend::Sqlite(_) => $store.wake_webhooks(),
+                }
             }
         }
         appended

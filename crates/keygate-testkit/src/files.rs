@@ -1,4 +1,4 @@
-//! Files a test makes unwritable, and gives back when it ends.
+//! Files a test makes unwritable, and gives back when it ends; secret files with a chosen mode.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -67,4 +67,17 @@ impl Drop for Unwritable {
             let _ = Command::new("chattr").arg("-i").arg(&self.0).output();
         }
     }
+}
+
+/// Writes `text` to `file` with mode 0600, as an operator keeps a secret (keygate refuses a
+/// secret file others can read: docs/deployment.md, "Secret files").
+pub fn write_secret_file(file: &Path, text: &str) {
+    std::fs::write(file, text).unwrap();
+    set_mode(file, 0o600);
+}
+
+/// Sets `file`'s permission bits to `mode`.
+pub fn set_mode(file: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode)).unwrap();
 }

@@ -3,7 +3,7 @@
 //!
 //! - [`db`]: a fresh, empty database per test on SQLite or PostgreSQL, and [`both_backends!`].
 //! - [`pki`]: keys and certificates made the way a user makes them, with the `openssl` tool.
-//! - [`files`]: files made unwritable for a test, even to root.
+//! - [`files`]: files made unwritable for a test, even to root; secret files with a mode.
 //! - [`process`]: the `keygate` binary run as a process (its tests keep the real clock).
 //! - `app` (feature `app`): `spawn_app` — a real node on port 0 over a fresh database, with
 //!   a manual clock whose hand (`TestApp::time`) a test moves instead of sleeping; API keys,
@@ -50,7 +50,7 @@ pub const SELF_CHECK_ORDER: [&str; 12] = [
     "body_sha256",
     "ath",
 ];
-pub use files::{Immutable, Unwritable};
+pub use files::{set_mode, write_secret_file, Immutable, Unwritable};
 pub use pki::{genrsa, new_public_key, openssl, pubout, Pki};
 
 #[cfg(feature = "app")]

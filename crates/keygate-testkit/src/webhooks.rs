@@ -71,7 +71,7 @@ impl Receiver {
         let port = first["port"].as_u64().expect("a port");
         let secret = first["secret"].as_str().expect("a secret").to_owned();
         let secret_file = crate::temp_dir("hook").join("hook.secret");
-        std::fs::write(&secret_file, format!("{secret}\n")).expect("write the secret");
+        crate::write_secret_file(&secret_file, &format!("{secret}\n"));
         let base = format!("http://127.0.0.1:{port}");
         Receiver {
             url: format!("{base}/hook"),

@@ -11,6 +11,7 @@
 //! fields, or bound a value, are in `Settings::check`. Every error names the key at fault.
 
 mod de;
+pub mod secret_file;
 mod webhooks;
 
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use keygate_core::jose::Scheme;
+pub use secret_file::SecretFileError;
 use serde::Deserialize;
 pub use webhooks::{WebhookConfig, WebhookUrl, WEBHOOK_EVENTS};
 
@@ -207,6 +209,11 @@ pub struct Settings {
     pub routes: Vec<RouteConfig>,
     /// The `[[webhooks]]` key events are posted to, signed (docs/webhooks.md).
     pub webhooks: Vec<WebhookConfig>,
+    /// How often the webhook relay looks for work when nothing woke it (default `1s`, 100ms to
+    /// 1m): a new event wakes it at once, so this bounds only retries coming due, a lost
+    /// wake-up and, on SQLite, events appended by `keygate admin` (docs/webhooks.md).
+    #[serde(deserialize_with = "de::duration")]
+    pub webhook_poll_interval: Duration,
     /// `--demo`: add the sample card API's routes and create the `demo` client at start.
     pub demo: bool,
     /// How long a rotated-out system key keeps decrypting (`system_key_grace`, default 7d).
@@ -272,6 +279,7 @@ impl Default for Settings {
             usage_flush_interval: Duration::from_secs(5),
             routes: Vec::new(),
             webhooks: Vec::new(),
+            webhook_poll_interval: Duration::from_secs(1),
             demo: false,
             system_key_grace: Duration::from_secs(7 * 86_400),
             audit_retention: Duration::from_secs(400 * 86_400),
@@ -443,6 +451,13 @@ impl Settings {
             || self.audit_sweep_interval > Duration::from_secs(3600)
         {
             return invalid("audit_sweep_interval must be between 1s and 1h (e.g. 30s)");
+        }
+        // Under 100 ms the poll would be a database read per webhook for nothing; over a
+        // minute a retry would wait long past its due time (docs/webhooks.md).
+        if self.webhook_poll_interval < Duration::from_millis(100)
+            || self.webhook_poll_interval > Duration::from_secs(60)
+        {
+            return invalid("webhook_poll_interval must be between 100ms and 1m (e.g. 1s)");
         }
         for (i, webhook) in self.webhooks.iter().enumerate() {
             webhook

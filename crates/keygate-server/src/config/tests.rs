@@ -117,11 +117,12 @@ fn usage_flush_interval_is_a_bounded_duration() {
 #[test]
 fn keys_are_the_fields_of_settings() {
     let keys = keys();
-    assert_eq!(keys.len(), 37, "{keys:?}");
+    assert_eq!(keys.len(), 38, "{keys:?}");
     for key in [
         "listen",
         "webhooks",
         "usage_flush_interval",
+        "webhook_poll_interval",
         "allowed_key_bits",
         "cookie_secure",
         "routes",

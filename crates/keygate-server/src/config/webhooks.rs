@@ -13,14 +13,7 @@ use serde::de::{Deserializer, Error};
 use serde::Deserialize;
 
 /// The event types a webhook may ask for, of the audit trail's (docs/design.md §12).
-pub const WEBHOOK_EVENTS: [AuditEventType; 6] = [
-    AuditEventType::KeyUploaded,
-    AuditEventType::KeyRevoked,
-    AuditEventType::KeyExpiring,
-    AuditEventType::KeyExpired,
-    AuditEventType::KeySuccessorActivated,
-    AuditEventType::LoginLocked,
-];
+pub use keygate_core::audit::WEBHOOK_EVENTS;
 
 /// One `[[webhooks]]` entry.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! The node's view of its database (docs/operations.md): whether it answers, and — on
-//! PostgreSQL — whether this node hears every cache invalidation.
+//! PostgreSQL — whether this node hears every cache invalidation. The same subscription hears
+//! when an event a webhook may want was committed, and wakes the webhook relay.
 //!
 //! The invalidation listener subscribes on a connection of its own. When that connection is
 //! lost, or when the node's own heartbeat (a NOTIFY it sends itself every 200 ms) has not been
@@ -13,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use keygate_store::{Invalidations, Store};
+use keygate_store::{Invalidations, Store, WEBHOOK_EVENTS_PAYLOAD};
 
 use super::health::HEARTBEAT_PREFIX;
 use super::Gateway;
@@ -110,6 +111,9 @@ async fn listen(store: Store, weak: Weak<Gateway>) {
                 Ok(Some(payload)) if payload == "system_keys" => {
                     gw.reload_keyring(&store, gw.clock.now()).await
                 }
+                // An event a webhook may want was committed (on any node): wake this node's
+                // relay now rather than at its next poll (docs/webhooks.md, "Delivery").
+                Ok(Some(payload)) if payload == WEBHOOK_EVENTS_PAYLOAD => store.wake_webhooks(),
                 Ok(Some(payload)) => gw.caches.apply(&payload),
                 Ok(None) => {
                     tracing::warn!(

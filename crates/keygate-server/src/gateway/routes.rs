@@ -134,7 +134,13 @@ pub fn compile(
         &config.upstream_client_cert_file,
         &config.upstream_client_key_file,
     ) {
-        (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+        (Some(cert), Some(key)) => {
+            // A private key: refused when others can read or change it (docs/deployment.md,
+            // "Secret files").
+            crate::config::secret_file::check(key, "upstream_client_key_file")
+                .map_err(|e| fail(e.to_string()))?;
+            Some((cert.clone(), key.clone()))
+        }
         (None, None) => None,
         _ => {
             return Err(fail(

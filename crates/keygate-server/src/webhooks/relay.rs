@@ -1,9 +1,13 @@
-//! The relay, on every node (docs/webhooks.md, "Delivery"): each second, for each webhook, fan
-//! the audit events past its cursor out into deliveries, take the due ones with a lease, post
-//! them at once (each bounded by the webhook's `timeout`), and record each outcome: delivered,
-//! retried later with exponential backoff (`backoff`), or dead after `retry_for`. All its state
-//! is in the database, so a restart or another node carries on where it stopped. Times come
-//! from the one clock (the lease, the backoff, `webhook-timestamp`); the tick is a tokio timer.
+//! The relay, on every node (docs/webhooks.md, "Delivery"): woken when an event a webhook may
+//! want is appended (`Store::webhook_events_appended`: in-process on SQLite, PostgreSQL's
+//! `NOTIFY` from any node), and every `webhook_poll_interval` anyway (a lost notification, an
+//! event appended by `keygate admin` in another process on SQLite, a retry that came due), for
+//! each webhook it fans the audit events past its cursor out into deliveries, takes the due ones
+//! with a lease, posts them at once (each bounded by the webhook's `timeout`), and records each
+//! outcome: delivered, retried later with exponential backoff (`backoff`), or dead after
+//! `retry_for`. All its state is in the database, so a restart or another node carries on where
+//! it stopped. Times come from the one clock (the lease, the backoff, `webhook-timestamp`); the
+//! poll is a tokio timer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +20,6 @@ use uuid::Uuid;
 use super::sender::{Attempt, Message};
 use super::{backoff, payload, Webhook};
 
-/// How often the relay looks for work.
-const TICK: Duration = Duration::from_secs(1);
 /// Deliveries one node takes per webhook per tick at most.
 const TAKE: i64 = 32;
 /// How long a lease outlasts the attempt's own bound: a node that stops mid-attempt leaves its
@@ -27,8 +29,8 @@ const LEASE_MARGIN: i64 = 60;
 /// is the lasting record; these rows only steer the relay and `keygate admin webhooks failed`.
 const KEEP_DELIVERED: i64 = 7 * 86_400;
 const KEEP_DEAD: i64 = 30 * 86_400;
-/// Ticks between two purges (an hour).
-const PURGE_EVERY: u32 = 3600;
+/// How often the delivered and dead deliveries are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
 
 /// The relay of one node.
 #[derive(Debug, Clone)]
@@ -36,15 +38,18 @@ pub struct Relay {
     store: Store,
     clock: Clock,
     webhooks: Arc<[Webhook]>,
+    poll: Duration,
 }
 
 impl Relay {
-    /// A relay of `webhooks` over `store`, reading *now* from `clock`.
-    pub fn new(store: Store, clock: Clock, webhooks: Vec<Webhook>) -> Relay {
+    /// A relay of `webhooks` over `store`, reading *now* from `clock`, looking for work when
+    /// woken and every `poll` (`webhook_poll_interval`).
+    pub fn new(store: Store, clock: Clock, webhooks: Vec<Webhook>, poll: Duration) -> Relay {
         Relay {
             store,
             clock,
             webhooks: webhooks.into(),
+            poll,
         }
     }
 
@@ -62,15 +67,18 @@ impl Relay {
         if self.webhooks.is_empty() {
             return;
         }
-        let mut tick = tokio::time::interval(TICK);
+        let mut tick = tokio::time::interval(self.poll);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut failing = false;
-        let mut ticks: u32 = 0;
+        let mut last_purge = tokio::time::Instant::now();
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = self.store.webhook_events_appended() => {}
+            }
             let mut result = self.once().await;
-            ticks = ticks.wrapping_add(1);
-            if ticks.is_multiple_of(PURGE_EVERY) {
+            if last_purge.elapsed() >= PURGE_EVERY {
+                last_purge = tokio::time::Instant::now();
                 let now = self.clock.now();
                 result = result.and(
                     self.store
@@ -83,7 +91,7 @@ impl Relay {
             match result {
                 Err(e) if !failing => {
                     failing = true;
-                    tracing::warn!(error = %e, "webhook relay: the database is unavailable; retrying each second");
+                    tracing::warn!(error = %e, "webhook relay: the database is unavailable; retrying at each poll");
                 }
                 Ok(()) if failing => {
                     failing = false;

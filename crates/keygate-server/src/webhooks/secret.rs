@@ -11,7 +11,7 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use zeroize::Zeroizing;
 
-use crate::config::WebhookConfig;
+use crate::config::{secret_file, SecretFileError, WebhookConfig};
 
 /// Standard base64, with or without its `=` padding (secrets are shared both ways).
 const LENIENT: GeneralPurpose = GeneralPurpose::new(
@@ -44,6 +44,9 @@ pub enum SecretError {
         /// The variable's name.
         name: String,
     },
+    /// `secret_file` is not a regular file, or others can read or change it.
+    #[error("{0}")]
+    Unsafe(#[from] SecretFileError),
     /// The value is not `whsec_` followed by the base64 of 24 to 64 bytes.
     #[error("webhooks[{index}]: the secret must be whsec_ followed by the base64 of 24 to 64 random bytes (Standard Webhooks)")]
     Malformed {
@@ -81,11 +84,15 @@ impl WebhookSecret {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<WebhookSecret, SecretError> {
         let text = Zeroizing::new(match (&config.secret_file, &config.secret_env) {
-            (Some(path), _) => std::fs::read_to_string(path).map_err(|e| SecretError::File {
-                index,
-                path: path.display().to_string(),
-                reason: e.kind().to_string(),
-            })?,
+            (Some(path), _) => {
+                // Refused when others can read or change it (docs/webhooks.md, "Configure").
+                secret_file::check(path, &format!("webhooks[{index}].secret_file"))?;
+                std::fs::read_to_string(path).map_err(|e| SecretError::File {
+                    index,
+                    path: path.display().to_string(),
+                    reason: e.kind().to_string(),
+                })?
+            }
             (None, Some(name)) => env(name).ok_or_else(|| SecretError::Env {
                 index,
                 name: name.clone(),

@@ -11,6 +11,7 @@ mod login_floods;
 mod operations;
 mod refusals;
 mod schemas;
+mod secret_files;
 mod self_check_schemas;
 mod successor;
 mod usage_schemas;

@@ -3,8 +3,8 @@
 //! (`keygate_testkit::Receiver`). Delivered once per event; retried with backoff after failures
 //! (the node's manual clock is moved past each wait); carried on after a restart; exactly once
 //! with two nodes on PostgreSQL; `key.expiring` and `key.expired` found by the audit sweep with
-//! short validity settings. The relay looks for work each second, so results are awaited with
-//! `eventually`, and "no more than once" is checked after a few more of its passes.
+//! short validity settings; an event wakes the relay long before its poll. Results are awaited
+//! with `eventually`, and "no more than once" is checked after a few more of its passes.
 
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ use keygate_testkit::*;
 
 both_backends!(
     each_event_is_delivered_once_and_signed,
+    an_event_wakes_the_relay_before_its_poll,
     a_failing_receiver_gets_it_on_the_third_try,
     a_restart_carries_on,
     expiring_and_expired_are_sent_once_each
@@ -184,6 +185,41 @@ async fn each_event_is_delivered_once_and_signed(backend: Backend) {
     )
     .await
     .is_some_and(|n| n >= 4.0));
+}
+
+/// An event wakes the relay at once (docs/webhooks.md, "Delivery"): with the poll at a minute,
+/// each delivery still arrives within seconds — woken in-process on SQLite, by the commit's
+/// `NOTIFY` on PostgreSQL. Without the wake-up this fails: the next poll is a minute away.
+async fn an_event_wakes_the_relay_before_its_poll(backend: Backend) {
+    let receiver = Receiver::start();
+    let types = [AuditEventType::KeyUploaded, AuditEventType::KeyRevoked];
+    let app = app_with_hook(backend, &receiver, &types, |s| {
+        s.webhook_poll_interval = Duration::from_secs(60);
+    })
+    .await;
+    // Past the relay's first pass, which runs at start (and, on PostgreSQL, past the LISTEN).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let soon = Duration::from_secs(5);
+    let (client, _) = upload(&app).await;
+    assert!(
+        eventually(soon, async || receiver.accepted().await.len() == 1).await,
+        "key.uploaded within {soon:?}: {:?}",
+        receiver.received().await
+    );
+    let revoked = client.revoke_key(Some("rotating")).await.unwrap();
+    assert_eq!(revoked.status, 200, "{:?}", revoked.body);
+    assert!(
+        eventually(soon, async || receiver.accepted().await.len() == 2).await,
+        "key.revoked within {soon:?}: {:?}",
+        receiver.received().await
+    );
+    let got: Vec<String> = receiver
+        .accepted()
+        .await
+        .iter()
+        .map(|r| r.body["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(got, ["key.uploaded", "key.revoked"]);
 }
 
 async fn a_failing_receiver_gets_it_on_the_third_try(backend: Backend) {

@@ -12,6 +12,7 @@ use keygate_testkit::*;
 
 both_backends!(
     the_page_checks_a_pasted_signed_request_and_names_the_failing_check,
+    a_malformed_jws_is_explained_in_the_pages_language,
     the_page_refuses_a_bad_form_and_never_shows_the_token,
     the_page_hands_out_an_encryption_challenge_its_openssl_command_reads,
 );
@@ -227,6 +228,83 @@ async fn the_page_checks_a_pasted_signed_request_and_names_the_failing_check(bac
         detail(&reply.body, "htm")
     );
     assert!(reply.body.contains("Algunas comprobaciones fallaron"));
+}
+
+/// Each way a JWS can be malformed has its own words in every catalogue: the Spanish and Greek
+/// pages say it in their language, while the JSON API stays English.
+async fn a_malformed_jws_is_explained_in_the_pages_language(backend: Backend) {
+    use keygate_core::jose::b64url_encode as b64;
+    let app = spawn_app(backend).await;
+    let pair = KeyPair::openssl();
+    let (client, mut browser, csrf, kid) = with_key(&app, &pair).await;
+    let claims = b64(
+        serde_json::json!({"iat": app.now(), "jti": new_jti(), "htm": "GET", "htu": PATH})
+            .to_string(),
+    );
+    let header = |h: serde_json::Value| b64(h.to_string());
+    let rs256 = header(serde_json::json!({"alg": "RS256", "kid": kid}));
+    let crit = header(serde_json::json!({"alg": "RS256", "kid": kid, "crit": ["exp"]}));
+    // (signature, English, Spanish, Greek)
+    let cases = [
+        (
+            "not-a-jws".to_owned(),
+            "is not a compact JWS",
+            "no es un JWS compacto",
+            "δεν είναι compact JWS",
+        ),
+        (
+            format!("!!.{claims}.AA"),
+            "the JWS header (the first part) is not the base64url of a JSON object",
+            "la cabecera del JWS (la primera parte) no es el base64url de un objeto JSON",
+            "η κεφαλίδα του JWS (το πρώτο μέρος) δεν είναι το base64url ενός αντικειμένου JSON",
+        ),
+        (
+            format!("{crit}.{claims}.AA"),
+            "keygate supports no JWS extensions",
+            "keygate no admite ninguna extensión de JWS",
+            "το keygate δεν υποστηρίζει καμία επέκταση JWS",
+        ),
+        (
+            format!("{rs256}.{}.AA", b64("not json")),
+            "the JWS payload (the second part) is not the base64url of a UTF-8 JSON object",
+            "el contenido del JWS (la segunda parte) no es el base64url de un objeto JSON",
+            "το περιεχόμενο του JWS (το δεύτερο μέρος) δεν είναι το base64url ενός αντικειμένου JSON",
+        ),
+    ];
+    for (signature, english, spanish, greek) in cases {
+        for (lang, words) in [("es", spanish), ("el", greek)] {
+            let reply = browser
+                .post_form(
+                    &format!("/self-check?lang={lang}"),
+                    &[
+                        ("csrf", &csrf),
+                        ("method", "GET"),
+                        ("path", PATH),
+                        ("signature", &signature),
+                    ],
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            assert!(failed(&reply.body).contains(&"jws".to_owned()));
+            let said = detail(&reply.body, "jws");
+            assert!(said.contains(words), "{lang} {signature}: {said}");
+            assert!(!said.contains(english), "{lang} {signature}: {said}");
+        }
+        // The JSON API answers in English.
+        let reply = client.check_signature(None, &signature).await.unwrap();
+        let jws = reply.data()["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "jws")
+            .unwrap()
+            .clone();
+        assert_eq!(jws["ok"], false, "{jws}");
+        assert!(
+            jws["detail"].as_str().unwrap().contains(english),
+            "{signature}: {jws}"
+        );
+    }
 }
 
 async fn the_page_refuses_a_bad_form_and_never_shows_the_token(backend: Backend) {
