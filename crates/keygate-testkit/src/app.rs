@@ -191,7 +191,19 @@ impl TestApp {
             .await
             .expect("create client");
         let password = format!("pw-{suffix}");
-        let hash = keygate_registry::credentials::hash_password(&password).expect("hash");
+        // argon2 on a blocking thread, as keygate itself hashes: it costs tens of milliseconds
+        // of CPU (far more on a loaded machine), and the test's runtime also runs the nodes.
+        // Hashed on it, it would stall their transactions (one holding the audit append lock
+        // stalls every writer) until their database operations time out with 503.
+        let hash = {
+            let password = password.clone();
+            tokio::task::spawn_blocking(move || {
+                keygate_registry::credentials::hash_password(&password)
+            })
+            .await
+            .expect("the hashing thread")
+            .expect("hash")
+        };
         let api_key = format!("kg_{suffix}");
         let key = self
             .store
