@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod concurrency;
 mod connections;
+mod contention;
 mod lifecycle;
 mod login_floods;
 mod operations;
