@@ -139,7 +139,8 @@ macro_rules! audit_columns {
 /// 1 and 2, `gateway.rs` 3, `lock_and_settle_keys!` 4), so appends from every node run one after
 /// the other; SQLite's one writer already does. Each event gets the previous seq + 1 and the
 /// previous hash. Taking the lock last, after any other lock of the transaction, keeps the lock
-/// order the same everywhere. An event a webhook may want wakes the relays (below). The value is
+/// order the same everywhere. An event a webhook may want wakes the relays (on PostgreSQL with a
+/// NOTIFY sent before the lock is taken, so the lock is held for the append alone). The value is
 /// the sealed events (`Vec<AuditEvent>`), for what must be written with them in the same
 /// transaction.
 macro_rules! append_audit {
@@ -147,7 +148,21 @@ macro_rules! append_audit {
         let events: &[keygate_core::audit::NewAuditEvent] = $events;
         let mut appended: Vec<keygate_core::audit::AuditEvent> = Vec::with_capacity(events.len());
         if !events.is_empty() {
+            // Wake the webhook relays for an event one may want (docs/webhooks.md, "Delivery").
+            let wake = events
+                .iter()
+                .any(|e| keygate_core::audit::WEBHOOK_EVENTS.contains(&e.event_type));
             if let Backend::Postgres(_) = $store.backend {
+                // On PostgreSQL a NOTIFY, sent to every node at the commit and only if it
+                // commits, wherever it stands in the transaction: so it goes before the append
+                // lock, not inside its hold (docs/audit.md, "Concurrent writers").
+                if wake {
+                    sqlx::query("SELECT pg_notify($1, $2)")
+                        .bind(crate::INVALIDATE_CHANNEL)
+                        .bind(crate::WEBHOOK_EVENTS_PAYLOAD)
+                        .execute(&mut *$tx)
+                        .await?;
+                }
                 sqlx::query("SELECT pg_advisory_xact_lock(5, 0)")
                     .execute(&mut *$tx)
                     .await?;
@@ -189,23 +204,11 @@ macro_rules! append_audit {
                 prev.clone_from(&event.hash);
                 appended.push(event);
             }
-            // Wake the webhook relays for an event one may want (docs/webhooks.md, "Delivery"):
-            // on PostgreSQL a NOTIFY, which is sent at the commit and only if it commits, to
-            // every node; on SQLite (one node) this process's relay, which waits for this
-            // transaction to end before it reads (`Store::webhook_events_appended`).
-            if events
-                .iter()
-                .any(|e| keygate_core::audit::WEBHOOK_EVENTS.contains(&e.event_type))
-            {
-                match $store.backend {
-                    Backend::Postgres(_) => {
-                        sqlx::query("SELECT pg_notify($1, $2)")
-                            .bind(crate::INVALIDATE_CHANNEL)
-                            .bind(crate::WEBHOOK_EVENTS_PAYLOAD)
-                            .execute(&mut *$tx)
-                            .await?;
-                    }
-                    Backend::Sqlite(_) => $store.wake_webhooks(),
+            // On SQLite (one node) this process's relay, which waits for this transaction to end
+            // before it reads (`Store::webhook_events_appended`).
+            if wake {
+                if let Backend::Sqlite(_) = $store.backend {
+                    $store.wake_webhooks();
                 }
             }
         }
