@@ -171,7 +171,12 @@ impl Store {
                 .connect_lazy_with(options);
             (Backend::Sqlite(pool), Backend::Sqlite(probe), target)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url)?;
+            // A wait for a lock (the audit append lock, a row another node is writing) ends
+            // in the database too when `database_timeout` passes, with SQLSTATE 55P03 (503):
+            // otherwise a request that gave up would keep its place in the lock's queue, and
+            // its connection, until the lock came free (docs/operations.md).
+            let options = PgConnectOptions::from_str(url)?
+                .options([("lock_timeout", format!("{}ms", timeout.as_millis().max(1)))]);
             let target = postgres_target(&options);
             let pool = PgPoolOptions::new()
                 .max_connections(10)
@@ -274,10 +279,19 @@ impl Store {
                     .await?
             }
             Backend::Postgres(pool) => {
+                // Nodes starting together queue on the migrator's lock while the first one
+                // migrates, which may take longer than `database_timeout`: no lock_timeout here.
+                let mut conn = pool.acquire().await?;
+                sqlx::query("SET lock_timeout = 0")
+                    .execute(&mut *conn)
+                    .await?;
                 migrations::migrator(migrations::POSTGRES)
                     .await?
-                    .run(pool)
-                    .await?
+                    .run(&mut *conn)
+                    .await?;
+                sqlx::query("RESET lock_timeout")
+                    .execute(&mut *conn)
+                    .await?;
             }
         }
         Ok(())

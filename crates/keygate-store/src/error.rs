@@ -96,8 +96,9 @@ impl StoreError {
 }
 
 /// Connection-level failures (sqlx's own kinds; PostgreSQL SQLSTATE classes 08 "connection
-/// exception", 53 "insufficient resources", 57P "operator intervention", and 25006 "read only
-/// SQL transaction"; SQLite BUSY, LOCKED,
+/// exception", 53 "insufficient resources", 57P "operator intervention", 25006 "read only SQL
+/// transaction" and 55P03 "lock not available" (a wait past `database_timeout`); SQLite BUSY,
+/// LOCKED,
 /// READONLY, IOERR, FULL, CANTOPEN) — never a constraint or a syntax error.
 fn is_unavailable(error: &sqlx::Error) -> bool {
     match error {
@@ -115,10 +116,12 @@ fn is_unavailable(error: &sqlx::Error) -> bool {
                 )
             } else {
                 // 25006: a read-only server (a standby, or default_transaction_read_only).
+                // 55P03: a lock not granted within lock_timeout (= database_timeout).
                 code.starts_with("08")
                     || code.starts_with("53")
                     || code.starts_with("57P")
                     || code == "25006"
+                    || code == "55P03"
             }
         }
         _ => false,

@@ -123,3 +123,65 @@ async fn concurrent_logins_and_uploads_are_all_served(backend: Backend) {
         assert!(active.is_some(), "{} has its key", creds.api_key);
     }
 }
+
+/// A writer that gave up leaves the lock's queue (docs/operations.md, "Lock waits"): while
+/// something else holds the audit append lock — here a session of the test's own, standing in
+/// for a stalled node — an upload answers 503 within `database_timeout`, and its wait ends in
+/// the database too (`lock_timeout`), instead of keeping its place in the queue and its
+/// connection until the lock comes free. Then the lock comes free and the upload is served.
+/// PostgreSQL only: SQLite has one writer and no lock queue of this kind.
+#[tokio::test]
+async fn a_writer_that_gave_up_leaves_the_lock_queue() {
+    use sqlx::Connection;
+
+    let timeout = Duration::from_secs(1);
+    let app = spawn_app_with(Backend::Postgres, |s| s.database_timeout = timeout).await;
+    let creds = app.new_api_key().await;
+    let mut client = app.client();
+    client.login(&creds.api_key, &creds.password).await.unwrap();
+    let key = std::thread::spawn(new_public_key).join().unwrap();
+
+    let mut holder = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
+    let mut observer = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut holder).await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock(5, 0)")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+
+    let started = Instant::now();
+    let refused = client.upload_key(&key).await.unwrap();
+    assert_eq!(
+        (refused.status, refused.slug()),
+        (503, Some("service_unavailable")),
+        "{refused:?}"
+    );
+    assert!(
+        started.elapsed() < timeout * 4,
+        "answered in {:?}",
+        started.elapsed()
+    );
+    // Nobody waits for the advisory lock any more once database_timeout has passed.
+    let mut left = lock_waiters(&mut observer).await;
+    let deadline = Instant::now() + timeout * 3;
+    while left > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = lock_waiters(&mut observer).await;
+    }
+    assert_eq!(left, 0, "a request that gave up still waits for the lock");
+
+    sqlx::query("ROLLBACK").execute(&mut holder).await.unwrap();
+    let served = client.upload_key(&key).await.unwrap();
+    assert_eq!(served.status, 201, "{served:?}");
+}
+
+/// Sessions of this test's database waiting for an advisory lock now.
+async fn lock_waiters(conn: &mut sqlx::PgConnection) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+         WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()",
+    )
+    .fetch_one(conn)
+    .await
+    .unwrap()
+}
