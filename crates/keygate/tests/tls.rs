@@ -294,3 +294,70 @@ fn serve_over_tls_with_sighup_rotation_and_the_client() {
     assert!(!out.status.success());
     drop(server);
 }
+
+/// A client that opens a TLS connection and then says nothing, or starts its ClientHello and
+/// stops, is cut at `header_read_timeout` (docs/deployment.md: the handshake runs inside the
+/// same deadline as the request's headers), so silent TLS connections cannot pile up; the
+/// node serves others meanwhile.
+#[test]
+fn a_silent_or_stalled_tls_handshake_is_cut_at_header_read_timeout() {
+    let dir = temp_dir("tls-slow");
+    let pki = Pki::at(&dir);
+    let (ca, cert, key) = pki.server("slow");
+    std::fs::copy(&cert, dir.join("server.pem")).unwrap();
+    std::fs::copy(&key, dir.join("server.key")).unwrap();
+    let (server, url, _stdout) = KEYGATE.serve(
+        &dir,
+        &[],
+        &[
+            ("KEYGATE_DATABASE_URL", "sqlite://tls.db"),
+            ("KEYGATE_TLS_CERT_FILE", "server.pem"),
+            ("KEYGATE_TLS_KEY_FILE", "server.key"),
+            ("KEYGATE_HEADER_READ_TIMEOUT", "1s"),
+        ],
+    );
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+
+    let silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut stalled = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    // A TLS record header announcing a 512-byte handshake message, then two bytes of it.
+    stalled
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00])
+        .unwrap();
+    let started = std::time::Instant::now();
+
+    // Meanwhile a real client is served.
+    let (ok, text) = curl(&[
+        "--cacert",
+        ca.to_str().unwrap(),
+        "--resolve",
+        &format!("localhost:{port}:127.0.0.1"),
+        &format!("https://localhost:{port}/healthz"),
+    ]);
+    assert!(ok, "{text}");
+
+    for (name, mut conn) in [("silent", silent), ("stalled", stalled)] {
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut buf = [0u8; 64];
+        let cut = match conn.read(&mut buf) {
+            Ok(0) => true,
+            Ok(_) => {
+                // An alert before the close is fine; then the end must follow.
+                match conn.read(&mut buf) {
+                    Ok(0) => true,
+                    Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+                    Ok(_) => false,
+                }
+            }
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        };
+        assert!(cut, "the {name} connection was not closed");
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(900) && waited < Duration::from_secs(8),
+            "the {name} connection was cut after {waited:?}, not at header_read_timeout (1 s)"
+        );
+    }
+    drop(server);
+}
