@@ -12,25 +12,31 @@
 //! pairs on every core; the store refuses a public key registered twice).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use keygate_client::crypto::{generate_rsa_2048, sign_request, ClientPrivateKey};
+use keygate_client::crypto::{sign_request, ClientPrivateKey};
 use keygate_client::http::KeygateClient;
 use keygate_core::jose::SigAlg;
-use keygate_server::auth::{hash_password, token_hash};
 use keygate_server::config::Settings;
 use keygate_server::Application;
+use keygate_testkit::keys::{api_keys_with_sessions, rsa_key_pairs};
+use keygate_testkit::process::rss_kib;
 use uuid::Uuid;
 
 /// The `keygate` binary's allocator (crates/keygate/src/main.rs), so the figure is the binary's.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
+/// The demo's signed card read, which must be answered 200.
+async fn signed_card_read(api: &KeygateClient, jws: &str) {
+    let reply = api
+        .send(
+            reqwest::Method::GET,
+            "/demo/cards/42",
+            None,
+            &[("x-request-signature", jws)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
 }
 
 #[tokio::main]
@@ -54,54 +60,15 @@ async fn main() {
     tokio::spawn(app.run());
 
     eprintln!("generating {n} RSA-2048 key pairs ...");
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let pairs: Vec<_> = (0..threads)
-        .map(|_| {
-            std::thread::spawn(move || {
-                (0..n.div_ceil(threads))
-                    .map(|_| generate_rsa_2048().unwrap())
-                    .collect::<Vec<_>>()
-            })
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .flat_map(|h| h.join().unwrap())
-        .take(n)
-        .collect();
+    let pairs = rsa_key_pairs(n);
 
     eprintln!("registering {n} API keys, sessions and keys ...");
-    let now = chrono::Utc::now().timestamp();
-    let hash = hash_password("bench-password").unwrap();
-    let client = store
-        .create_client(
-            "Bench",
-            &format!("bench-{}", &Uuid::new_v4().simple().to_string()[..8]),
-            now,
-            |_| Vec::new(),
-        )
-        .await
-        .unwrap();
+    let (_, api_keys) = api_keys_with_sessions(&store, n, chrono::Utc::now().timestamp()).await;
     // One HTTP client (one pool, so one keep-alive connection): the node's per-connection
     // buffers are not counted per API key.
     let http = KeygateClient::new(base.as_str());
     let mut calls = Vec::with_capacity(n);
-    for (i, pair) in pairs.iter().enumerate() {
-        let key = store
-            .create_api_key(
-                client.id,
-                &format!("k{i}"),
-                &format!("kg_bench_{}", Uuid::new_v4().simple()),
-                &hash,
-                now,
-                |_| Vec::new(),
-            )
-            .await
-            .unwrap();
-        let token = format!("bench-token-{}", Uuid::new_v4().simple());
-        store
-            .create_session(&token_hash(&token), key.id, now, now + 3600, &[])
-            .await
-            .unwrap();
+    for (pair, (_, token)) in pairs.iter().zip(api_keys) {
         let api = http.clone().with_token(token.clone());
         let uploaded = api.upload_key(&pair.public_spki_pem).await.unwrap();
         assert_eq!(uploaded.status, 201, "{:?}", uploaded.body);
@@ -125,32 +92,14 @@ async fn main() {
 
     // One warm-up call outside the measurement (connection pools, lazily built statics).
     let (api, jws) = calls.pop().unwrap();
-    let reply = api
-        .send(
-            reqwest::Method::GET,
-            "/demo/cards/42",
-            None,
-            &[("x-request-signature", jws.as_str())],
-        )
-        .await
-        .unwrap();
-    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    signed_card_read(&api, &jws).await;
 
     // Readings every tenth of the calls: the SQLite page caches (a few MiB per pool
     // connection, bounded) fill early, so the second half's slope is the steady cost.
     let measured = calls.len();
     let mut readings = vec![(0, rss_kib())];
     for (i, (api, jws)) in calls.iter().enumerate() {
-        let reply = api
-            .send(
-                reqwest::Method::GET,
-                "/demo/cards/42",
-                None,
-                &[("x-request-signature", jws.as_str())],
-            )
-            .await
-            .unwrap();
-        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        signed_card_read(api, jws).await;
         if (i + 1) % measured.div_ceil(10) == 0 || i + 1 == measured {
             readings.push((i + 1, rss_kib()));
         }

@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
-use keygate_client::crypto::generate_rsa_2048;
 use keygate_client::http::KeygateClient;
 use keygate_server::auth::{hash_password, token_hash};
 use keygate_server::config::Settings;
 use keygate_server::Application;
 use keygate_store::NewKey;
+use keygate_testkit::keys::{api_keys_with_sessions, rsa_key_pairs};
 use uuid::Uuid;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -60,57 +60,13 @@ async fn main() {
 
     // Set-up, not measured: distinct valid keys, one API key and session per upload.
     eprintln!("generating {uploads} RSA-2048 keys ...");
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
-    let keys: Vec<String> = {
-        let per = uploads.div_ceil(threads);
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                std::thread::spawn(move || {
-                    (0..per)
-                        .map(|_| generate_rsa_2048().unwrap().public_spki_pem)
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .take(uploads)
-            .collect()
-    };
+    let keys: Vec<String> = rsa_key_pairs(uploads)
+        .into_iter()
+        .map(|pair| pair.public_spki_pem)
+        .collect();
     let now = chrono::Utc::now().timestamp();
-    let hash = hash_password("bench-password").unwrap();
-    let client = store
-        .create_client(
-            "Bench",
-            &format!("bench-{}", &Uuid::new_v4().simple().to_string()[..8]),
-            now,
-            |_| Vec::new(),
-        )
-        .await
-        .unwrap();
-    let mut tokens = Vec::new();
-    for i in 0..uploads {
-        let key = store
-            .create_api_key(
-                client.id,
-                &format!("k{i}"),
-                &format!("kg_bench_{}", Uuid::new_v4().simple()),
-                &hash,
-                now,
-                |_| Vec::new(),
-            )
-            .await
-            .unwrap();
-        let token = format!("bench-token-{}", Uuid::new_v4().simple());
-        store
-            .create_session(&token_hash(&token), key.id, now, now + 3600, &[])
-            .await
-            .unwrap();
-        tokens.push(token);
-    }
+    let (client_id, api_keys) = api_keys_with_sessions(&store, uploads, now).await;
+    let tokens: Vec<String> = api_keys.into_iter().map(|(_, token)| token).collect();
 
     eprintln!("uploading with concurrency {concurrency} ...");
     let base = Arc::new(base);
@@ -137,10 +93,10 @@ async fn main() {
     // One API key with 1,000 keys in its history (rows written through the store).
     let key = store
         .create_api_key(
-            client.id,
+            client_id,
             "history",
             &format!("kg_bench_{}", Uuid::new_v4().simple()),
-            &hash,
+            &hash_password("bench-password").unwrap(),
             now,
             |_| Vec::new(),
         )

@@ -6,16 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use keygate_server::gateway::replay::{ReplayError, ShardedTable, MEMORY_CAPACITY};
+use keygate_testkit::process::rss_kib;
 use uuid::Uuid;
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
 
 fn main() {
     let table = ShardedTable::default();

@@ -63,3 +63,70 @@ impl KeyPair {
 pub fn new_jti() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
+
+/// `n` distinct RSA-2048 key pairs made by keygate's client crate on every core: the load and
+/// memory benchmarks need one registered key per API key, and the store refuses a key twice.
+pub fn rsa_key_pairs(n: usize) -> Vec<keygate_client::crypto::GeneratedKeyPair> {
+    let threads = std::thread::available_parallelism().map_or(2, |t| t.get());
+    (0..threads)
+        .map(|_| {
+            std::thread::spawn(move || {
+                (0..n.div_ceil(threads))
+                    .map(|_| keygate_client::crypto::generate_rsa_2048().unwrap())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .take(n)
+        .collect()
+}
+
+/// `n` API keys of one new client, written through the store (one argon2 hash shared by all,
+/// so setting up thousands is quick), each with a live session: the client's id, and each API
+/// key's id and bearer token.
+pub async fn api_keys_with_sessions(
+    store: &keygate_store::Store,
+    n: usize,
+    now: i64,
+) -> (uuid::Uuid, Vec<(uuid::Uuid, String)>) {
+    use uuid::Uuid;
+    let hash = keygate_server::auth::hash_password("bench-password").unwrap();
+    let client = store
+        .create_client(
+            "Bench",
+            &format!("bench-{}", &Uuid::new_v4().simple().to_string()[..8]),
+            now,
+            |_| Vec::new(),
+        )
+        .await
+        .unwrap();
+    let mut keys = Vec::with_capacity(n);
+    for i in 0..n {
+        let key = store
+            .create_api_key(
+                client.id,
+                &format!("k{i}"),
+                &format!("kg_bench_{}", Uuid::new_v4().simple()),
+                &hash,
+                now,
+                |_| Vec::new(),
+            )
+            .await
+            .unwrap();
+        let token = format!("bench-token-{}", Uuid::new_v4().simple());
+        store
+            .create_session(
+                &keygate_server::auth::token_hash(&token),
+                key.id,
+                now,
+                now + 3600,
+                &[],
+            )
+            .await
+            .unwrap();
+        keys.push((key.id, token));
+    }
+    (client.id, keys)
+}

@@ -94,3 +94,14 @@ impl Binary {
         (Server(child), url, BufReader::new(stdout).lines(), logs)
     }
 }
+
+/// This process's resident memory (`VmRSS`), in KiB: what the memory benchmarks
+/// (`examples/*_memory.rs`) read before and after filling a structure.
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .expect("/proc/self/status is readable (Linux)")
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS is in /proc/self/status")
+}
