@@ -3,14 +3,14 @@
 //! working, and `keygate client login / upload-key / call` with `--cacert`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{Read, Write};
+use std::io::{BufReader, Lines, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::Command;
+use std::process::{ChildStdout, Command};
 use std::sync::Arc;
 use std::time::Duration;
 
-use keygate_testkit::process::Binary;
+use keygate_testkit::process::{Binary, Server};
 use keygate_testkit::{temp_dir, Pki};
 use serde_json::Value;
 
@@ -85,25 +85,36 @@ impl KeptConnection {
     }
 }
 
+/// `keygate serve` over TLS in `dir` (SQLite), with `cert` and `key` copied in as
+/// `server.pem` and `server.key` (the files SIGHUP re-reads) and `extra_env` added: the server,
+/// its URL, its port, and its stdout (kept open while the server runs).
+fn serve_tls(
+    dir: &Path,
+    cert: &Path,
+    key: &Path,
+    extra_env: &[(&str, &str)],
+) -> (Server, String, u16, Lines<BufReader<ChildStdout>>) {
+    std::fs::copy(cert, dir.join("server.pem")).unwrap();
+    std::fs::copy(key, dir.join("server.key")).unwrap();
+    let mut env = vec![
+        ("KEYGATE_DATABASE_URL", "sqlite://tls.db"),
+        ("KEYGATE_TLS_CERT_FILE", "server.pem"),
+        ("KEYGATE_TLS_KEY_FILE", "server.key"),
+    ];
+    env.extend_from_slice(extra_env);
+    let (server, url, stdout) = KEYGATE.serve(dir, &[], &env);
+    let port = url.rsplit(':').next().unwrap().parse().unwrap();
+    (server, url, port, stdout)
+}
+
 #[test]
 fn serve_over_tls_with_sighup_rotation_and_the_client() {
     let dir = temp_dir("tls");
     let pki = Pki::at(&dir);
     let (ca, cert, key) = pki.server("first");
     let (ca2, cert2, key2) = pki.server("second");
-    std::fs::copy(&cert, dir.join("server.pem")).unwrap();
-    std::fs::copy(&key, dir.join("server.key")).unwrap();
-    let (server, url, _stdout) = KEYGATE.serve(
-        &dir,
-        &[],
-        &[
-            ("KEYGATE_DATABASE_URL", "sqlite://tls.db"),
-            ("KEYGATE_TLS_CERT_FILE", "server.pem"),
-            ("KEYGATE_TLS_KEY_FILE", "server.key"),
-        ],
-    );
+    let (server, url, port, _stdout) = serve_tls(&dir, &cert, &key, &[]);
     assert!(url.starts_with("https://"), "{url}");
-    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
     let https = format!("https://localhost:{port}");
 
     // curl with the CA answers; without it the certificate is refused; plain HTTP is refused.
@@ -304,19 +315,8 @@ fn a_silent_or_stalled_tls_handshake_is_cut_at_header_read_timeout() {
     let dir = temp_dir("tls-slow");
     let pki = Pki::at(&dir);
     let (ca, cert, key) = pki.server("slow");
-    std::fs::copy(&cert, dir.join("server.pem")).unwrap();
-    std::fs::copy(&key, dir.join("server.key")).unwrap();
-    let (server, url, _stdout) = KEYGATE.serve(
-        &dir,
-        &[],
-        &[
-            ("KEYGATE_DATABASE_URL", "sqlite://tls.db"),
-            ("KEYGATE_TLS_CERT_FILE", "server.pem"),
-            ("KEYGATE_TLS_KEY_FILE", "server.key"),
-            ("KEYGATE_HEADER_READ_TIMEOUT", "1s"),
-        ],
-    );
-    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let (server, _url, port, _stdout) =
+        serve_tls(&dir, &cert, &key, &[("KEYGATE_HEADER_READ_TIMEOUT", "1s")]);
 
     let silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut stalled = TcpStream::connect(("127.0.0.1", port)).unwrap();
