@@ -190,20 +190,19 @@ impl MemoryTable {
 /// The one-node table as [`SHARDS`] locked shards: the same answers as one [`MemoryTable`] (a
 /// `jti` always falls in the same shard), each shard holding a sixteenth of the limits.
 pub struct ShardedTable {
-    shards: Vec<Mutex<MemoryTable>>,
+    /// Boxed: 16 maps with their locks are too large to sit in `ReplayGuard` beside `Batcher`.
+    shards: Box<[Mutex<MemoryTable>; SHARDS]>,
 }
 
 impl Default for ShardedTable {
     fn default() -> Self {
         Self {
-            shards: (0..SHARDS)
-                .map(|_| {
-                    Mutex::new(MemoryTable::with_limits(
-                        MEMORY_CAPACITY / SHARDS,
-                        PER_KEY_CAPACITY / SHARDS,
-                    ))
-                })
-                .collect(),
+            shards: Box::new(std::array::from_fn(|_| {
+                Mutex::new(MemoryTable::with_limits(
+                    MEMORY_CAPACITY / SHARDS,
+                    PER_KEY_CAPACITY / SHARDS,
+                ))
+            })),
         }
     }
 }
@@ -213,11 +212,7 @@ impl ShardedTable {
     /// hashes the whole entry with its own keyed hasher, so the two do not interfere).
     fn shard(&self, jti: &str) -> Result<(MutexGuard<'_, MemoryTable>, JtiHash), ReplayError> {
         let hash = jti_hash(jti);
-        // `get` cannot miss (there are SHARDS shards); it only avoids an indexing panic.
-        let shard = self
-            .shards
-            .get(usize::from(hash[15]) % SHARDS)
-            .ok_or(ReplayError::Poisoned)?;
+        let shard = &self.shards[usize::from(hash[15]) % SHARDS];
         Ok((shard.lock().map_err(|_| ReplayError::Poisoned)?, hash))
     }
 
@@ -243,7 +238,7 @@ impl ShardedTable {
 
     /// Drops what expired before `now`, one shard at a time (calls to the other shards go on).
     pub fn purge(&self, now: UnixTime) {
-        for shard in &self.shards {
+        for shard in self.shards.iter() {
             if let Ok(mut shard) = shard.lock() {
                 shard.purge(now);
             }
