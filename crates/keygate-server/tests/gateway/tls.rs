@@ -180,23 +180,43 @@ async fn https_upstreams_with_a_private_ca_and_mutual_tls(backend: Backend) {
     let reached = plain.count();
     assert_eq!(reached, 2);
 
-    for (path, reason) in [
-        ("/wrong-ca/cards/42", "UnknownIssuer"),
-        ("/no-cert/cards/42", "CertificateRequired"),
+    // A missing client certificate is found by a TLS 1.3 server only after the client's
+    // Finished, so its alert races keygate's request: when the alert wins, hyper reports the
+    // connection as "closed" / "not ready" without the alert (docs/gateway.md "https
+    // upstreams"). Each try must still be a 502 naming the route; the reason must be named by
+    // one of three tries (CI saw the race once in hundreds of runs).
+    for (path, reason, tries) in [
+        ("/wrong-ca/cards/42", "UnknownIssuer", 1),
+        ("/no-cert/cards/42", "CertificateRequired", 3),
     ] {
-        let reply = gw.call(Method::GET, path, None).await;
-        assert_eq!(
-            (reply.status, reply.slug()),
-            (502, Some("upstream_unavailable")),
-            "{path}: {:?}",
-            reply.body
-        );
-        assert!(!reply.body.to_string().contains(CARD_NUMBER));
-        let text = logs.contents();
         let pattern = path.replace("/42", "/{id}");
+        let mut named = false;
+        for _ in 0..tries {
+            let before = logs.contents().len();
+            let reply = gw.call(Method::GET, path, None).await;
+            assert_eq!(
+                (reply.status, reply.slug()),
+                (502, Some("upstream_unavailable")),
+                "{path}: {:?}",
+                reply.body
+            );
+            assert!(!reply.body.to_string().contains(CARD_NUMBER));
+            let text = logs.contents();
+            let warnings: Vec<&str> = text
+                .get(before..)
+                .unwrap_or(&text)
+                .lines()
+                .filter(|l| l.contains(&pattern) && l.contains("WARN"))
+                .collect();
+            assert!(!warnings.is_empty(), "a warning names the route {pattern}");
+            if warnings.iter().any(|l| l.contains(reason)) {
+                named = true;
+                break;
+            }
+            eprintln!("{path}: the reason was not named this time: {warnings:#?}");
+        }
         assert!(
-            text.lines()
-                .any(|l| l.contains(&pattern) && l.contains(reason)),
+            named,
             "a warning names the route {pattern} and the reason {reason}"
         );
     }
