@@ -306,8 +306,8 @@ fn serve_over_tls_with_sighup_rotation_and_the_client() {
     drop(server);
 }
 
-/// A client that opens a TLS connection and then says nothing, or starts its ClientHello and
-/// stops, is cut at `header_read_timeout` (docs/deployment.md: the handshake runs inside the
+/// A client that opens a TLS connection and then says nothing, starts its ClientHello and
+/// stops, or trickles it a byte at a time, is cut at `header_read_timeout` (docs/deployment.md: the handshake runs inside the
 /// same deadline as the request's headers), so silent TLS connections cannot pile up; the
 /// node serves others meanwhile.
 #[test]
@@ -324,6 +324,22 @@ fn a_silent_or_stalled_tls_handshake_is_cut_at_header_read_timeout() {
     stalled
         .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00])
         .unwrap();
+    // One that trickles its ClientHello a byte every 200 ms: the deadline is for the whole
+    // handshake, not each read, so it is cut at the same time. The writer stops at the cut
+    // (its write fails) or after 8 s.
+    let trickled = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut trickler = trickled.try_clone().unwrap();
+    std::thread::spawn(move || {
+        let hello = [
+            0x16u8, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03,
+        ];
+        for byte in hello.iter().chain(std::iter::repeat(&0u8)).take(40) {
+            if trickler.write_all(&[*byte]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
     let started = std::time::Instant::now();
 
     // Meanwhile a real client is served.
@@ -336,7 +352,11 @@ fn a_silent_or_stalled_tls_handshake_is_cut_at_header_read_timeout() {
     ]);
     assert!(ok, "{text}");
 
-    for (name, mut conn) in [("silent", silent), ("stalled", stalled)] {
+    for (name, mut conn) in [
+        ("silent", silent),
+        ("stalled", stalled),
+        ("trickled", trickled),
+    ] {
         conn.set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
         let mut buf = [0u8; 64];

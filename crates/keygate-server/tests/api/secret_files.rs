@@ -102,9 +102,25 @@ async fn a_secret_file_others_can_read_or_change_stops_the_start() {
             "(mode 0644)",
         ],
     );
-    // Not a regular file.
-    settings.webhooks[0].secret_file = Some(dir.join("..data"));
-    refused(start(&settings).await, &["is not a regular file"]);
+    // Not a regular file: a directory, a FIFO (opening one to read would wait for a writer)
+    // and a device. Each is refused before anything opens it, so the start never hangs.
+    let fifo = dir.join("hook.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo");
+    set_mode(&fifo, 0o600);
+    for path in [dir.join("..data"), fifo, "/dev/zero".into()] {
+        settings.webhooks[0].secret_file = Some(path.clone());
+        let result = tokio::time::timeout(Duration::from_secs(20), start(&settings))
+            .await
+            .unwrap_or_else(|_| panic!("the start hung on {}", path.display()));
+        refused(
+            result,
+            &["is not a regular file", &path.display().to_string()],
+        );
+    }
     settings.webhooks.clear();
 
     // The master key file, once it exists (keygate made it 0600 at the first start above).

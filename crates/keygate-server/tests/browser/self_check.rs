@@ -383,6 +383,29 @@ async fn the_page_refuses_a_bad_form_and_never_shows_the_token(backend: Backend)
         failed(&reply.body)[..2],
         ["jws".to_owned(), "alg".to_owned()]
     );
+
+    // Pasted text that is not ASCII (a typographic dot), or far longer than any JWS, yet
+    // under max_body_bytes: the jws check says what is wrong, briefly, and nothing breaks.
+    let not_ascii = good.replacen('.', "\u{2024}", 1);
+    let reply = check(&mut browser, &csrf, "GET", PATH, "", &not_ascii, "").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(failed(&reply.body)[0], "jws");
+    assert!(
+        detail(&reply.body, "jws").contains("is not ASCII"),
+        "{}",
+        detail(&reply.body, "jws")
+    );
+    let part = "e".repeat(300_000);
+    let long = format!("{part}.{part}.{part}");
+    let reply = check(&mut browser, &csrf, "GET", PATH, "", &long, "").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(failed(&reply.body)[0], "jws");
+    let said = detail(&reply.body, "jws");
+    assert!(
+        !said.is_empty() && said.len() < 1000 && !said.contains(&part[..1000]),
+        "a short reason, not the pasted text: {} bytes",
+        said.len()
+    );
 }
 
 /// The challenge's id, from its answer form.
