@@ -122,17 +122,24 @@ fn connection_listed(headers: &HeaderMap) -> Vec<String> {
 }
 
 /// The headers sent upstream: the caller's, less what [`is_dropped_request_header`] and
-/// `Connection` name and less keygate's own cookies, plus who called (`X-Keygate-*`).
+/// `Connection` name and less keygate's own cookies, plus who called (`X-Keygate-*`). With
+/// `plain_answer` (a route with confidential response fields) the caller's `Accept-Encoding`
+/// is replaced by `identity`: keygate must read the answer to encrypt its fields, and a
+/// compressed one could only be refused (docs/gateway.md, "What reaches the upstream").
 pub(super) fn forward_headers(
     incoming: &HeaderMap,
     client_id: &str,
     api_key_id: &str,
     own_cookies: &[&str],
+    plain_answer: bool,
 ) -> Result<HeaderMap, ApiError> {
     let listed = connection_listed(incoming);
-    let mut out = HeaderMap::with_capacity(incoming.len() + 2);
+    let mut out = HeaderMap::with_capacity(incoming.len() + 3);
     for (name, value) in incoming {
-        if is_dropped_request_header(name) || listed.iter().any(|l| l == name.as_str()) {
+        if is_dropped_request_header(name)
+            || listed.iter().any(|l| l == name.as_str())
+            || (plain_answer && name == header::ACCEPT_ENCODING)
+        {
             continue;
         }
         if name == header::COOKIE {
@@ -151,7 +158,26 @@ pub(super) fn forward_headers(
         HeaderName::from_static("x-keygate-api-key-id"),
         HeaderValue::from_str(api_key_id).map_err(ApiError::internal)?,
     );
+    if plain_answer {
+        out.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
+    }
     Ok(out)
+}
+
+/// The upstream answer's content coding when it is not `identity` (RFC 9110 §8.4): such a body
+/// is not the JSON text its fields are found in, whatever its bytes look like.
+pub(super) fn content_coding(headers: &HeaderMap) -> Option<String> {
+    let codings: Vec<String> = headers
+        .get_all(header::CONTENT_ENCODING)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("unreadable").split(','))
+        .map(|c| c.trim().to_ascii_lowercase())
+        .filter(|c| !c.is_empty() && c != "identity")
+        .collect();
+    (!codings.is_empty()).then(|| codings.join(", "))
 }
 
 /// The upstream's headers onto the caller's answer, less hop-by-hop ones, the length, and any
@@ -165,5 +191,55 @@ pub(super) fn copy_response_headers(from: &HeaderMap, to: &mut HeaderMap, own_co
         {
             to.append(name.clone(), value.clone());
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn with(pairs: &[(&'static str, &[u8])]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(*name, HeaderValue::from_bytes(value).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn only_identity_or_no_coding_is_plain() {
+        assert_eq!(content_coding(&with(&[])), None);
+        assert_eq!(
+            content_coding(&with(&[("content-encoding", b"Identity ")])),
+            None
+        );
+        assert_eq!(
+            content_coding(&with(&[("content-encoding", b"gzip")])).as_deref(),
+            Some("gzip")
+        );
+        assert_eq!(
+            content_coding(&with(&[
+                ("content-encoding", b"identity, BR"),
+                ("content-encoding", b"gzip"),
+            ]))
+            .as_deref(),
+            Some("br, gzip")
+        );
+        assert_eq!(
+            content_coding(&with(&[("content-encoding", b"\xff")])).as_deref(),
+            Some("unreadable")
+        );
+    }
+
+    #[test]
+    fn a_plain_answer_is_asked_for_on_confidential_routes_only() {
+        let incoming = with(&[("accept-encoding", b"gzip, br"), ("accept", b"*/*")]);
+        let plain = forward_headers(&incoming, "c", "k", &[], true).unwrap();
+        assert_eq!(plain.get_all("accept-encoding").iter().count(), 1);
+        assert_eq!(plain["accept-encoding"], "identity");
+        let passed = forward_headers(&incoming, "c", "k", &[], false).unwrap();
+        assert_eq!(passed["accept-encoding"], "gzip, br");
+        assert_eq!(passed["accept"], "*/*");
     }
 }

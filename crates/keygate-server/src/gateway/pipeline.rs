@@ -22,7 +22,7 @@ use keygate_registry::Registry;
 use uuid::Uuid;
 
 use super::cache::{CallerKeys, Fate};
-use super::headers::{copy_response_headers, forward_headers, origin_headers};
+use super::headers::{content_coding, copy_response_headers, forward_headers, origin_headers};
 use super::routes::{Matched, Route};
 use super::upstream::{CallUpstream, UpstreamRequest};
 use super::Gateway;
@@ -281,6 +281,7 @@ async fn proxy(
             &principal.client.id.to_string(),
             &api_key_id.to_string(),
             gw.own_cookies,
+            !route.encrypt_response.is_empty(),
         )
     };
     let request = UpstreamRequest {
@@ -300,6 +301,17 @@ async fn proxy(
     //    have its fields found, so it is refused rather than passed on: it may hold them in
     //    plaintext (e.g. JSON with trailing bytes). Only an empty body passes.
     if let (false, Some(key)) = (route.encrypt_response.is_empty(), answer_key.as_ref()) {
+        // Asked for `identity` (step 5); an upstream that compresses anyway is refused, as a
+        // body that is not JSON is.
+        if let Some(coding) = content_coding(&reply.headers).filter(|_| !body.is_empty()) {
+            tracing::warn!(
+                route = %route.pattern,
+                status = reply.status.as_u16(),
+                content_encoding = %coding,
+                "the upstream's answer on a route with confidential fields is compressed although keygate asked for identity; refused"
+            );
+            return Err(ApiError::UpstreamUnavailable);
+        }
         match encrypt_fields_in_json(&body, &route.encrypt_response, route.scheme, key)
             .map_err(ApiError::internal)?
         {

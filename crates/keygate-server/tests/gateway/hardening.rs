@@ -17,7 +17,8 @@ both_backends!(
     response_numbers_are_encrypted_as_their_exact_text,
     upstream_answers_are_bounded,
     control_characters_are_refused_not_stored,
-    gateway_answers_cannot_act_on_keygates_origin
+    gateway_answers_cannot_act_on_keygates_origin,
+    compressed_answers_never_hide_confidential_fields
 );
 
 async fn keygate_headers_and_cookies_never_reach_the_upstream(backend: Backend) {
@@ -239,4 +240,71 @@ async fn gateway_answers_cannot_act_on_keygates_origin(backend: Backend) {
             assert_eq!(mode, 0o600, "{file} is {mode:o}");
         }
     }
+}
+
+/// A caller that accepts gzip (`curl --compressed`, Python's requests by default) on a route
+/// with confidential fields: keygate asks the upstream for `identity`, so the answer is JSON
+/// whose fields it encrypts. An upstream that compresses anyway is refused (502), never passed
+/// on with the card inside. On a route without confidential fields the caller's choice reaches
+/// the upstream and the compressed answer passes as it came.
+async fn compressed_answers_never_hide_confidential_fields(backend: Backend) {
+    let logs = capture_logs();
+    let gw = Gw::start_with(backend, |s| {
+        let cards = s.routes[0].clone();
+        s.routes.push(RouteConfig {
+            path: "/gzip-always/cards/{id}".into(),
+            ..cards
+        });
+    })
+    .await;
+    let gw = &gw;
+    let signed_gzip = |path: &'static str| {
+        let signature = gw.sign("GET", path, b"");
+        async move {
+            gw.client
+                .send(
+                    Method::GET,
+                    path,
+                    None,
+                    &[
+                        ("X-Request-Signature", &signature),
+                        ("Accept-Encoding", "gzip, deflate"),
+                    ],
+                )
+                .await
+                .unwrap()
+        }
+    };
+
+    let reply = signed_gzip("/cards/42").await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(gw.upstream.last().headers["accept-encoding"], "identity");
+    assert!(reply.headers.get("content-encoding").is_none());
+    let token = reply.data()["card"]["number"].as_str().unwrap();
+    let key = gw.key_file.to_str().unwrap();
+    let out: Value = serde_json::from_str(&jose_tool(&["jwe-decrypt", key, token])).unwrap();
+    assert_eq!(out["plaintext"], CARD_NUMBER);
+
+    let reply = signed_gzip("/gzip-always/cards/42").await;
+    assert_eq!(
+        (reply.status, reply.slug()),
+        (502, Some("upstream_unavailable")),
+        "{:?}",
+        reply.body
+    );
+    assert_no_secret(&reply);
+    assert!(
+        logs.contents()
+            .lines()
+            .any(|l| l.contains("/gzip-always/cards/{id}") && l.contains("content_encoding=gzip")),
+        "a warning names the route and the coding"
+    );
+
+    let reply = signed_gzip("/files/card.json").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        gw.upstream.last().headers["accept-encoding"],
+        "gzip, deflate"
+    );
+    assert_eq!(reply.headers["content-encoding"], "gzip");
 }

@@ -27,7 +27,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use keygate_client::http::{KeygateClient, Reply};
 use keygate_core::jose::SigAlg;
-use keygate_server::config::{RouteConfig, Scheme, Settings, Signature};
+pub use keygate_server::config::{RouteConfig, Scheme, Settings, Signature};
 use serde_json::{json, Value};
 
 use keygate_testkit::*;
@@ -59,6 +59,12 @@ impl Upstream {
         let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
             let log = log.clone();
             async move {
+                // As nginx's `gzip on` does: a card compressed for a caller that accepts gzip
+                // (`/gzip-always/` compresses whatever was asked, as a broken upstream would).
+                let accepts_gzip = headers
+                    .get_all("accept-encoding")
+                    .iter()
+                    .any(|v| v.to_str().unwrap_or_default().contains("gzip"));
                 log.lock().unwrap().push(Received {
                     method: method.clone(),
                     uri: uri.to_string(),
@@ -97,6 +103,10 @@ impl Upstream {
                     let text = format!("{{\"data\":{{\"card\":{{\"number\":\"{CARD_NUMBER}\"}}}}}} trailing");
                     return ([("content-type", "application/json")], text).into_response();
                 }
+                if uri.path().starts_with("/gzip-always/") || (accepts_gzip && uri.path().starts_with("/docs/files/card")) || (accepts_gzip && uri.path().starts_with("/cards/")) {
+                    let card = json!({"data": {"card": {"number": CARD_NUMBER, "pin": CARD_PIN, "cvv": "321"}}});
+                    return ([("content-type", "application/json"), ("content-encoding", "gzip")], gzip(card.to_string().as_bytes())).into_response();
+                }
                 if method == Method::POST {
                     let received: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                     return Json(json!({"success": true, "code": 0, "message": "OK", "data": {"received": received}})).into_response();
@@ -130,6 +140,21 @@ impl Upstream {
             .cloned()
             .expect("the upstream received a request")
     }
+}
+
+/// `bytes` compressed by the system's `gzip`, as an upstream's web server would send them.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("gzip")
+        .args(["-c", "-n"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("gzip runs");
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "gzip");
+    out.stdout
 }
 
 fn route(path: &str, methods: &[&str], upstream: &str) -> RouteConfig {
