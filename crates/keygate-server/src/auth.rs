@@ -41,7 +41,11 @@ pub async fn authenticate_token(
     Ok(found)
 }
 
-/// The caller's address for login limits: the peer, or `X-Forwarded-For` behind a trusted proxy.
+/// The caller's address for login limits, the audit trail and the upstream's
+/// `X-Forwarded-For`: the peer, or behind a trusted proxy the *last* `X-Forwarded-For` entry,
+/// the one that proxy wrote. Entries before it came with the request and anyone can forge them
+/// (a proxy that appends, as nginx's `$proxy_add_x_forwarded_for` and most load balancers do,
+/// keeps what the caller sent in front); docs/decisions.md, "Login limits".
 pub fn client_address(
     headers: &HeaderMap,
     peer: Option<SocketAddr>,
@@ -50,10 +54,12 @@ pub fn client_address(
     let forwarded = trust_forwarded_for
         .then(|| {
             headers
-                .get("x-forwarded-for")?
+                .get_all("x-forwarded-for")
+                .iter()
+                .next_back()?
                 .to_str()
                 .ok()?
-                .split(',')
+                .rsplit(',')
                 .next()?
                 .trim()
                 .parse()
@@ -116,5 +122,53 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|c| c.0),
         ))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn headers(lines: &[&'static str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for line in lines {
+            map.append("x-forwarded-for", line.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn only_the_entry_the_trusted_proxy_wrote_counts() {
+        let peer = Some(SocketAddr::from(([10, 0, 0, 2], 4000)));
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // Untrusted: the peer, whatever the header says.
+        assert_eq!(
+            client_address(&headers(&["6.6.6.6"]), peer, false),
+            ip("10.0.0.2")
+        );
+        // Behind a proxy that overwrites: its one entry.
+        assert_eq!(
+            client_address(&headers(&["203.0.113.9"]), peer, true),
+            ip("203.0.113.9")
+        );
+        // Behind a proxy that appends: the caller's forged entries come first and do not count.
+        assert_eq!(
+            client_address(&headers(&["6.6.6.6, 7.7.7.7,203.0.113.9"]), peer, true),
+            ip("203.0.113.9")
+        );
+        // A proxy that adds a header line of its own after the caller's.
+        assert_eq!(
+            client_address(&headers(&["6.6.6.6", "2001:db8::7"]), peer, true),
+            ip("2001:db8::7")
+        );
+        // Nothing usable written by the proxy: the peer, never a forged entry before it.
+        for bad in [&["6.6.6.6, not-an-address"][..], &["6.6.6.6,"], &[]] {
+            assert_eq!(
+                client_address(&headers(bad), peer, true),
+                ip("10.0.0.2"),
+                "{bad:?}"
+            );
+        }
     }
 }

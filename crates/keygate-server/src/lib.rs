@@ -218,6 +218,7 @@ impl Application {
                     max_body: settings.max_body_bytes,
                     max_upstream_body: settings.max_upstream_body_bytes,
                     own_cookies: &web::session::OWN_COOKIES,
+                    trust_forwarded_for: settings.trust_forwarded_for,
                     clock: registry.clock().clone(),
                     usage_flush_interval: settings.usage_flush_interval,
                 },

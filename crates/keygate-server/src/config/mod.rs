@@ -160,7 +160,8 @@ pub struct Settings {
     /// How long a login waits for a password-check slot before a 503.
     #[serde(deserialize_with = "de::duration")]
     pub login_queue_timeout: Duration,
-    /// Take the client address for login limits from `X-Forwarded-For` (only behind a trusted proxy).
+    /// Take the client address from the last `X-Forwarded-For` entry, and pass the proxy's
+    /// forwarding headers upstream (only behind a trusted proxy that writes them).
     pub trust_forwarded_for: bool,
     /// Mark the session cookie `Secure` (set it when keygate is reached over TLS). When not
     /// given: on exactly when `serve` listens with TLS (see `load`).

@@ -47,22 +47,55 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
     )
 }
 
-/// Toward the upstream: hop-by-hop headers, the caller's credentials, and what keygate sets
-/// itself (so a caller cannot spoof `X-Keygate-*`).
+/// Toward the upstream: hop-by-hop headers, the caller's credentials, what keygate sets itself
+/// (so a caller cannot spoof `X-Keygate-*` or `X-Forwarded-For`), and what would let a
+/// framework behind keygate serve another method or path than the route table allowed.
 fn is_dropped_request_header(name: &HeaderName) -> bool {
     is_hop_by_hop(name)
         || matches!(
             name.as_str(),
             "host" | "content-length" | "authorization" | "x-request-signature"
         )
-        || is_keygate_header(name)
+        || reads_as_prefix(name, "x-keygate-")
+        || reads_as(name, "x-forwarded-for")
+        || is_override_header(name)
 }
 
-/// `X-Keygate-*`, reading `_` as `-`: a WSGI or CGI upstream reads `X_Keygate_Client_Id` as
-/// `HTTP_X_KEYGATE_CLIENT_ID`, the same variable as keygate's own header (issue 8).
-fn is_keygate_header(name: &HeaderName) -> bool {
-    let prefix = b"x-keygate-";
+/// Headers that frameworks read as the "real" method or path (Symfony's `X-Original-URL` and
+/// `X-Rewrite-URL`, the method-override headers of Express, Spring, Rails and ASP.NET): a
+/// caller allowed `POST /cards/{id}` must not reach `DELETE /admin` through them (issue 8:
+/// the route table is an allow-list, of methods too).
+fn is_override_header(name: &HeaderName) -> bool {
+    [
+        "x-http-method-override",
+        "x-http-method",
+        "x-method-override",
+        "x-original-method",
+        "x-original-url",
+        "x-rewrite-url",
+    ]
+    .iter()
+    .any(|h| reads_as(name, h))
+}
+
+/// Headers saying who called and how (`Forwarded`, `X-Forwarded-*`, `X-Real-IP`): written by
+/// the proxy in front when `trust_forwarded_for` is set, else forgeable by anyone.
+fn is_forwarding_header(name: &HeaderName) -> bool {
+    reads_as(name, "forwarded")
+        || reads_as(name, "x-real-ip")
+        || reads_as_prefix(name, "x-forwarded-")
+}
+
+/// `name` is `canonical`, reading `_` as `-`: a WSGI or CGI upstream reads `X_Keygate_Client_Id`
+/// as `HTTP_X_KEYGATE_CLIENT_ID`, the same variable as keygate's own header (issue 8).
+fn reads_as(name: &HeaderName, canonical: &str) -> bool {
+    name.as_str().len() == canonical.len() && reads_as_prefix(name, canonical)
+}
+
+/// `name` starts with `prefix`, reading `_` as `-` (as [`reads_as`]).
+fn reads_as_prefix(name: &HeaderName, prefix: &str) -> bool {
     let name = name.as_str().as_bytes();
+    let prefix = prefix.as_bytes();
     name.len() >= prefix.len()
         && name
             .iter()
@@ -121,29 +154,46 @@ fn connection_listed(headers: &HeaderMap) -> Vec<String> {
         .collect()
 }
 
+/// What the upstream is told about a call, besides the caller's own headers.
+pub(super) struct Forwarding<'a> {
+    /// `X-Keygate-Client-Id`.
+    pub client_id: &'a str,
+    /// `X-Keygate-Api-Key-Id`.
+    pub api_key_id: &'a str,
+    /// `X-Forwarded-For`: the caller's address as keygate determined it
+    /// ([`crate::auth::client_address`]), the one address the login limits and the audit
+    /// trail use.
+    pub address: std::net::IpAddr,
+    /// `trust_forwarded_for`: the proxy in front wrote the other forwarding headers, which then
+    /// pass; without it they are the caller's and are dropped.
+    pub trust_forwarded: bool,
+    /// keygate's own cookies, removed from `Cookie`.
+    pub own_cookies: &'a [&'a str],
+    /// A route with confidential response fields: the caller's `Accept-Encoding` is replaced
+    /// by `identity`, because keygate must read the answer to encrypt its fields and a
+    /// compressed one could only be refused (docs/gateway.md, "Request flow").
+    pub plain_answer: bool,
+}
+
 /// The headers sent upstream: the caller's, less what [`is_dropped_request_header`] and
-/// `Connection` name and less keygate's own cookies, plus who called (`X-Keygate-*`). With
-/// `plain_answer` (a route with confidential response fields) the caller's `Accept-Encoding`
-/// is replaced by `identity`: keygate must read the answer to encrypt its fields, and a
-/// compressed one could only be refused (docs/gateway.md, "What reaches the upstream").
+/// `Connection` name, less keygate's own cookies and untrusted forwarding headers, plus what
+/// [`Forwarding`] says.
 pub(super) fn forward_headers(
     incoming: &HeaderMap,
-    client_id: &str,
-    api_key_id: &str,
-    own_cookies: &[&str],
-    plain_answer: bool,
+    with: &Forwarding<'_>,
 ) -> Result<HeaderMap, ApiError> {
     let listed = connection_listed(incoming);
-    let mut out = HeaderMap::with_capacity(incoming.len() + 3);
+    let mut out = HeaderMap::with_capacity(incoming.len() + 4);
     for (name, value) in incoming {
         if is_dropped_request_header(name)
             || listed.iter().any(|l| l == name.as_str())
-            || (plain_answer && name == header::ACCEPT_ENCODING)
+            || (!with.trust_forwarded && is_forwarding_header(name))
+            || (with.plain_answer && name == header::ACCEPT_ENCODING)
         {
             continue;
         }
         if name == header::COOKIE {
-            if let Some(value) = without_own_cookies(value, own_cookies) {
+            if let Some(value) = without_own_cookies(value, with.own_cookies) {
                 out.append(header::COOKIE, value);
             }
         } else {
@@ -152,13 +202,17 @@ pub(super) fn forward_headers(
     }
     out.insert(
         HeaderName::from_static("x-keygate-client-id"),
-        HeaderValue::from_str(client_id).map_err(ApiError::internal)?,
+        HeaderValue::from_str(with.client_id).map_err(ApiError::internal)?,
     );
     out.insert(
         HeaderName::from_static("x-keygate-api-key-id"),
-        HeaderValue::from_str(api_key_id).map_err(ApiError::internal)?,
+        HeaderValue::from_str(with.api_key_id).map_err(ApiError::internal)?,
     );
-    if plain_answer {
+    out.insert(
+        HeaderName::from_static("x-forwarded-for"),
+        HeaderValue::from_str(&with.address.to_string()).map_err(ApiError::internal)?,
+    );
+    if with.plain_answer {
         out.insert(
             header::ACCEPT_ENCODING,
             HeaderValue::from_static("identity"),
@@ -232,14 +286,67 @@ mod tests {
         );
     }
 
+    fn forwarding(trust_forwarded: bool, plain_answer: bool) -> Forwarding<'static> {
+        Forwarding {
+            client_id: "c",
+            api_key_id: "k",
+            address: std::net::IpAddr::from([192, 0, 2, 7]),
+            trust_forwarded,
+            own_cookies: &[],
+            plain_answer,
+        }
+    }
+
     #[test]
     fn a_plain_answer_is_asked_for_on_confidential_routes_only() {
         let incoming = with(&[("accept-encoding", b"gzip, br"), ("accept", b"*/*")]);
-        let plain = forward_headers(&incoming, "c", "k", &[], true).unwrap();
+        let plain = forward_headers(&incoming, &forwarding(false, true)).unwrap();
         assert_eq!(plain.get_all("accept-encoding").iter().count(), 1);
         assert_eq!(plain["accept-encoding"], "identity");
-        let passed = forward_headers(&incoming, "c", "k", &[], false).unwrap();
+        let passed = forward_headers(&incoming, &forwarding(false, false)).unwrap();
         assert_eq!(passed["accept-encoding"], "gzip, br");
         assert_eq!(passed["accept"], "*/*");
+    }
+
+    #[test]
+    fn no_header_can_change_the_method_path_or_caller_the_upstream_sees() {
+        let incoming = with(&[
+            ("x-http-method-override", b"DELETE"),
+            ("x_http_method", b"DELETE"),
+            ("x-method-override", b"PUT"),
+            ("x-original-method", b"DELETE"),
+            ("x-original-url", b"/admin"),
+            ("x_rewrite_url", b"/admin"),
+            ("x-forwarded-for", b"6.6.6.6"),
+            ("x_forwarded_for", b"6.6.6.6"),
+            ("x-forwarded-proto", b"https"),
+            ("x_forwarded_host", b"bank.example"),
+            ("forwarded", b"for=6.6.6.6"),
+            ("x-real-ip", b"6.6.6.6"),
+            ("x-request-id-of-mine", b"kept"),
+        ]);
+        let out = forward_headers(&incoming, &forwarding(false, false)).unwrap();
+        let mut names: Vec<&str> = out.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "x-forwarded-for",
+                "x-keygate-api-key-id",
+                "x-keygate-client-id",
+                "x-request-id-of-mine"
+            ]
+        );
+        assert_eq!(out.get_all("x-forwarded-for").iter().count(), 1);
+        assert_eq!(out["x-forwarded-for"], "192.0.2.7");
+
+        // Behind a trusted proxy, what it wrote about the call passes; the caller's address is
+        // still the one keygate determined, and the overrides still never pass.
+        let out = forward_headers(&incoming, &forwarding(true, false)).unwrap();
+        assert_eq!(out["x-forwarded-for"], "192.0.2.7");
+        assert_eq!(out["x-forwarded-proto"], "https");
+        assert_eq!(out["forwarded"], "for=6.6.6.6");
+        assert!(out.get("x-original-url").is_none() && out.get("x_rewrite_url").is_none());
+        assert!(out.get("x-http-method-override").is_none());
     }
 }

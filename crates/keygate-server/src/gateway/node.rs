@@ -41,6 +41,8 @@ pub struct Gateway {
     pub(super) max_upstream_body: usize,
     /// keygate's own cookie names (the web page's), never forwarded either way.
     pub(super) own_cookies: &'static [&'static str],
+    /// `trust_forwarded_for`: who called, for the upstream's `X-Forwarded-For`.
+    pub(super) trust_forwarded: bool,
     /// The one clock, the registry's (docs/architecture.md), read by the background tasks.
     pub clock: Clock,
 }
@@ -73,6 +75,8 @@ pub struct GatewayParts {
     /// The web page's cookie names (`web::session::OWN_COOKIES`), passed in so that the gateway
     /// imports nothing of the web page.
     pub own_cookies: &'static [&'static str],
+    /// `trust_forwarded_for`.
+    pub trust_forwarded_for: bool,
     /// The registry's clock (docs/architecture.md, "One clock").
     pub clock: Clock,
     /// `usage_flush_interval`.
@@ -108,6 +112,7 @@ impl Gateway {
             max_body: parts.max_body,
             max_upstream_body: parts.max_upstream_body,
             own_cookies: parts.own_cookies,
+            trust_forwarded: parts.trust_forwarded_for,
             clock: parts.clock,
         })
     }

@@ -8,7 +8,8 @@ both_backends!(
     expired_and_logged_out_tokens_are_refused,
     failed_logins_are_limited,
     a_lockout_ends_with_its_window,
-    missing_and_malformed_tokens
+    missing_and_malformed_tokens,
+    behind_a_trusted_proxy_the_address_it_wrote_is_limited
 );
 
 async fn login_answers_per_design(backend: Backend) {
@@ -218,4 +219,59 @@ async fn missing_and_malformed_tokens(backend: Backend) {
         .unwrap();
     assert_eq!((r.status, r.slug()), (400, Some("invalid_request")));
     assert!(r.body["message"].as_str().unwrap().contains("api_key"));
+}
+
+/// Behind a proxy that appends to `X-Forwarded-For` (nginx's `$proxy_add_x_forwarded_for`, most
+/// load balancers), the caller's own entries come first: only the last entry, the proxy's, is
+/// the address the login limits count (docs/decisions.md, "Login limits"), so forging a new
+/// first entry on each try does not escape the limit, and another real address is not locked.
+async fn behind_a_trusted_proxy_the_address_it_wrote_is_limited(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.trust_forwarded_for = true;
+        s.login_max_failures_per_address = 3;
+    })
+    .await;
+    let login = |forwarded_for: String, api_key: String, password: String| {
+        let client = app.client();
+        async move {
+            let body =
+                serde_json::json!({"api_client": {"api_key": api_key, "password": password}});
+            client
+                .send(
+                    reqwest::Method::POST,
+                    "/auth/login",
+                    Some(body.to_string().into_bytes()),
+                    &[("X-Forwarded-For", &forwarded_for)],
+                )
+                .await
+                .unwrap()
+        }
+    };
+    for i in 0..3 {
+        let r = login(
+            format!("6.6.6.{i}, 203.0.113.5"),
+            "kg_unknown".into(),
+            "wrong".into(),
+        )
+        .await;
+        assert_eq!(r.slug(), Some("invalid_credentials"));
+    }
+    let creds = app.new_api_key().await;
+    let r = login(
+        "9.9.9.9, 203.0.113.5".into(),
+        creds.api_key.clone(),
+        creds.password.clone(),
+    )
+    .await;
+    assert_eq!((r.status, r.slug()), (429, Some("rate_limited")));
+    let r = login(
+        "203.0.113.5, 198.51.100.1".into(),
+        creds.api_key.clone(),
+        creds.password.clone(),
+    )
+    .await;
+    assert_eq!(
+        r.status, 200,
+        "another address the proxy wrote is not locked"
+    );
 }

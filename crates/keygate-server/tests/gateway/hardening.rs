@@ -41,6 +41,17 @@ async fn keygate_headers_and_cookies_never_reach_the_upstream(backend: Backend) 
                 ),
                 ("Cookie", "kg_session=again"),
                 ("X-Keygate", "not keygate's prefix"),
+                // What a framework behind keygate could read as another method or path, or
+                // as another caller (the node does not trust forwarding headers here).
+                ("X-HTTP-Method-Override", "DELETE"),
+                ("X_HTTP_Method", "DELETE"),
+                ("X-Original-URL", "/admin/cards"),
+                ("X-Rewrite-URL", "/admin/cards"),
+                ("X-Forwarded-For", "6.6.6.6"),
+                ("X_Forwarded_For", "6.6.6.6"),
+                ("X-Forwarded-Host", "attacker.example"),
+                ("Forwarded", "for=6.6.6.6;host=attacker.example"),
+                ("X-Real-IP", "6.6.6.6"),
             ],
         )
         .await
@@ -63,6 +74,21 @@ async fn keygate_headers_and_cookies_never_reach_the_upstream(backend: Backend) 
         gw.creds.client_id.to_string().as_str()
     );
     assert_eq!(got.headers["x-keygate"], "not keygate's prefix");
+    for name in &names {
+        let dashed = name.replace('_', "-");
+        assert!(
+            !dashed.contains("override")
+                && !dashed.contains("original")
+                && !dashed.contains("rewrite")
+                && dashed != "forwarded"
+                && dashed != "x-real-ip"
+                && (!dashed.starts_with("x-forwarded-") || name == "x-forwarded-for"),
+            "{name} reached the upstream"
+        );
+    }
+    // The one X-Forwarded-For is the address keygate saw.
+    assert_eq!(got.headers.get_all("x-forwarded-for").iter().count(), 1);
+    assert_eq!(got.headers["x-forwarded-for"], "127.0.0.1");
     let cookies: Vec<&str> = got
         .headers
         .get_all("cookie")
