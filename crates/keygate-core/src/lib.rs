@@ -6,3 +6,4 @@ pub mod audit;
 pub mod jose;
 pub mod model;
 pub mod public_key;
+pub mod target;

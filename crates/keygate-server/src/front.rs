@@ -26,7 +26,6 @@ use hyper::body::Incoming;
 use tower::Service;
 
 use crate::connection::{ConnClock, TimedBody};
-use crate::gateway;
 use crate::own_routes::OwnPaths;
 use crate::request_log;
 use crate::router::own_routes;
@@ -107,7 +106,7 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Front {
         // another path is refused (docs/gateway.md, "The request target").
         type Answer = Pin<Box<dyn Future<Output = Response> + Send>>;
         let (response, counted): (Answer, bool) = if let Err(e) =
-            gateway::target::check(request.uri().path(), request.uri().query())
+            keygate_core::target::check(request.uri().path(), request.uri().query())
         {
             let response = crate::error::ApiError::InvalidRequest(e.to_string()).into_response();
             (Box::pin(std::future::ready(response)), false)

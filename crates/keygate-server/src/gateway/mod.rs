@@ -27,7 +27,6 @@ mod node;
 mod pipeline;
 pub mod replay;
 pub mod routes;
-pub mod target;
 pub mod upstream;
 pub mod usage;
 
