@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 seconds=${1:-${KEYGATE_FUZZ_SECONDS:-60}}
-targets=(public_key signed_request decrypt_fields splice)
+targets=(public_key signed_request decrypt_fields splice request_target)
 
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 
