@@ -187,7 +187,10 @@ pub(super) fn forward_headers(
     for (name, value) in incoming {
         if is_dropped_request_header(name)
             || listed.iter().any(|l| l == name.as_str())
-            || (!with.trust_forwarded && is_forwarding_header(name))
+            // A proxy writes the dashed names; `X_Forwarded_Host` is the caller's even behind
+            // one, and a WSGI upstream would read it as the proxy's `HTTP_X_FORWARDED_HOST`.
+            || (is_forwarding_header(name)
+                && (!with.trust_forwarded || name.as_str().contains('_')))
             || (with.plain_answer && name == header::ACCEPT_ENCODING)
         {
             continue;
@@ -346,6 +349,10 @@ mod tests {
         assert_eq!(out["x-forwarded-for"], "192.0.2.7");
         assert_eq!(out["x-forwarded-proto"], "https");
         assert_eq!(out["forwarded"], "for=6.6.6.6");
+        assert!(
+            out.get("x_forwarded_host").is_none(),
+            "no proxy writes the underscore form: the caller did"
+        );
         assert!(out.get("x-original-url").is_none() && out.get("x_rewrite_url").is_none());
         assert!(out.get("x-http-method-override").is_none());
     }
