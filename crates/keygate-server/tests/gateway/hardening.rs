@@ -18,7 +18,8 @@ both_backends!(
     upstream_answers_are_bounded,
     control_characters_are_refused_not_stored,
     gateway_answers_cannot_act_on_keygates_origin,
-    compressed_answers_never_hide_confidential_fields
+    compressed_answers_never_hide_confidential_fields,
+    behind_a_trusted_proxy_the_upstream_sees_the_address_it_wrote
 );
 
 async fn keygate_headers_and_cookies_never_reach_the_upstream(backend: Backend) {
@@ -333,4 +334,33 @@ async fn compressed_answers_never_hide_confidential_fields(backend: Backend) {
         "gzip, deflate"
     );
     assert_eq!(reply.headers["content-encoding"], "gzip");
+}
+
+/// With `trust_forwarded_for` (a proxy in front that appends to `X-Forwarded-For`), the upstream
+/// gets one `X-Forwarded-For`: the proxy's last entry, not the caller's forged first one; the
+/// proxy's `X-Forwarded-Proto` passes, an underscore form (which no proxy writes) does not.
+async fn behind_a_trusted_proxy_the_upstream_sees_the_address_it_wrote(backend: Backend) {
+    let gw = Gw::start_with(backend, |s| s.trust_forwarded_for = true).await;
+    let signature = gw.sign("GET", "/cards/42", b"");
+    let reply = gw
+        .client
+        .send(
+            Method::GET,
+            "/cards/42",
+            None,
+            &[
+                ("X-Request-Signature", &signature),
+                ("X-Forwarded-For", "6.6.6.6, 203.0.113.5"),
+                ("X-Forwarded-Proto", "https"),
+                ("X_Forwarded_Host", "attacker.example"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let got = gw.upstream.last();
+    assert_eq!(got.headers.get_all("x-forwarded-for").iter().count(), 1);
+    assert_eq!(got.headers["x-forwarded-for"], "203.0.113.5");
+    assert_eq!(got.headers["x-forwarded-proto"], "https");
+    assert!(got.headers.get("x_forwarded_host").is_none());
 }
