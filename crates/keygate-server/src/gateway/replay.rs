@@ -363,6 +363,13 @@ async fn batch_worker(
                 return;
             }
         }
+        // A call that gave up (its `database_timeout` passed, its client went away) is not
+        // forwarded, so its `jti` is not recorded: after an outage, a backlog of calls already
+        // answered 503 would otherwise meet the database all at once.
+        batch.retain(|pending| !pending.answer.is_closed());
+        if batch.is_empty() {
+            continue;
+        }
         let entries: Vec<(Uuid, &str, UnixTime)> = batch
             .iter()
             .map(|p| (p.api_key_id, p.jti.as_str(), p.expires_at))
@@ -450,6 +457,41 @@ impl ReplayGuard {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// A queued call whose caller gave up before its batch was written is left out of the
+    /// batch; the others in it are recorded and answered.
+    #[tokio::test]
+    async fn a_call_that_gave_up_is_not_recorded() {
+        let dir = std::env::temp_dir().join(format!("kg-batcher-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("replay.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        let batcher = Batcher::new(&store);
+        let key = Uuid::new_v4();
+        let far: UnixTime = 4_000_000_000;
+        let pending = |jti: &str| {
+            let (answer, fresh) = tokio::sync::oneshot::channel();
+            let pending = Pending {
+                api_key_id: key,
+                jti: jti.to_owned(),
+                expires_at: far,
+                answer,
+            };
+            (pending, fresh)
+        };
+        // Both are queued before a worker runs (this runtime has one thread and nothing has
+        // yielded), so they travel in one batch.
+        let (gave_up, dropped) = pending("gave-up-000000001");
+        drop(dropped);
+        let (waits, fresh) = pending("waits-00000000001");
+        let queue = batcher.queue();
+        queue.send(gave_up).await.unwrap();
+        queue.send(waits).await.unwrap();
+        assert!(fresh.await.unwrap().unwrap(), "a new jti");
+        assert!(store.jti_seen(key, "waits-00000000001").await.unwrap());
+        assert!(!store.jti_seen(key, "gave-up-000000001").await.unwrap());
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn exact_and_bounded_per_key() {
