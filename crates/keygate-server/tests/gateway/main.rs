@@ -281,6 +281,18 @@ impl Gw {
         )
     }
 
+    /// A signed `GET path` through the logged-in client, with `extra` headers beside the
+    /// signature (the headers under test).
+    pub async fn get_signed_with(&self, path: &str, extra: &[(&str, &str)]) -> Reply {
+        let signature = self.sign("GET", path, b"");
+        let mut headers = vec![("X-Request-Signature", signature.as_str())];
+        headers.extend_from_slice(extra);
+        self.client
+            .send(Method::GET, path, None, &headers)
+            .await
+            .unwrap()
+    }
+
     pub async fn send_signed(
         &self,
         client: &KeygateClient,
