@@ -71,14 +71,24 @@ pub fn client_address(
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
+/// The TCP peer of a request, as the server recorded it (`front::Front` inserts it).
+fn peer_of(parts: &Parts) -> Option<SocketAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
+}
+
+/// [`client_address`] of a request: who called, for the audit trail and the upstream's
+/// `X-Forwarded-For`.
+pub fn caller_address(parts: &Parts, trust_forwarded_for: bool) -> IpAddr {
+    client_address(&parts.headers, peer_of(parts), trust_forwarded_for)
+}
+
 /// The request's source address for the audit trail (docs/design.md §11): the same address
 /// the login limits count ([`client_address`]).
 pub fn request_source(parts: &Parts, state: &AppState) -> String {
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0);
-    client_address(&parts.headers, peer, state.settings.trust_forwarded_for).to_string()
+    caller_address(parts, state.settings.trust_forwarded_for).to_string()
 }
 
 /// A request with a valid bearer token.
@@ -116,12 +126,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerAddress {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(PeerAddress(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0),
-        ))
+        Ok(PeerAddress(peer_of(parts)))
     }
 }
 

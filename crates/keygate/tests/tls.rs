@@ -29,6 +29,17 @@ fn curl(args: &[&str]) -> (bool, String) {
     )
 }
 
+/// `GET /healthz` over https with curl, trusting `ca`, naming the server `localhost` (its
+/// certificate's name) at 127.0.0.1:`port`; `extra` are more curl options.
+fn curl_healthz(ca: &Path, port: u16, extra: &[&str]) -> (bool, String) {
+    let resolve = format!("localhost:{port}:127.0.0.1");
+    let url = format!("https://localhost:{port}/healthz");
+    let mut args = vec!["--cacert", ca.to_str().unwrap(), "--resolve", &resolve];
+    args.extend_from_slice(extra);
+    args.push(&url);
+    curl(&args)
+}
+
 /// The subject CN of the certificate the server shows on a new handshake (openssl s_client).
 fn served_issuer(port: u16) -> String {
     let out = Command::new("openssl")
@@ -118,13 +129,7 @@ fn serve_over_tls_with_sighup_rotation_and_the_client() {
     let https = format!("https://localhost:{port}");
 
     // curl with the CA answers; without it the certificate is refused; plain HTTP is refused.
-    let (ok, text) = curl(&[
-        "--cacert",
-        ca.to_str().unwrap(),
-        "--resolve",
-        &format!("localhost:{port}:127.0.0.1"),
-        &format!("{https}/healthz"),
-    ]);
+    let (ok, text) = curl_healthz(&ca, port, &[]);
     assert!(ok, "{text}");
     let (ok, _) = curl(&[
         "--resolve",
@@ -147,15 +152,7 @@ fn serve_over_tls_with_sighup_rotation_and_the_client() {
         "plain HTTP must not be served on the TLS port: {text}"
     );
     // A TLS 1.1 client is refused (TLS 1.2 and 1.3 only).
-    let (ok, _) = curl(&[
-        "--cacert",
-        ca.to_str().unwrap(),
-        "--tls-max",
-        "1.1",
-        "--resolve",
-        &format!("localhost:{port}:127.0.0.1"),
-        &format!("{https}/healthz"),
-    ]);
+    let (ok, _) = curl_healthz(&ca, port, &["--tls-max", "1.1"]);
     assert!(!ok, "TLS 1.1 must be refused");
 
     // An open connection, then SIGHUP with a new certificate (another CA).
@@ -195,13 +192,7 @@ fn serve_over_tls_with_sighup_rotation_and_the_client() {
         served_issuer(port).contains("second-ca"),
         "a bad file keeps the old certificate"
     );
-    let (ok, text) = curl(&[
-        "--cacert",
-        ca2.to_str().unwrap(),
-        "--resolve",
-        &format!("localhost:{port}:127.0.0.1"),
-        &format!("{https}/healthz"),
-    ]);
+    let (ok, text) = curl_healthz(&ca2, port, &[]);
     assert!(ok, "{text}");
 
     // keygate client over https with --cacert: login, upload-key, call.
@@ -343,13 +334,7 @@ fn a_silent_or_stalled_tls_handshake_is_cut_at_header_read_timeout() {
     let started = std::time::Instant::now();
 
     // Meanwhile a real client is served.
-    let (ok, text) = curl(&[
-        "--cacert",
-        ca.to_str().unwrap(),
-        "--resolve",
-        &format!("localhost:{port}:127.0.0.1"),
-        &format!("https://localhost:{port}/healthz"),
-    ]);
+    let (ok, text) = curl_healthz(&ca, port, &[]);
     assert!(ok, "{text}");
 
     for (name, mut conn) in [

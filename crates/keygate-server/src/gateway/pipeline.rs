@@ -28,7 +28,7 @@ use super::headers::{
 use super::routes::{Matched, Route};
 use super::upstream::{CallUpstream, UpstreamRequest};
 use super::Gateway;
-use crate::auth::client_address;
+use crate::auth::caller_address;
 use crate::bearer::{bearer_token, request_signature, SignatureHeader};
 use crate::error::ApiError;
 use crate::request_log::{GatewayRefusal, RouteLabel};
@@ -278,17 +278,13 @@ async fn proxy(
     };
 
     // 5. Forward.
-    let peer = parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0);
     let headers = || {
         forward_headers(
             &parts.headers,
             &Forwarding {
                 client_id: &principal.client.id.to_string(),
                 api_key_id: &api_key_id.to_string(),
-                address: client_address(&parts.headers, peer, gw.trust_forwarded),
+                address: caller_address(&parts, gw.trust_forwarded),
                 trust_forwarded: gw.trust_forwarded,
                 own_cookies: gw.own_cookies,
                 plain_answer: !route.encrypt_response.is_empty(),

@@ -155,12 +155,6 @@ async fn writers_that_gave_up_leave_the_lock_queue() {
         client.login(&creds.api_key, &creds.password).await.unwrap();
         clients.push(client);
     }
-    let upload_all = || {
-        join_all(clients.iter().zip(&keys).map(|(client, key)| async move {
-            let reply = client.upload_key(key).await.unwrap();
-            (reply.status, reply.slug().map(str::to_owned))
-        }))
-    };
 
     let mut holder = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
     let mut observer = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
@@ -171,7 +165,11 @@ async fn writers_that_gave_up_leave_the_lock_queue() {
         .unwrap();
 
     let started = Instant::now();
-    let refused = upload_all().await;
+    let refused = join_all(clients.iter().zip(&keys).map(|(client, key)| async move {
+        let reply = client.upload_key(key).await.unwrap();
+        (reply.status, reply.slug().map(str::to_owned))
+    }))
+    .await;
     assert!(
         refused
             .iter()

@@ -103,7 +103,8 @@ impl Upstream {
                     let text = format!("{{\"data\":{{\"card\":{{\"number\":\"{CARD_NUMBER}\"}}}}}} trailing");
                     return ([("content-type", "application/json")], text).into_response();
                 }
-                if uri.path().starts_with("/gzip-always/") || (accepts_gzip && uri.path().starts_with("/docs/files/card")) || (accepts_gzip && uri.path().starts_with("/cards/")) {
+                let compressed_here = uri.path().starts_with("/docs/files/card") || uri.path().starts_with("/cards/");
+                if uri.path().starts_with("/gzip-always/") || (accepts_gzip && compressed_here) {
                     let card = json!({"data": {"card": {"number": CARD_NUMBER, "pin": CARD_PIN, "cvv": "321"}}});
                     return ([("content-type", "application/json"), ("content-encoding", "gzip")], gzip(card.to_string().as_bytes())).into_response();
                 }
